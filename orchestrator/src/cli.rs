@@ -1,0 +1,125 @@
+//! The one place that defines the `demo` command line.
+//!
+//! Every subcommand, flag and default lives here so that `--help` is complete
+//! and the binary stays a thin dispatcher over library modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Conductor of the Cassandra IoT demonstration.
+///
+/// On demo day it runs on PC4, reaches PC1-3 over SSH, checks the cluster,
+/// launches the services and conducts the scenario. With `--lab` it does the
+/// same against a real three-node cluster on this machine.
+#[derive(Debug, Parser)]
+#[command(name = "demo", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub target: Target,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Which machines a command acts on.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Inventory of the demo's PCs.
+    #[arg(long, global = true, value_name = "FILE", default_value = "hosts.toml", env = "DEMO_HOSTS")]
+    pub hosts: PathBuf,
+
+    /// Act on the local lab (.lab/hosts.toml) instead of the PCs of --hosts.
+    #[arg(long, global = true)]
+    pub lab: bool,
+
+    /// Accept and remember the host key of a PC seen for the first time
+    /// (by default unknown host keys are refused).
+    #[arg(long, global = true)]
+    pub accept_new_host_keys: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The local lab: three Cassandra nodes and a Kafka broker on this machine.
+    #[command(subcommand)]
+    Lab(LabCommand),
+
+    /// Is the cluster whole? Every node UN from every node, one cluster name,
+    /// schema agreement, keyspace replication as configured. Exits non-zero when not.
+    CheckCluster,
+
+    /// Take a Cassandra PC out, as a fault of the demonstration.
+    KillNode {
+        /// The node: its PC number (1, 2, 3...) or its name in the hosts file.
+        node: String,
+        /// stop: drain then stop (graceful); kill: SIGKILL (a crash);
+        /// freeze: SIGSTOP (a hung or unplugged PC: peers see silence).
+        #[arg(long, value_enum, default_value_t = FaultMode::Stop)]
+        mode: FaultMode,
+    },
+
+    /// Bring a Cassandra PC back, whatever took it out (start, or SIGCONT after freeze).
+    StartNode {
+        /// The node: its PC number or its name in the hosts file.
+        node: String,
+    },
+
+    /// The app PC's services: producer, ingest and api.
+    #[command(subcommand)]
+    Services(ServicesCommand),
+
+    /// Conduct a scenario, step by step, with narration.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Fetch what is missing, start three Cassandra nodes and Kafka, wait until ready.
+    Up,
+    /// Stop exactly what the lab started.
+    Down {
+        /// Also delete the lab's data (nodes, Kafka log); downloads are kept.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show each lab process and port.
+    Status,
+    /// Print shell exports for `eval "$(demo lab env)"`.
+    Env,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FaultMode {
+    /// Drain, then stop the node gracefully.
+    Stop,
+    /// SIGKILL: the node crashes.
+    Kill,
+    /// SIGSTOP: the node hangs; its connections stay open but silent.
+    Freeze,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServicesCommand {
+    /// Start producer, ingest and api (those not already running).
+    Up,
+    /// Stop them.
+    Down,
+    /// Show each one's process and health.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file, e.g. scenario/day-j.toml.
+    pub scenario: PathBuf,
+    /// Presenter mode: Enter advances each step, narration printed large.
+    #[arg(long)]
+    pub presenter: bool,
+    /// On failure, leave the cluster as it is instead of restarting what the run stopped.
+    #[arg(long)]
+    pub keep: bool,
+    /// Override a scenario step's fault mode (stop, kill or freeze) for every kill-node step.
+    #[arg(long, value_enum)]
+    pub mode: Option<FaultMode>,
+}

@@ -1,0 +1,1 @@
+//! The demo's data path, shared by the `producer`, `ingest` and `api` binaries.
