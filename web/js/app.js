@@ -1,0 +1,499 @@
+// Why: wires the dashboard together. Independent polling loops (sensors, curves, cluster,
+// events, health) each wait for their own answer before asking again, so a slow API never
+// piles up requests; a render tick redraws the chart and the "N s ago" figures whatever
+// the API does, so the page never freezes and always says how fresh its data is.
+
+import { getJson, Connectivity } from "./api.js";
+import { pickLanguage, messagesFor, SUPPORTED_LANGUAGES } from "./i18n.js";
+import { eventMarkersPlugin } from "./event-markers.js";
+import {
+  activeSensors,
+  appendNewReadings,
+  colourFor,
+  eventTone,
+  formatClock,
+  parseTimestamp,
+  roundClockTicks,
+  secondsAgo,
+  trimBefore,
+} from "./series.js";
+
+const WINDOWS_MIN = [1, 5, 15];
+/** Sensors silent for longer than this (relative to the freshest one) are left out of "all". */
+const ACTIVE_HORIZON_MS = 15 * 60 * 1000;
+const MAX_OVERLAID = 10;
+const TICK_STEP_MS = { 1: 10000, 5: 60000, 15: 120000 };
+const HISTORY_LIMIT = 10000;
+/** Only correct for a skewed viewer clock beyond this; below it the API time is not precise enough. */
+const SKEW_THRESHOLD_MS = 3000;
+
+const params = new URLSearchParams(location.search);
+const lang = pickLanguage(location.search, navigator.languages || [navigator.language]);
+const m = messagesFor(lang);
+const numberFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+const connectivity = new Connectivity();
+const state = {
+  sensors: [],
+  selection: params.get("sensor") || "all",
+  windowMin: WINDOWS_MIN.includes(Number(params.get("window"))) ? Number(params.get("window")) : 5,
+  /** sensor_id -> {points: [{x, y}], loaded: boolean} */
+  series: new Map(),
+  shownIds: [],
+  events: [],
+  cluster: null,
+  health: null,
+  /** Server time minus viewer time, when the viewer's clock is clearly off. */
+  clockOffsetMs: 0,
+  /** Bumped on every selection/window change so answers to older requests are dropped. */
+  generation: 0,
+};
+
+const $ = (id) => document.getElementById(id);
+const now = () => Date.now() + state.clockOffsetMs;
+
+// ---------------------------------------------------------------- static texts
+
+function applyStaticTexts() {
+  document.documentElement.lang = lang;
+  document.title = m.title;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    const text = m[el.dataset.i18n];
+    if (typeof text === "string") el.textContent = text;
+  }
+  for (const button of $("window-buttons").querySelectorAll("button")) {
+    button.textContent = m.minutes(Number(button.dataset.minutes));
+  }
+  for (const code of SUPPORTED_LANGUAGES) {
+    const link = $(`lang-${code}`);
+    if (!link) continue;
+    const linkParams = new URLSearchParams(location.search);
+    linkParams.set("lang", code);
+    link.href = `?${linkParams}`;
+    link.setAttribute("aria-current", String(code === lang));
+  }
+}
+
+// ---------------------------------------------------------------- chart
+
+let chart = null;
+
+function createChart() {
+  if (typeof window.Chart === "undefined") {
+    showChartMessage(m.chartMissing, "error");
+    return null;
+  }
+  const { Chart } = window;
+  Chart.register(eventMarkersPlugin);
+  return new Chart($("chart"), {
+    type: "line",
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      interaction: { mode: "nearest", axis: "x", intersect: false },
+      elements: { point: { radius: 0, hoverRadius: 5 }, line: { borderWidth: 3, tension: 0 } },
+      scales: {
+        x: {
+          type: "linear",
+          min: now() - state.windowMin * 60000,
+          max: now(),
+          // Ticks on round clock times (every 10 s, 1 min or 2 min), not on the window's edges.
+          afterBuildTicks: (scale) => {
+            scale.ticks = roundClockTicks(scale.min, scale.max, TICK_STEP_MS[state.windowMin]);
+          },
+          ticks: { callback: (value) => formatClock(value), maxRotation: 0, autoSkip: false, font: { size: 16 } },
+          grid: { color: "#e2e8f0" },
+        },
+        y: {
+          grace: "10%",
+          ticks: { font: { size: 16 } },
+          title: { display: true, text: m.valueAxis, font: { size: 16 } },
+          grid: { color: "#e2e8f0" },
+        },
+      },
+      plugins: {
+        legend: { display: false, labels: { font: { size: 18, weight: "600" }, boxWidth: 28 } },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items.length ? formatClock(items[0].parsed.x) : ""),
+          },
+        },
+        eventMarkers: { events: [] },
+      },
+    },
+  });
+}
+
+function showChartMessage(text, kind) {
+  const box = $("chart-message");
+  box.textContent = text;
+  box.dataset.kind = kind || "info";
+  box.hidden = !text;
+}
+
+/** The sensors the chart shows for the current selection. */
+function idsToShow() {
+  if (state.selection !== "all") return [state.selection];
+  return activeSensors(state.sensors, ACTIVE_HORIZON_MS, MAX_OVERLAID).map((s) => s.sensor_id);
+}
+
+/** Colours follow the order of the live sensors, so the overlaid curves never share one. */
+function colourOf(sensorId) {
+  let index = activeSensors(state.sensors, ACTIVE_HORIZON_MS, MAX_OVERLAID).findIndex((s) => s.sensor_id === sensorId);
+  if (index === -1) index = state.sensors.map((s) => s.sensor_id).sort().indexOf(sensorId);
+  return colourFor(Math.max(0, index));
+}
+
+/** Rebuilds the datasets when the set of shown sensors changed; keeps loaded points. */
+function syncDatasets() {
+  const ids = idsToShow();
+  if (ids.join("\n") === state.shownIds.join("\n")) return;
+  state.shownIds = ids;
+  for (const id of ids) {
+    if (!state.series.has(id)) state.series.set(id, { points: [], loaded: false });
+  }
+  for (const id of [...state.series.keys()]) {
+    if (!ids.includes(id)) state.series.delete(id);
+  }
+  if (!chart) return;
+  chart.data.datasets = ids.map((id) => ({
+    label: id,
+    data: state.series.get(id).points,
+    borderColor: colourOf(id),
+    backgroundColor: colourOf(id),
+  }));
+  chart.options.plugins.legend.display = ids.length > 1;
+}
+
+function render() {
+  const t = now();
+  const minX = t - state.windowMin * 60000;
+  let pointCount = 0;
+  for (const series of state.series.values()) {
+    trimBefore(series.points, minX);
+    pointCount += series.points.length;
+  }
+  if (chart) {
+    chart.options.scales.x.min = minX;
+    chart.options.scales.x.max = t;
+    chart.options.plugins.eventMarkers.events = state.events
+      .map((ev) => ({ x: parseTimestamp(ev.at), label: ev.label || ev.kind || ev.step, event: ev }))
+      .filter((mk) => Number.isFinite(mk.x));
+    chart.update("none");
+    if (pointCount === 0 && connectivity.state() !== "down") showChartMessage(m.noData);
+    else if (pointCount > 0) showChartMessage("");
+  }
+  renderStatus();
+  renderTiles();
+  renderCluster();
+}
+
+// ---------------------------------------------------------------- controls
+
+function fillSensorSelect() {
+  const select = $("sensor-select");
+  const ids = state.sensors.map((s) => s.sensor_id).sort();
+  if (state.selection !== "all" && !ids.includes(state.selection)) ids.unshift(state.selection);
+  const wanted = ["all", ...ids];
+  const current = [...select.options].map((o) => o.value);
+  if (wanted.join("\n") !== current.join("\n")) {
+    select.replaceChildren(
+      ...wanted.map((id) => {
+        const option = document.createElement("option");
+        option.value = id;
+        option.textContent = id === "all" ? m.allSensors : id;
+        return option;
+      }),
+    );
+  }
+  select.value = state.selection;
+}
+
+function rememberInUrl() {
+  const next = new URLSearchParams(location.search);
+  next.set("sensor", state.selection);
+  next.set("window", String(state.windowMin));
+  history.replaceState(null, "", `?${next}`);
+  applyStaticTexts();
+}
+
+/** A new selection or window: forget the loaded curves and fetch them again. */
+function restartCurves() {
+  state.generation += 1;
+  state.series.clear();
+  state.shownIds = [];
+  syncDatasets();
+  rememberInUrl();
+  render();
+  pollCurves().catch(() => {});
+}
+
+function selectSensor(id) {
+  if (id === state.selection) return;
+  state.selection = id;
+  fillSensorSelect();
+  restartCurves();
+}
+
+function wireControls() {
+  $("sensor-select").addEventListener("change", (e) => selectSensor(e.target.value));
+  for (const button of $("window-buttons").querySelectorAll("button")) {
+    button.addEventListener("click", () => {
+      const minutes = Number(button.dataset.minutes);
+      if (minutes === state.windowMin) return;
+      state.windowMin = minutes;
+      markWindowButtons();
+      restartCurves();
+    });
+  }
+  markWindowButtons();
+}
+
+function markWindowButtons() {
+  for (const button of $("window-buttons").querySelectorAll("button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.minutes) === state.windowMin));
+  }
+}
+
+// ---------------------------------------------------------------- tiles
+
+function renderTiles() {
+  const box = $("sensor-tiles");
+  const shown = activeSensors(state.sensors, ACTIVE_HORIZON_MS, MAX_OVERLAID);
+  if (state.selection !== "all" && !shown.some((s) => s.sensor_id === state.selection)) {
+    const selected = state.sensors.find((s) => s.sensor_id === state.selection);
+    if (selected) shown.unshift({ ...selected, lastMs: parseTimestamp(selected.last_timestamp) });
+  }
+  const t = now();
+  const ids = shown.map((s) => s.sensor_id).join("\n");
+  if (box.dataset.ids !== ids) {
+    box.dataset.ids = ids;
+    box.replaceChildren(
+      ...shown.map((s) => {
+        const tile = document.createElement("button");
+        tile.type = "button";
+        tile.className = "tile";
+        tile.dataset.sensor = s.sensor_id;
+        tile.style.setProperty("--tile-colour", colourOf(s.sensor_id));
+        tile.innerHTML = '<div class="tile-name"></div><div class="tile-value"></div><div class="tile-age"></div>';
+        tile.querySelector(".tile-name").textContent = s.sensor_id;
+        tile.addEventListener("click", () => selectSensor(s.sensor_id));
+        return tile;
+      }),
+    );
+  }
+  for (const s of shown) {
+    const tile = box.querySelector(`[data-sensor="${CSS.escape(s.sensor_id)}"]`);
+    if (!tile) continue;
+    tile.setAttribute("aria-pressed", String(state.selection === s.sensor_id));
+    const value = Number(s.last_value);
+    tile.querySelector(".tile-value").textContent = Number.isFinite(value) ? numberFormat.format(value) : "—";
+    const age = secondsAgo(s.lastMs, t);
+    const ageBox = tile.querySelector(".tile-age");
+    ageBox.textContent = age === null ? m.updatedNever : m.updatedAgo(age);
+    ageBox.dataset.age = age === null || age > 30 ? "old" : age > 5 ? "stale" : "fresh";
+  }
+}
+
+// ---------------------------------------------------------------- cluster
+
+function renderCluster() {
+  const box = $("cluster-cards");
+  const nodes = state.cluster?.nodes || [];
+  const apiDown = connectivity.state() === "down";
+  const names = nodes.map((n) => n.name).join("\n");
+  if (box.dataset.names !== names) {
+    box.dataset.names = names;
+    box.replaceChildren(
+      ...nodes.map((n) => {
+        const card = document.createElement("div");
+        card.className = "node";
+        card.dataset.node = n.name;
+        card.innerHTML =
+          '<div class="node-name"></div><div class="node-state"></div><div class="node-detail"></div>';
+        card.querySelector(".node-name").textContent = n.name;
+        return card;
+      }),
+    );
+  }
+  for (const n of nodes) {
+    const card = box.querySelector(`[data-node="${CSS.escape(n.name)}"]`);
+    if (!card) continue;
+    // With the API unreachable we no longer know: never leave a stale "UP" on screen.
+    const nodeState = apiDown ? "unknown" : n.up ? "up" : "down";
+    card.dataset.state = nodeState;
+    card.querySelector(".node-state").textContent = m[nodeState];
+    const latency = Number(n.latency_ms);
+    card.querySelector(".node-detail").textContent =
+      nodeState === "unknown"
+        ? m.notKnown
+        : `${n.address} · ${n.up && Number.isFinite(latency) ? m.responds(Math.round(latency)) : m.noAnswer}`;
+  }
+  const note = $("cluster-note");
+  const checkedAge = secondsAgo(parseTimestamp(state.cluster?.checked_at), now());
+  const stale = !apiDown && checkedAge !== null && checkedAge > 5;
+  note.hidden = !stale;
+  if (stale) note.textContent = m.clusterStale(checkedAge);
+}
+
+// ---------------------------------------------------------------- events & banner
+
+function renderEvents() {
+  const list = $("event-list");
+  if (state.events.length === 0) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = m.noEvents;
+    list.replaceChildren(empty);
+  } else {
+    list.replaceChildren(
+      ...state.events.slice(0, 30).map((ev) => {
+        const li = document.createElement("li");
+        li.dataset.tone = eventTone(ev);
+        li.dataset.label = ev.label || "";
+        li.innerHTML = '<span class="ev-time"></span><span class="ev-label"></span><span class="ev-status"></span>';
+        const at = parseTimestamp(ev.at);
+        li.querySelector(".ev-time").textContent = Number.isFinite(at) ? formatClock(at) : "";
+        li.querySelector(".ev-label").textContent = ev.label || ev.kind || "";
+        const status = ev.status ? m.status[String(ev.status).toLowerCase()] || ev.status : "";
+        li.querySelector(".ev-status").textContent = [ev.step, status].filter(Boolean).join(" · ");
+        return li;
+      }),
+    );
+  }
+  const latest = state.events[0];
+  const banner = $("banner");
+  if (!latest) {
+    banner.dataset.tone = "info";
+    $("banner-step").textContent = "";
+    $("banner-text").textContent = m.bannerIdle;
+  } else {
+    banner.dataset.tone = eventTone(latest);
+    const at = parseTimestamp(latest.at);
+    $("banner-step").textContent = [Number.isFinite(at) ? formatClock(at) : "", latest.step ? m.bannerStep(latest.step) : ""]
+      .filter(Boolean)
+      .join(" — ");
+    $("banner-text").textContent = latest.narration || latest.label || "";
+  }
+}
+
+// ---------------------------------------------------------------- API status
+
+function renderStatus() {
+  const apiState = connectivity.state();
+  const pill = $("api-status");
+  pill.dataset.state = apiState;
+  pill.textContent =
+    apiState === "down" ? m.apiDown : apiState === "slow" ? m.apiSlow(connectivity.lastLatencyMs) : apiState === "ok" ? m.apiOk : "…";
+  const alert = $("api-alert");
+  let text = "";
+  if (apiState === "down") text = m.apiDownLong(secondsAgo(connectivity.failingSince, Date.now()));
+  else if (apiState === "slow") text = m.apiSlowLong(connectivity.lastLatencyMs);
+  else if (state.health === "degraded") text = m.dbDegraded;
+  alert.hidden = !text;
+  alert.dataset.state = apiState;
+  alert.textContent = text;
+  const readNote = $("read-note");
+  const readOne = apiState !== "down" && String(connectivity.readConsistency || "").toUpperCase() === "ONE";
+  readNote.hidden = !readOne;
+  readNote.textContent = readOne ? m.readOne : "";
+}
+
+// ---------------------------------------------------------------- polling
+
+async function pollSensors() {
+  const { data } = await getJson("/sensors", connectivity);
+  if (!Array.isArray(data)) return;
+  state.sensors = data;
+  fillSensorSelect();
+  syncDatasets();
+}
+
+async function pollCurves() {
+  const generation = state.generation;
+  const windowStart = now() - state.windowMin * 60000;
+  await Promise.all(
+    state.shownIds.map(async (id) => {
+      const series = state.series.get(id);
+      if (!series) return;
+      const last = series.points[series.points.length - 1];
+      const since = new Date(last && series.loaded ? last.x : windowStart).toISOString();
+      const path = `/sensors/${encodeURIComponent(id)}/history?since=${encodeURIComponent(since)}&limit=${HISTORY_LIMIT}`;
+      const { data } = await getJson(path, connectivity);
+      // An answer to a request made before the selection changed belongs to another curve.
+      if (generation !== state.generation || state.series.get(id) !== series) return;
+      appendNewReadings(series.points, Array.isArray(data) ? data : []);
+      series.loaded = true;
+    }),
+  );
+  if (generation === state.generation) render();
+}
+
+async function pollCluster() {
+  const { data } = await getJson("/cluster", connectivity);
+  if (!data || !Array.isArray(data.nodes)) return;
+  state.cluster = data;
+  const serverMs = parseTimestamp(data.checked_at);
+  if (Number.isFinite(serverMs)) {
+    // checked_at is at most ~1 s old; only a clearly wrong viewer clock is corrected.
+    const skew = serverMs - Date.now();
+    state.clockOffsetMs = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
+  }
+  renderCluster();
+}
+
+async function pollEvents() {
+  const { data } = await getJson("/events?limit=50", connectivity);
+  if (!Array.isArray(data)) return;
+  const fingerprint = JSON.stringify(data);
+  if (fingerprint === state.eventsFingerprint) return;
+  state.eventsFingerprint = fingerprint;
+  state.events = data;
+  renderEvents();
+}
+
+async function pollHealth() {
+  try {
+    const { data } = await getJson("/health", connectivity);
+    state.health = data?.status || "ok";
+  } catch (err) {
+    // 503 means the API answers but Cassandra does not: that is worth saying.
+    state.health = err.status === 503 ? "degraded" : null;
+  }
+}
+
+/** Runs `task` forever, `periodMs` apart, never two at once; failures are shown by renderStatus. */
+function everyPeriod(task, periodMs) {
+  const run = async () => {
+    const started = Date.now();
+    try {
+      await task();
+    } catch {
+      // Connectivity already recorded it; the status banner tells the audience.
+    }
+    setTimeout(run, Math.max(100, periodMs - (Date.now() - started)));
+  };
+  run();
+}
+
+// ---------------------------------------------------------------- start
+
+applyStaticTexts();
+renderEvents();
+wireControls();
+fillSensorSelect();
+chart = createChart();
+syncDatasets();
+everyPeriod(pollSensors, 2000);
+everyPeriod(pollCurves, 1000);
+everyPeriod(pollCluster, 1000);
+everyPeriod(pollEvents, 2000);
+everyPeriod(pollHealth, 3000);
+setInterval(render, 500);
+
+// For the browser tests and for curious presenters in the devtools console.
+window.dashboard = { get chart() { return chart; }, state, connectivity };

@@ -1,0 +1,107 @@
+// Why: the audience may be French- or English-speaking; every visible word of the
+// dashboard comes from here so that switching language is one lookup, and the
+// choice (browser language, overridden by ?lang=fr|en) is a pure function tests can call.
+
+const MESSAGES = {
+  en: {
+    title: "Cassandra IoT demo — live",
+    subtitle: "Sensors → Kafka → Cassandra (3 PCs, every reading stored 3 times) → this page",
+    sensor: "Sensor",
+    allSensors: "All sensors",
+    window: "Window",
+    minutes: (n) => `${n} min`,
+    chartTitle: "Sensor readings",
+    valueAxis: "Value",
+    timeAxis: "Time",
+    latestValues: "Latest values",
+    updatedAgo: (s) => `updated ${s} s ago`,
+    updatedNever: "no reading yet",
+    cluster: "Cassandra cluster",
+    clusterHint: "One card per PC. The data keeps flowing as long as one PC is up.",
+    up: "UP",
+    down: "DOWN",
+    unknown: "?",
+    responds: (ms) => `answers in ${ms} ms`,
+    noAnswer: "does not answer",
+    notKnown: "state unknown (API unreachable)",
+    clusterStale: (s) => `cluster state is ${s} s old`,
+    events: "Scenario events",
+    noEvents: "No scenario event yet.",
+    bannerIdle: "No scenario step has been announced yet.",
+    bannerStep: (step) => `Step: ${step}`,
+    apiOk: "Live",
+    apiSlow: (ms) => `API slow (${ms} ms)`,
+    apiDown: "API unreachable",
+    apiDownLong: (s) =>
+      `The API cannot be reached (for ${s} s). The figures below are frozen at the last data received; the page retries by itself every second.`,
+    apiSlowLong: (ms) => `The API answers slowly (${ms} ms). Figures may lag behind.`,
+    dbDegraded: "The API is up but cannot reach Cassandra.",
+    readOne: "A node is missing: the API reads with consistency ONE.",
+    chartMissing:
+      "Chart.js could not be loaded (run `npm --prefix web ci` on the PC that serves this page). Everything else still works.",
+    noData: "Waiting for readings…",
+    status: { ok: "ok", done: "done", failed: "failed", running: "running" },
+  },
+  fr: {
+    title: "Démo IoT Cassandra — en direct",
+    subtitle: "Capteurs → Kafka → Cassandra (3 PC, chaque mesure stockée 3 fois) → cette page",
+    sensor: "Capteur",
+    allSensors: "Tous les capteurs",
+    window: "Fenêtre",
+    minutes: (n) => `${n} min`,
+    chartTitle: "Mesures des capteurs",
+    valueAxis: "Valeur",
+    timeAxis: "Heure",
+    latestValues: "Dernières valeurs",
+    updatedAgo: (s) => `mis à jour il y a ${s} s`,
+    updatedNever: "aucune mesure",
+    cluster: "Cluster Cassandra",
+    clusterHint: "Une carte par PC. Les données continuent tant qu'un PC répond.",
+    up: "EN LIGNE",
+    down: "ARRÊTÉ",
+    unknown: "?",
+    responds: (ms) => `répond en ${ms} ms`,
+    noAnswer: "ne répond pas",
+    notKnown: "état inconnu (API injoignable)",
+    clusterStale: (s) => `état du cluster vieux de ${s} s`,
+    events: "Événements du scénario",
+    noEvents: "Aucun événement pour l'instant.",
+    bannerIdle: "Aucune étape de scénario annoncée pour l'instant.",
+    bannerStep: (step) => `Étape : ${step}`,
+    apiOk: "En direct",
+    apiSlow: (ms) => `API lente (${ms} ms)`,
+    apiDown: "API injoignable",
+    apiDownLong: (s) =>
+      `L'API ne répond plus (depuis ${s} s). Les chiffres ci-dessous sont figés aux dernières données reçues ; la page réessaie toute seule chaque seconde.`,
+    apiSlowLong: (ms) => `L'API répond lentement (${ms} ms). Les chiffres peuvent avoir du retard.`,
+    dbDegraded: "L'API fonctionne mais ne joint plus Cassandra.",
+    readOne: "Un nœud manque : l'API lit avec la cohérence ONE.",
+    chartMissing:
+      "Chart.js n'a pas pu être chargé (lancer `npm --prefix web ci` sur le PC qui sert cette page). Le reste fonctionne.",
+    noData: "En attente de mesures…",
+    status: { ok: "ok", done: "terminé", failed: "échec", running: "en cours" },
+  },
+};
+
+export const SUPPORTED_LANGUAGES = Object.keys(MESSAGES);
+
+/**
+ * The language to show: `?lang=` when it names a supported language, else the first
+ * browser language we support, else English.
+ * @param {string} search location.search, e.g. "?lang=fr"
+ * @param {readonly string[]} browserLanguages navigator.languages
+ */
+export function pickLanguage(search, browserLanguages) {
+  const requested = new URLSearchParams(search).get("lang");
+  if (requested && MESSAGES[requested.toLowerCase()]) return requested.toLowerCase();
+  for (const tag of browserLanguages || []) {
+    const primary = String(tag).toLowerCase().split("-")[0];
+    if (MESSAGES[primary]) return primary;
+  }
+  return "en";
+}
+
+/** The message table of a language (English for anything unknown). */
+export function messagesFor(lang) {
+  return MESSAGES[lang] || MESSAGES.en;
+}

@@ -1,0 +1,104 @@
+// Why: the pure logic behind the live chart and tiles (parsing API times, appending only
+// new points, trimming to the window, picking the sensors worth overlaying, classifying
+// events), kept free of the DOM and Chart.js so node's test runner checks it directly.
+
+/** Milliseconds since the epoch of an RFC 3339 time from the API, or NaN. */
+export function parseTimestamp(text) {
+  if (typeof text !== "string") return NaN;
+  // The data contract also allows the zone-less form, read as UTC.
+  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text}Z`;
+  return Date.parse(withZone);
+}
+
+/** Whole seconds from `thenMs` to `nowMs`, never negative (clocks of two PCs may differ a little). */
+export function secondsAgo(thenMs, nowMs) {
+  if (!Number.isFinite(thenMs)) return null;
+  return Math.max(0, Math.floor((nowMs - thenMs) / 1000));
+}
+
+/** "14:03:07" in the viewer's local time. */
+export function formatClock(ms) {
+  const d = new Date(ms);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
+ * Appends to `points` (sorted {x, y}) the readings of `history` ([{timestamp, value}],
+ * oldest first) that are newer than its last point: the API's `since` bound is inclusive,
+ * so the last point comes back on every poll and must not be drawn twice.
+ * Returns how many points were added.
+ */
+export function appendNewReadings(points, history) {
+  let lastX = points.length ? points[points.length - 1].x : -Infinity;
+  let added = 0;
+  for (const reading of history || []) {
+    const x = parseTimestamp(reading.timestamp);
+    const y = Number(reading.value);
+    if (!Number.isFinite(x) || !Number.isFinite(y) || x <= lastX) continue;
+    points.push({ x, y });
+    lastX = x;
+    added += 1;
+  }
+  return added;
+}
+
+/**
+ * Drops points older than `minX`, keeping the last one before it so the line still
+ * enters the chart from its left edge. Mutates `points`; returns how many were removed.
+ */
+export function trimBefore(points, minX) {
+  let firstInside = 0;
+  while (firstInside < points.length && points[firstInside].x < minX) firstInside += 1;
+  const removable = Math.max(0, firstInside - 1);
+  if (removable > 0) points.splice(0, removable);
+  return removable;
+}
+
+/**
+ * Sensors worth showing in "all sensors" and in the tiles: those whose last reading is
+ * within `horizonMs` of the newest one, sorted by id, at most `max`. Sensors left over
+ * from earlier runs or tests would otherwise bury the live ones.
+ */
+export function activeSensors(sensors, horizonMs, max) {
+  const withTime = (sensors || [])
+    .map((s) => ({ ...s, lastMs: parseTimestamp(s.last_timestamp) }))
+    .filter((s) => typeof s.sensor_id === "string");
+  const newest = Math.max(-Infinity, ...withTime.map((s) => (Number.isFinite(s.lastMs) ? s.lastMs : -Infinity)));
+  return withTime
+    .filter((s) => Number.isFinite(s.lastMs) && s.lastMs >= newest - horizonMs)
+    .sort((a, b) => a.sensor_id.localeCompare(b.sensor_id))
+    .slice(0, max);
+}
+
+/**
+ * How an event should look: "fault" (a PC taken out, a failed check), "recovery"
+ * (a PC back, a check passed) or "info". Kinds are the conductor's words, so this
+ * matches on their meaning rather than on an exact list.
+ */
+export function eventTone(event) {
+  const status = String(event?.status || "").toLowerCase();
+  if (/fail|error|lost|ko/.test(status)) return "fault";
+  const words = `${event?.kind || ""} ${event?.label || ""}`.toLowerCase();
+  if (/kill|stop|freeze|fault|down|crash|arrêt|coup|gel/.test(words)) return "fault";
+  if (/start|thaw|recover|restor|back|up\b|redémarr|relanc|retour/.test(words)) return "recovery";
+  return "info";
+}
+
+/** Tick values on multiples of `stepMs` between `min` and `max`, for a linear time axis in ms. */
+export function roundClockTicks(min, max, stepMs) {
+  const ticks = [];
+  if (!(stepMs > 0) || !Number.isFinite(min) || !Number.isFinite(max)) return ticks;
+  for (let t = Math.ceil(min / stepMs) * stepMs; t <= max; t += stepMs) ticks.push({ value: t });
+  return ticks;
+}
+
+/** A stable colour per sensor, distinct enough on a projector. */
+export const SENSOR_COLOURS = [
+  "#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777",
+  "#0891b2", "#ca8a04", "#4f46e5", "#dc2626", "#0d9488",
+];
+
+export function colourFor(index) {
+  return SENSOR_COLOURS[index % SENSOR_COLOURS.length];
+}

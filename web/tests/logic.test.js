@@ -1,0 +1,107 @@
+// Why: the dashboard's pure logic (language choice, appending only new readings, trimming
+// to the window, picking live sensors, event tones, clock ticks) checked without a browser.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+import { pickLanguage, messagesFor } from "../js/i18n.js";
+import {
+  activeSensors,
+  appendNewReadings,
+  eventTone,
+  parseTimestamp,
+  roundClockTicks,
+  secondsAgo,
+  trimBefore,
+} from "../js/series.js";
+import { Connectivity, SLOW_MS } from "../js/api.js";
+
+test("language: ?lang wins, then the browser's languages, then English", () => {
+  assert.equal(pickLanguage("?lang=fr", ["en-US"]), "fr");
+  assert.equal(pickLanguage("?lang=EN", ["fr-FR"]), "en");
+  assert.equal(pickLanguage("?lang=de", ["fr-CA", "en"]), "fr");
+  assert.equal(pickLanguage("", ["de-DE", "en-GB"]), "en");
+  assert.equal(pickLanguage("", []), "en");
+  assert.equal(messagesFor("fr").down, "ARRÊTÉ");
+  assert.equal(messagesFor("xx").down, "DOWN");
+});
+
+test("every message exists in both languages", () => {
+  const en = Object.keys(messagesFor("en")).sort();
+  const fr = Object.keys(messagesFor("fr")).sort();
+  assert.deepEqual(fr, en);
+});
+
+test("timestamps: RFC 3339 with or without zone (zone-less is UTC)", () => {
+  assert.equal(parseTimestamp("2026-01-04T10:00:01.250Z"), Date.UTC(2026, 0, 4, 10, 0, 1, 250));
+  assert.equal(parseTimestamp("2026-01-04T10:00:01"), Date.UTC(2026, 0, 4, 10, 0, 1));
+  assert.equal(parseTimestamp("2026-01-04T11:00:01+01:00"), Date.UTC(2026, 0, 4, 10, 0, 1));
+  assert.ok(Number.isNaN(parseTimestamp(null)));
+  assert.equal(secondsAgo(1000, 5999), 4);
+  assert.equal(secondsAgo(9000, 5000), 0, "a viewer clock slightly behind never shows negative ages");
+  assert.equal(secondsAgo(NaN, 5000), null);
+});
+
+test("appending readings skips the inclusive `since` point and anything older", () => {
+  const points = [];
+  const t = (s) => `2026-01-04T10:00:0${s}.000Z`;
+  assert.equal(appendNewReadings(points, [{ timestamp: t(1), value: 1 }, { timestamp: t(2), value: 2 }]), 2);
+  assert.equal(
+    appendNewReadings(points, [
+      { timestamp: t(2), value: 2 },
+      { timestamp: t(3), value: 3 },
+      { timestamp: "garbage", value: 4 },
+      { timestamp: t(4), value: "not a number" },
+    ]),
+    1,
+  );
+  assert.deepEqual(points.map((p) => p.y), [1, 2, 3]);
+});
+
+test("trimming keeps one point before the window so the line enters from the edge", () => {
+  const points = [1, 2, 3, 4, 5].map((x) => ({ x, y: x }));
+  assert.equal(trimBefore(points, 3.5), 2);
+  assert.deepEqual(points.map((p) => p.x), [3, 4, 5]);
+  assert.equal(trimBefore(points, 0), 0);
+});
+
+test("active sensors: recent ones only, sorted, capped", () => {
+  const sensors = [
+    { sensor_id: "b", last_timestamp: "2026-01-04T10:00:00Z" },
+    { sensor_id: "a", last_timestamp: "2026-01-04T09:59:00Z" },
+    { sensor_id: "old", last_timestamp: "2026-01-03T10:00:00Z" },
+    { sensor_id: "c", last_timestamp: "2026-01-04T09:58:00Z" },
+  ];
+  assert.deepEqual(activeSensors(sensors, 15 * 60000, 10).map((s) => s.sensor_id), ["a", "b", "c"]);
+  assert.deepEqual(activeSensors(sensors, 15 * 60000, 2).map((s) => s.sensor_id), ["a", "b"]);
+  assert.deepEqual(activeSensors([], 1000, 5), []);
+});
+
+test("event tones follow the meaning of kind, label and status", () => {
+  assert.equal(eventTone({ kind: "kill-node", label: "PC2 arrêté", status: "ok" }), "fault");
+  assert.equal(eventTone({ kind: "start-node", label: "PC2 redémarré", status: "ok" }), "recovery");
+  assert.equal(eventTone({ kind: "check", label: "no reading lost", status: "failed" }), "fault");
+  assert.equal(eventTone({ kind: "narrate", label: "Bienvenue" }), "info");
+});
+
+test("clock ticks land on round times", () => {
+  const ticks = roundClockTicks(12_345, 61_000, 10_000).map((t) => t.value);
+  assert.deepEqual(ticks, [20_000, 30_000, 40_000, 50_000, 60_000]);
+  assert.deepEqual(roundClockTicks(0, 10, 0), []);
+});
+
+test("connectivity: connecting, ok, slow, down, then recovered", () => {
+  const c = new Connectivity();
+  assert.equal(c.state(), "connecting");
+  c.recordSuccess(20, 1000, null);
+  assert.equal(c.state(), "ok");
+  c.recordSuccess(SLOW_MS + 1, 2000, null);
+  assert.equal(c.state(), "slow");
+  c.recordFailure(3000);
+  c.recordFailure(4000);
+  assert.equal(c.state(), "down");
+  assert.equal(c.failingSince, 3000, "the outage is dated from its first failure");
+  c.recordSuccess(15, 5000, "ONE");
+  assert.equal(c.state(), "ok");
+  assert.equal(c.readConsistency, "ONE");
+});
