@@ -17,6 +17,8 @@ export const eventMarkersPlugin = {
     const markers = options?.events || [];
     const x = chart.scales.x;
     const area = chart.chartArea;
+    // What was last drawn, for the browser tests (and devtools): [{label, px}].
+    chart.$eventMarkersDrawn = [];
     if (!x || !area || markers.length === 0) return;
     const ctx = chart.ctx;
     const font = options.font || "600 18px system-ui, sans-serif";
@@ -54,6 +56,7 @@ export const eventMarkersPlugin = {
       ctx.fillStyle = "#ffffff";
       ctx.textBaseline = "middle";
       ctx.fillText(text, left + 7, top + (rowHeight - 4) / 2);
+      chart.$eventMarkersDrawn.push({ label: text, px });
     }
     ctx.restore();
   },

@@ -1,0 +1,291 @@
+// Why: the dashboard is what the audience watches while a PC is switched off, so it is
+// tested the way they see it: real Chromium, the real api serving real readings that the
+// real producer and ingest push through the lab's Kafka and Cassandra, and real faults
+// (a Cassandra node stopped, the api stopped). Screenshots land in web/test-results/.
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+
+import { Stack, RESULTS_DIR, waitFor, sleep } from "./support/stack.js";
+import { openBrowser, openPage, chartSnapshot } from "./support/browser.js";
+import { connectEvents } from "./support/events.js";
+import { takeFaultLock, labNodeCommand } from "./support/lab-fault.js";
+
+const FAULT_NODE = 3; // PC3 = 127.0.0.3, not the seed
+const FAULT_NODE_NAME = `PC${FAULT_NODE}`;
+
+describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, () => {
+  let stack;
+  let browser;
+  let events;
+
+  before(async () => {
+    stack = new Stack();
+    await stack.start();
+    browser = await openBrowser();
+    events = await connectEvents();
+  }, { timeout: 150000 });
+
+  after(async () => {
+    await events?.removeAll();
+    await events?.close();
+    await browser?.close();
+    await stack?.stop();
+  }, { timeout: 60000 });
+
+  const pageUrl = (params) => `${stack.baseUrl}/?${new URLSearchParams({ lang: "fr", window: "5", ...params })}`;
+  const shot = (page, name) => page.screenshot({ path: path.join(RESULTS_DIR, name) });
+
+  /** Waits until the chart's curve of `sensorId` has a point newer than `afterX`; returns it. */
+  async function waitForNewPoint(page, sensorId, afterX, timeoutMs) {
+    return waitFor(
+      `a new point of ${sensorId} after ${new Date(afterX).toISOString()}`,
+      async () => {
+        const snap = await chartSnapshot(page);
+        const curve = snap?.datasets.find((d) => d.label === sensorId);
+        return curve?.last && curve.last.x > afterX ? curve.last : null;
+      },
+      { timeoutMs, everyMs: 100 },
+    );
+  }
+
+  async function firstPoints(page, sensorId) {
+    return waitFor(
+      `points of ${sensorId} on the chart`,
+      async () => {
+        const snap = await chartSnapshot(page);
+        const curve = snap?.datasets.find((d) => d.label === sensorId);
+        return curve && curve.count > 0 ? curve : null;
+      },
+      { timeoutMs: 15000 },
+    );
+  }
+
+  const nodeState = (page, name) =>
+    page.evaluate((n) => document.querySelector(`#cluster-cards [data-node="${n}"]`)?.dataset.state ?? null, name);
+
+  test("page loads without console errors, lists the sensors, draws points and gains new ones within 3 s", async () => {
+    const [first] = stack.sensorIds;
+    const { page, errors } = await openPage(browser.context, pageUrl({ sensor: first }));
+    try {
+      await waitFor(
+        "the sensor selector to list the test's sensors",
+        async () => {
+          const options = await page.$$eval("#sensor-select option", (os) => os.map((o) => o.value));
+          return stack.sensorIds.every((id) => options.includes(id)) && options.includes("all");
+        },
+        { timeoutMs: 10000 },
+      );
+      const curve = await firstPoints(page, first);
+      const started = Date.now();
+      const newer = await waitForNewPoint(page, first, curve.last.x, 3000);
+      console.log(`# ${curve.count} points at first, a new one after ${Date.now() - started} ms (value ${newer.y})`);
+
+      await waitFor("three cluster cards, all UP", async () => {
+        const states = await page.$$eval("#cluster-cards .node", (cards) => cards.map((c) => c.dataset.state));
+        return states.length === 3 && states.every((s) => s === "up");
+      }, { timeoutMs: 10000 });
+      assert.equal(await page.getAttribute("#api-status", "data-state"), "ok");
+      const age = await page.textContent(`#sensor-tiles [data-sensor="${first}"] .tile-age`);
+      assert.match(age, /il y a \d+ s/);
+      assert.ok(Number(/(\d+) s/.exec(age)[1]) <= 5, `the tile of a live sensor says "${age}"`);
+
+      await shot(page, "dashboard-normal.png");
+      assert.deepEqual(errors, [], "the page logged errors");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("choosing another sensor changes the curve", async () => {
+    const [first, second] = stack.sensorIds;
+    const { page, errors } = await openPage(browser.context, pageUrl({ sensor: first }));
+    try {
+      const before = await firstPoints(page, first);
+      await page.selectOption("#sensor-select", second);
+      const after = await firstPoints(page, second);
+      const snap = await chartSnapshot(page);
+      assert.deepEqual(snap.datasets.map((d) => d.label), [second], "only the chosen sensor is drawn");
+      assert.notDeepEqual(after.ys, before.ys, "the curve of another sensor has other values");
+      assert.match(page.url(), new RegExp(`sensor=${second}`), "the choice is kept in the address");
+
+      await page.selectOption("#sensor-select", "all");
+      await waitFor("all the test's sensors overlaid", async () => {
+        const labels = (await chartSnapshot(page)).datasets.map((d) => d.label);
+        return stack.sensorIds.every((id) => labels.includes(id));
+      }, { timeoutMs: 10000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("the time window choice changes the x range", async () => {
+    const { page } = await openPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }));
+    try {
+      await firstPoints(page, stack.sensorIds[0]);
+      for (const minutes of [1, 15, 5]) {
+        await page.click(`#window-buttons button[data-minutes="${minutes}"]`);
+        const span = await waitFor(`an x range of ${minutes} min`, async () => {
+          const snap = await chartSnapshot(page);
+          const width = snap.xMax - snap.xMin;
+          return Math.abs(width - minutes * 60000) < 2000 ? width : null;
+        }, { timeoutMs: 5000, everyMs: 100 });
+        assert.equal(await page.getAttribute(`#window-buttons button[data-minutes="${minutes}"]`, "aria-pressed"), "true");
+        console.log(`# window ${minutes} min -> x range ${Math.round(span / 1000)} s`);
+        await firstPoints(page, stack.sensorIds[0]);
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("labels follow the browser language unless ?lang= says otherwise", async () => {
+    const page = await browser.context.newPage();
+    try {
+      await page.addInitScript(() => {
+        Object.defineProperty(navigator, "languages", { get: () => ["fr-FR", "fr"] });
+        Object.defineProperty(navigator, "language", { get: () => "fr-FR" });
+      });
+      await page.goto(`${stack.baseUrl}/`);
+      assert.equal(await page.textContent("h1"), "Démo IoT Cassandra — en direct");
+      await page.goto(`${stack.baseUrl}/?lang=en`);
+      assert.equal(await page.textContent("h1"), "Cassandra IoT demo — live");
+      assert.equal(await page.getAttribute("html", "lang"), "en");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("an event written to scenario_events appears as a marker on the chart and in the list", async () => {
+    const { page } = await openPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }));
+    try {
+      await firstPoints(page, stack.sensorIds[0]);
+      const label = `Test ${stack.runId}`;
+      const narration = `Événement de test ${stack.runId} : il doit apparaître sur la courbe et dans la liste.`;
+      await events.write({ runId: stack.runId, step: "web-test", kind: "narrate", label, narration });
+      const written = Date.now();
+      await waitFor(`"${label}" in the event list`, () => page.$(`#event-list li[data-label="${label}"]`), {
+        timeoutMs: 10000,
+      });
+      const marker = await waitFor(`a marker "${label}" drawn on the chart`, async () => {
+        const snap = await chartSnapshot(page);
+        return snap.markers.find((mk) => mk.label === label);
+      }, { timeoutMs: 10000 });
+      console.log(`# event listed and drawn at x=${marker.px}px ${Date.now() - written} ms after the write`);
+      const latest = await page.evaluate(() => window.dashboard.state.events[0]?.label);
+      if (latest === label) assert.equal(await page.textContent("#banner-text"), narration);
+      await shot(page, "dashboard-event.png");
+    } finally {
+      await page.close();
+    }
+  });
+
+  test(`stopping ${FAULT_NODE_NAME} turns its card DOWN within 10 s while the chart keeps gaining points; starting it turns it back UP`, {
+    timeout: 8 * 60 * 1000,
+  }, async () => {
+    const release = await takeFaultLock();
+    let stopped = false;
+    const { page } = await openPage(browser.context, pageUrl({ sensor: "all" }));
+    try {
+      const watched = stack.sensorIds[0];
+      await firstPoints(page, watched);
+      await waitFor(`${FAULT_NODE_NAME} UP before the fault (is the lab whole?)`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "up", {
+        timeoutMs: 15000,
+      });
+
+      await events.write({
+        runId: stack.runId,
+        step: "web-test-fault",
+        kind: "kill-node",
+        label: `${FAULT_NODE_NAME} arrêté`,
+        narration: `Test du tableau de bord : ${FAULT_NODE_NAME} est arrêté, la courbe doit continuer.`,
+      });
+      const stopAsked = Date.now();
+      stopped = true;
+      await labNodeCommand(FAULT_NODE, "stop");
+      const stopDone = Date.now();
+      await waitFor(`${FAULT_NODE_NAME} DOWN on the page`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "down", {
+        timeoutMs: 10000,
+        everyMs: 100,
+      });
+      const downSeen = Date.now();
+      console.log(`# stop took ${stopDone - stopAsked} ms; card DOWN ${downSeen - stopDone} ms after the stop returned`);
+
+      const lastBefore = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
+      const newer = await waitForNewPoint(page, watched, Math.max(lastBefore.x, downSeen), 10000);
+      console.log(`# with ${FAULT_NODE_NAME} down the chart gained a point at ${new Date(newer.x).toISOString()}`);
+      for (const other of ["PC1", "PC2", "PC3"].filter((n) => n !== FAULT_NODE_NAME)) {
+        assert.equal(await nodeState(page, other), "up", `${other} stays UP`);
+      }
+      await sleep(1500); // let the event marker and the ONE-consistency note settle for the picture
+      await shot(page, "dashboard-node-down.png");
+
+      await events.write({
+        runId: stack.runId,
+        step: "web-test-fault",
+        kind: "start-node",
+        label: `${FAULT_NODE_NAME} redémarré`,
+        narration: `Test du tableau de bord : ${FAULT_NODE_NAME} redémarre.`,
+      });
+      const startAsked = Date.now();
+      await labNodeCommand(FAULT_NODE, "start");
+      await waitFor(`${FAULT_NODE_NAME} back UP on the page`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "up", {
+        timeoutMs: 180000,
+        everyMs: 500,
+      });
+      stopped = false;
+      console.log(`# ${FAULT_NODE_NAME} UP again ${Date.now() - startAsked} ms after start was asked`);
+      await shot(page, "dashboard-node-back.png");
+    } finally {
+      await page.close().catch(() => {});
+      try {
+        if (stopped) await labNodeCommand(FAULT_NODE, "start").catch((err) => console.error(`# restoring ${FAULT_NODE_NAME}: ${err.message}`));
+      } finally {
+        await release();
+      }
+    }
+  });
+
+  test("with the api stopped the page says it is unreachable, and recovers when the api returns", async () => {
+    const watched = stack.sensorIds[0];
+    const { page } = await openPage(browser.context, pageUrl({ sensor: watched }));
+    try {
+      await firstPoints(page, watched);
+      await waitFor("the page to be live", async () => (await page.getAttribute("#api-status", "data-state")) === "ok", {
+        timeoutMs: 10000,
+      });
+      await stack.api.stop();
+      const stoppedAt = Date.now();
+      await waitFor("the page to say the api is unreachable", async () => (await page.getAttribute("#api-status", "data-state")) === "down", {
+        timeoutMs: 10000,
+        everyMs: 100,
+      });
+      console.log(`# unreachable shown ${Date.now() - stoppedAt} ms after the api stopped`);
+      assert.equal(await page.isVisible("#api-alert"), true, "a plain alert is shown");
+      assert.match(await page.textContent("#api-alert"), /L'API ne répond plus/);
+      assert.equal(await page.textContent("#api-status"), "API injoignable");
+      await waitFor("cluster cards no longer claiming UP", async () => {
+        const states = await page.$$eval("#cluster-cards .node", (cards) => cards.map((c) => c.dataset.state));
+        return states.length > 0 && states.every((s) => s === "unknown");
+      }, { timeoutMs: 5000 });
+      await sleep(1500);
+      await shot(page, "dashboard-api-down.png");
+      const lastWhileDown = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
+
+      stack.api.start();
+      const restartedAt = Date.now();
+      await stack.waitForApi(30000);
+      await waitFor("the page to be live again", async () => (await page.getAttribute("#api-status", "data-state")) === "ok", {
+        timeoutMs: 15000,
+        everyMs: 100,
+      });
+      console.log(`# live again ${Date.now() - restartedAt} ms after the api was restarted`);
+      assert.equal(await page.isVisible("#api-alert"), false, "the alert is gone");
+      await waitForNewPoint(page, watched, lastWhileDown.x, 10000);
+    } finally {
+      await page.close();
+    }
+  });
+});

@@ -1,0 +1,220 @@
+// Why: the browser tests run against the real pipeline. This starts the project's own
+// binaries (ingest, producer, api) against the lab on a topic, consumer group, sensor
+// prefix and ports of their own, waits until real readings come out of the api, and
+// stops exactly those processes by pid, whatever happens to the tests.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const PROJECT_ROOT = path.resolve(WEB_DIR, "..");
+export const RESULTS_DIR = path.join(WEB_DIR, "test-results");
+export const BIN_DIR = process.env.DEMO_BIN_DIR || path.join(PROJECT_ROOT, "target", "debug");
+
+const started = new Set();
+
+// Last resort: if the test runner exits without running the after() hooks, take the
+// children down with it rather than leave them running.
+process.on("exit", () => {
+  for (const child of started) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+});
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` every `everyMs` until it returns a truthy value, or throws `what` after `timeoutMs`. */
+export async function waitFor(what, probe, { timeoutMs, everyMs = 250 }) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = null;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ""}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+/** True when something accepts TCP connections on host:port within `timeoutMs`. */
+export function tcpAnswers(host, port, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** A port the OS says is free right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fails fast, with the fix in the message, when the lab or the built binaries are missing. */
+export async function assertLabAndBinaries() {
+  if (!(await tcpAnswers("127.0.0.1", 9042))) {
+    throw new Error("lab not up: run `demo lab up` (cd /work/main && cargo run -q -- lab up); nothing answers on 127.0.0.1:9042");
+  }
+  if (!(await tcpAnswers("127.0.0.1", 9092))) {
+    throw new Error("lab not up: run `demo lab up`; Kafka does not answer on 127.0.0.1:9092");
+  }
+  for (const name of ["api", "ingest", "producer"]) {
+    const binary = path.join(BIN_DIR, name);
+    if (!fs.existsSync(binary)) {
+      throw new Error(`${binary} is missing: build the workspace first (cargo build --workspace), or set DEMO_BIN_DIR`);
+    }
+  }
+}
+
+/**
+ * One of the project's services, started from BIN_DIR with its output in
+ * test-results/logs/<name>.log. `stop()` ends it by pid (SIGTERM, then SIGKILL after 5 s).
+ */
+export class Service {
+  constructor(name, args) {
+    this.name = name;
+    this.args = args;
+    this.child = null;
+    this.logPath = path.join(RESULTS_DIR, "logs", `${name}.log`);
+  }
+
+  start() {
+    fs.mkdirSync(path.dirname(this.logPath), { recursive: true });
+    const log = fs.openSync(this.logPath, "a");
+    fs.writeSync(log, `\n==== ${new Date().toISOString()} ${this.name} ${this.args.join(" ")}\n`);
+    this.child = spawn(path.join(BIN_DIR, this.name), this.args, {
+      cwd: PROJECT_ROOT,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "info" },
+    });
+    fs.closeSync(log);
+    const child = this.child;
+    started.add(child);
+    child.once("exit", () => started.delete(child));
+    return this;
+  }
+
+  get running() {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop() {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const graceful = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+    if (!graceful) {
+      child.kill("SIGKILL");
+      await Promise.race([exited, sleep(2000)]);
+    }
+  }
+
+  /** The end of its log, to explain a failure. */
+  tail(lines = 30) {
+    try {
+      return fs.readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}
+
+/** GET a JSON endpoint of the api, bounded in time. */
+export async function apiGet(baseUrl, pathAndQuery, timeoutMs = 3000) {
+  const response = await fetch(`${baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(timeoutMs) });
+  const body = await response.json().catch(() => null);
+  return { status: response.status, body };
+}
+
+/**
+ * The whole pipeline for one test run: ingest and producer on a topic of their own,
+ * the api serving web/ on a free port. Names carry `runId` so reruns never mix.
+ */
+export class Stack {
+  constructor() {
+    this.runId = `webt${Date.now().toString(36)}`;
+    this.topic = `${this.runId}-readings`;
+    this.sensorPrefix = `${this.runId}_`;
+    this.sensorIds = [1, 2, 3].map((n) => `${this.sensorPrefix}${String(n).padStart(2, "0")}`);
+    this.services = [];
+  }
+
+  async start() {
+    await assertLabAndBinaries();
+    fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    this.apiPort = await freePort();
+    this.metricsPort = await freePort();
+    this.baseUrl = `http://127.0.0.1:${this.apiPort}`;
+    this.ingest = new Service("ingest", [
+      "--topic", this.topic,
+      "--group-id", `${this.runId}-ingest`,
+      "--metrics-listen", `127.0.0.1:${this.metricsPort}`,
+    ]);
+    this.producer = new Service("producer", [
+      "--topic", this.topic,
+      "--sensor-prefix", this.sensorPrefix,
+      "--sensors", String(this.sensorIds.length),
+      "--rate", "2",
+      // Bounded even if every hook below were skipped.
+      "--duration", "1800",
+    ]);
+    this.api = new Service("api", ["--listen", `127.0.0.1:${this.apiPort}`, "--web-dir", WEB_DIR]);
+    this.services = [this.ingest, this.producer, this.api];
+    for (const service of this.services) service.start();
+    await this.waitForApi(30000);
+    await waitFor(
+      `readings of ${this.sensorIds.join(", ")} through the api (ingest log: ${this.ingest.logPath})`,
+      async () => {
+        const { body } = await apiGet(this.baseUrl, "/sensors");
+        const ids = Array.isArray(body) ? body.map((s) => s.sensor_id) : [];
+        return this.sensorIds.every((id) => ids.includes(id));
+      },
+      { timeoutMs: 60000, everyMs: 500 },
+    );
+    return this;
+  }
+
+  async waitForApi(timeoutMs) {
+    await waitFor(
+      `the api on ${this.baseUrl} (log: ${this.api.logPath})`,
+      async () => {
+        if (!this.api.running) throw new Error(`api exited:\n${this.api.tail()}`);
+        const { status } = await apiGet(this.baseUrl, "/health");
+        return status === 200;
+      },
+      { timeoutMs, everyMs: 300 },
+    );
+  }
+
+  async stop() {
+    // The api first (nothing reads any more), then the producer, then ingest.
+    for (const service of [this.api, this.producer, this.ingest]) {
+      if (service) await service.stop();
+    }
+  }
+}
