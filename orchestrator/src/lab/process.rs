@@ -1,0 +1,286 @@
+//! The lab's processes: Java, pid files, ports, and stopping exactly what the lab started.
+//!
+//! The lab never looks processes up by name: a pid counts as the lab's only
+//! when its pid file says so and its command line names the lab's own
+//! directory, so `lab down` cannot touch anybody else's Java.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::LabError;
+use super::layout::{CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT};
+
+/// The Java runtime the lab runs on.
+#[derive(Debug, Clone)]
+pub struct Java {
+    pub binary: PathBuf,
+}
+
+/// Finds Java 17+ ($JAVA_HOME first, then PATH) or says what to install.
+pub fn check_java() -> Result<Java, LabError> {
+    let binary = std::env::var_os("JAVA_HOME")
+        .map(|home| PathBuf::from(home).join("bin/java"))
+        .filter(|java| java.is_file())
+        .or_else(|| find_on_path("java"))
+        .ok_or_else(|| {
+            LabError::Prerequisite(
+                "Java was not found (neither $JAVA_HOME/bin/java nor `java` on PATH): \
+                 install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+                    .into(),
+            )
+        })?;
+    let output = std::process::Command::new(&binary)
+        .arg("-version")
+        .output()
+        .map_err(LabError::io(format!("running {} -version", binary.display())))?;
+    let text = String::from_utf8_lossy(&output.stderr);
+    let major = parse_java_major(&text).ok_or_else(|| {
+        LabError::Prerequisite(format!("could not read the Java version from `{} -version`: {text}", binary.display()))
+    })?;
+    if major < 17 {
+        return Err(LabError::Prerequisite(format!(
+            "Cassandra 5 and Kafka 4 need Java 17 or newer; {} is Java {major}. \
+             Install a JDK 17 and point JAVA_HOME at it",
+            binary.display()
+        )));
+    }
+    Ok(Java { binary })
+}
+
+/// `openjdk version "17.0.15" 2025-04-15` → 17; `java version "1.8.0_392"` → 8.
+fn parse_java_major(version_output: &str) -> Option<u32> {
+    let quoted = version_output.split('"').nth(1)?;
+    let mut parts = quoted.split(['.', '-', '+', '_']);
+    let first: u32 = parts.next()?.parse().ok()?;
+    if first == 1 { parts.next()?.parse().ok() } else { Some(first) }
+}
+
+fn find_on_path(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The first jar in `dir` whose name starts with `prefix`.
+pub fn find_jar(dir: &Path, prefix: &str) -> Option<PathBuf> {
+    std::fs::read_dir(dir).ok()?.flatten().map(|entry| entry.path()).find(|path| {
+        path.file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with(prefix) && name.ends_with(".jar"))
+    })
+}
+
+/// cqlsh is a Python tool, not in Maven: `lab up` installs it into a venv
+/// under .lab when pip can; this returns it when present.
+pub fn find_cqlsh(layout: &Layout) -> Option<PathBuf> {
+    let candidate = layout.lab.join("cqlsh-venv/bin/cqlsh");
+    candidate.is_file().then_some(candidate)
+}
+
+/// One process of the lab, identified by its pid file.
+#[derive(Debug, Clone)]
+pub struct LabProcess {
+    pub name: String,
+    pub pid_file: PathBuf,
+    /// A string the process's command line must contain to be ours.
+    pub marker: PathBuf,
+    pub stop_script: PathBuf,
+    pub ports: Vec<(String, u16)>,
+}
+
+impl LabProcess {
+    /// The pid when the process runs (and is not a zombie).
+    pub fn live_pid(&self) -> Option<i32> {
+        let pid: i32 = std::fs::read_to_string(&self.pid_file).ok()?.trim().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let marker = self.marker.to_string_lossy();
+        let ours = String::from_utf8_lossy(&cmdline).contains(marker.as_ref());
+        (ours && process_state(pid).is_some_and(|state| state != 'Z')).then_some(pid)
+    }
+}
+
+/// The state letter of /proc/PID/stat: R, S, T (stopped, i.e. frozen), Z...
+pub fn process_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the state follows its closing parenthesis.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Every process the lab manages, Cassandra nodes first.
+pub fn lab_processes(layout: &Layout) -> Vec<LabProcess> {
+    let mut processes: Vec<LabProcess> = layout
+        .nodes()
+        .into_iter()
+        .map(|node| LabProcess {
+            name: format!("Cassandra {}", node.name()),
+            pid_file: node.pid_file(),
+            marker: node.dir.join("conf"),
+            stop_script: node.script("stop"),
+            ports: vec![
+                (node.address(), CQL_PORT),
+                (node.address(), STORAGE_PORT),
+                ("127.0.0.1".into(), node.jmx_port()),
+            ],
+        })
+        .collect();
+    processes.push(LabProcess {
+        name: "Kafka".into(),
+        pid_file: layout.kafka_pid_file(),
+        marker: layout.kafka_dir().join("server.properties"),
+        stop_script: layout.kafka_script("stop"),
+        ports: vec![
+            (KAFKA_ADDRESS.into(), KAFKA_PORT),
+            (KAFKA_ADDRESS.into(), KAFKA_CONTROLLER_PORT),
+        ],
+    });
+    processes
+}
+
+pub fn running_processes(layout: &Layout) -> Vec<(LabProcess, i32)> {
+    lab_processes(layout)
+        .into_iter()
+        .filter_map(|process| process.live_pid().map(|pid| (process, pid)))
+        .collect()
+}
+
+/// Fails, naming the port and its holder, when a port the lab needs is taken
+/// by something that is not the lab.
+pub fn check_ports_free(layout: &Layout) -> Result<(), LabError> {
+    for process in lab_processes(layout) {
+        if process.live_pid().is_some() {
+            continue;
+        }
+        for (address, port) in &process.ports {
+            let socket: SocketAddr = format!("{address}:{port}")
+                .parse()
+                .map_err(|_| LabError::Prerequisite(format!("bad lab address {address}:{port}")))?;
+            if TcpListener::bind(socket).is_err() {
+                return Err(LabError::PortTaken {
+                    address: address.clone(),
+                    port: *port,
+                    holder: port_holder(*port),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Who listens on a port, from `ss` when it is installed.
+fn port_holder(port: u16) -> Option<String> {
+    let output = std::process::Command::new("ss")
+        .args(["-Hltnp", &format!("sport = :{port}")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let users = text.lines().find_map(|line| line.split("users:").nth(1))?;
+    Some(users.trim().to_string())
+}
+
+/// How long a graceful stop may take before the process is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Stops every running lab process with its own stop script (graceful), then
+/// by SIGKILL if it is still there after the timeout. Returns how many ran.
+pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
+    let running = running_processes(layout);
+    let mut handles = Vec::new();
+    for (process, pid) in running.iter().cloned() {
+        handles.push(tokio::spawn(async move {
+            println!("Stopping {} (pid {pid})...", process.name);
+            let graceful = tokio::time::timeout(
+                STOP_TIMEOUT,
+                tokio::process::Command::new(&process.stop_script).kill_on_drop(true).output(),
+            )
+            .await;
+            if graceful.is_err() || process.live_pid().is_some() {
+                // Wake a frozen process first: SIGKILL works anyway, but be explicit.
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while process.live_pid().is_some() && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                println!("{} did not stop in time: killed", process.name);
+            }
+            let _ = std::fs::remove_file(&process.pid_file);
+        }));
+    }
+    for handle in handles {
+        let _ = handle.await;
+    }
+    let left: Vec<String> = running_processes(layout).into_iter().map(|(p, pid)| format!("{} (pid {pid})", p.name)).collect();
+    if !left.is_empty() {
+        return Err(LabError::Prerequisite(format!("could not stop: {}", left.join(", "))));
+    }
+    Ok(running.len())
+}
+
+/// What `lab status` shows.
+pub struct StatusReport {
+    rows: Vec<(String, Option<i32>, Option<char>, Vec<(String, u16, bool)>)>,
+}
+
+impl StatusReport {
+    pub fn all_running(&self) -> bool {
+        self.rows.iter().all(|(_, pid, state, _)| pid.is_some() && *state != Some('T'))
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!("{:<16} {:<22} {}\n", "PROCESS", "STATE", "PORTS");
+        for (name, pid, state, ports) in &self.rows {
+            let state = match (pid, state) {
+                (None, _) => "stopped".to_string(),
+                (Some(pid), Some('T')) => format!("FROZEN (pid {pid})"),
+                (Some(pid), _) => format!("running (pid {pid})"),
+            };
+            let ports: Vec<String> = ports
+                .iter()
+                .map(|(address, port, open)| format!("{address}:{port} {}", if *open { "open" } else { "closed" }))
+                .collect();
+            out.push_str(&format!("{name:<16} {state:<22} {}\n", ports.join(", ")));
+        }
+        out
+    }
+}
+
+pub fn status_report(layout: &Layout) -> StatusReport {
+    let rows = lab_processes(layout)
+        .into_iter()
+        .map(|process| {
+            let pid = process.live_pid();
+            let state = pid.and_then(process_state);
+            let ports = process
+                .ports
+                .iter()
+                .map(|(address, port)| {
+                    let open = format!("{address}:{port}")
+                        .parse::<SocketAddr>()
+                        .is_ok_and(|socket| std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(300)).is_ok());
+                    (address.clone(), *port, open)
+                })
+                .collect();
+            (process.name, pid, state, ports)
+        })
+        .collect();
+    StatusReport { rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_versions_are_read_in_both_schemes() {
+        assert_eq!(parse_java_major("openjdk version \"17.0.15\" 2025-04-15"), Some(17));
+        assert_eq!(parse_java_major("java version \"1.8.0_392\""), Some(8));
+        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(parse_java_major("garbage"), None);
+    }
+
+    #[test]
+    fn this_process_state_is_readable() {
+        let state = process_state(std::process::id() as i32);
+        assert!(matches!(state, Some('R' | 'S')), "{state:?}");
+    }
+}
