@@ -488,7 +488,7 @@ wireControls();
 fillSensorSelect();
 chart = createChart();
 syncDatasets();
-everyPeriod(pollSensors, 2000);
+everyPeriod(pollSensors, 1000);
 everyPeriod(pollCurves, 1000);
 everyPeriod(pollCluster, 1000);
 everyPeriod(pollEvents, 2000);

@@ -80,7 +80,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       const curve = await firstPoints(page, first);
       const started = Date.now();
       const newer = await waitForNewPoint(page, first, curve.last.x, 3000);
-      console.log(`# ${curve.count} points at first, a new one after ${Date.now() - started} ms (value ${newer.y})`);
+      console.log(`${curve.count} points at first, a new one after ${Date.now() - started} ms (value ${newer.y})`);
 
       await waitFor("three cluster cards, all UP", async () => {
         const states = await page.$$eval("#cluster-cards .node", (cards) => cards.map((c) => c.dataset.state));
@@ -133,7 +133,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
           return Math.abs(width - minutes * 60000) < 2000 ? width : null;
         }, { timeoutMs: 5000, everyMs: 100 });
         assert.equal(await page.getAttribute(`#window-buttons button[data-minutes="${minutes}"]`, "aria-pressed"), "true");
-        console.log(`# window ${minutes} min -> x range ${Math.round(span / 1000)} s`);
+        console.log(`window ${minutes} min -> x range ${Math.round(span / 1000)} s`);
         await firstPoints(page, stack.sensorIds[0]);
       }
     } finally {
@@ -173,7 +173,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         const snap = await chartSnapshot(page);
         return snap.markers.find((mk) => mk.label === label);
       }, { timeoutMs: 10000 });
-      console.log(`# event listed and drawn at x=${marker.px}px ${Date.now() - written} ms after the write`);
+      console.log(`event listed and drawn at x=${marker.px}px ${Date.now() - written} ms after the write`);
       const latest = await page.evaluate(() => window.dashboard.state.events[0]?.label);
       if (latest === label) assert.equal(await page.textContent("#banner-text"), narration);
       await shot(page, "dashboard-event.png");
@@ -211,11 +211,11 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         everyMs: 100,
       });
       const downSeen = Date.now();
-      console.log(`# stop took ${stopDone - stopAsked} ms; card DOWN ${downSeen - stopDone} ms after the stop returned`);
+      console.log(`stop took ${stopDone - stopAsked} ms; card DOWN ${downSeen - stopDone} ms after the stop returned`);
 
       const lastBefore = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
       const newer = await waitForNewPoint(page, watched, Math.max(lastBefore.x, downSeen), 10000);
-      console.log(`# with ${FAULT_NODE_NAME} down the chart gained a point at ${new Date(newer.x).toISOString()}`);
+      console.log(`with ${FAULT_NODE_NAME} down the chart gained a point at ${new Date(newer.x).toISOString()}`);
       for (const other of ["PC1", "PC2", "PC3"].filter((n) => n !== FAULT_NODE_NAME)) {
         assert.equal(await nodeState(page, other), "up", `${other} stays UP`);
       }
@@ -236,7 +236,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         everyMs: 500,
       });
       stopped = false;
-      console.log(`# ${FAULT_NODE_NAME} UP again ${Date.now() - startAsked} ms after start was asked`);
+      console.log(`${FAULT_NODE_NAME} UP again ${Date.now() - startAsked} ms after start was asked`);
       await shot(page, "dashboard-node-back.png");
     } finally {
       await page.close().catch(() => {});
@@ -262,7 +262,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         timeoutMs: 10000,
         everyMs: 100,
       });
-      console.log(`# unreachable shown ${Date.now() - stoppedAt} ms after the api stopped`);
+      console.log(`unreachable shown ${Date.now() - stoppedAt} ms after the api stopped`);
       assert.equal(await page.isVisible("#api-alert"), true, "a plain alert is shown");
       assert.match(await page.textContent("#api-alert"), /L'API ne répond plus/);
       assert.equal(await page.textContent("#api-status"), "API injoignable");
@@ -281,7 +281,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         timeoutMs: 15000,
         everyMs: 100,
       });
-      console.log(`# live again ${Date.now() - restartedAt} ms after the api was restarted`);
+      console.log(`live again ${Date.now() - restartedAt} ms after the api was restarted`);
       assert.equal(await page.isVisible("#api-alert"), false, "the alert is gone");
       await waitForNewPoint(page, watched, lastWhileDown.x, 10000);
     } finally {
