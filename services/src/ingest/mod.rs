@@ -1,0 +1,383 @@
+//! Ingest: Kafka `sensor-readings` → Cassandra, at least once.
+//!
+//! Messages are validated; valid readings are written to `sensor_data` (and
+//! reflected in `sensors`) with several writes in flight, invalid ones go to
+//! the dead-letter topic. A partition's offset is committed only once every
+//! earlier message of it is done, so a crash or an outage replays instead of
+//! losing. Ingest talks to Kafka and Cassandra only.
+
+pub mod dlq;
+pub mod offsets;
+pub mod sensor_index;
+pub mod telemetry;
+pub mod writer;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Parser;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Offset, TopicPartitionList};
+use scylla::statement::Consistency;
+use tokio::sync::Semaphore;
+
+use crate::backoff::Backoff;
+use crate::cassandra::{self, CassandraError, parse_consistency};
+use crate::config::{CassandraArgs, KafkaArgs};
+use crate::kafka::{client_config, durable_producer_config};
+use crate::reading::parse_reading;
+use crate::shutdown::{self, Shutdown};
+
+pub use telemetry::IngestMetrics;
+
+use dlq::{DeadLetter, DeadLetterQueue};
+use offsets::OffsetTracker;
+use sensor_index::SensorIndex;
+use telemetry::IngestContext;
+use writer::Writer;
+
+/// Consume sensor readings from Kafka and write them to Cassandra.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "ingest", version, about, long_about = None)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub cassandra: CassandraArgs,
+
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+
+    /// Topic where messages that are not valid readings go, with the reason.
+    #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "sensor-readings-dlq")]
+    pub dlq_topic: String,
+
+    /// Kafka consumer group (its committed offsets are ingest's progress).
+    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "iot-ingest")]
+    pub group_id: String,
+
+    /// Consistency of the writes (ONE, QUORUM, ALL...).
+    #[arg(long, env = "INGEST_WRITE_CONSISTENCY", default_value = "QUORUM", value_parser = parse_consistency)]
+    pub write_consistency: Consistency,
+
+    /// Most messages being written or dead-lettered at once.
+    #[arg(long, env = "INGEST_MAX_IN_FLIGHT", default_value_t = 256)]
+    pub max_in_flight: usize,
+
+    /// Where `GET /metrics` (Prometheus text) is served.
+    #[arg(long, env = "INGEST_METRICS_LISTEN", default_value = "127.0.0.1:9101")]
+    pub metrics_listen: SocketAddr,
+
+    /// How often finished offsets are committed.
+    #[arg(
+        long,
+        env = "INGEST_COMMIT_INTERVAL_MS",
+        default_value_t = 500,
+        value_name = "MS"
+    )]
+    pub commit_interval_ms: u64,
+
+    /// At SIGTERM/SIGINT, how long to wait for in-flight writes before giving
+    /// up on them (they stay uncommitted and are replayed next start).
+    #[arg(
+        long,
+        env = "INGEST_DRAIN_TIMEOUT_SECS",
+        default_value_t = 10,
+        value_name = "SECS"
+    )]
+    pub drain_timeout_secs: u64,
+}
+
+/// Ingest was told to give up before a message's work succeeded.
+#[derive(Debug, thiserror::Error)]
+#[error("abandoned at shutdown")]
+pub struct Abandoned;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot create Kafka {what}: {source}")]
+    Kafka {
+        what: &'static str,
+        source: KafkaError,
+    },
+    #[error(transparent)]
+    Cassandra(#[from] CassandraError),
+    #[error("cannot serve metrics on {address}: {source}")]
+    Metrics {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Everything a message's task needs.
+struct Pipeline {
+    writer: Arc<Writer>,
+    index: SensorIndex,
+    dlq: DeadLetterQueue,
+    tracker: Mutex<OffsetTracker>,
+    metrics: Arc<IngestMetrics>,
+    topic: String,
+}
+
+/// Runs ingest until SIGTERM/SIGINT.
+pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
+    let stop = shutdown::on_signals().map_err(IngestError::Signals)?;
+    let metrics = Arc::new(IngestMetrics::default());
+
+    let listener = tokio::net::TcpListener::bind(args.metrics_listen)
+        .await
+        .map_err(|source| IngestError::Metrics {
+            address: args.metrics_listen,
+            source,
+        })?;
+    tracing::info!(
+        "metrics on http://{}/metrics",
+        telemetry::describe(&listener)
+    );
+    let metrics_server = tokio::spawn(telemetry::serve(listener, metrics.clone(), stop.clone()));
+
+    let Some(session) = connect_until_up(&args.cassandra, &stop).await else {
+        return Ok(());
+    };
+    let session = Arc::new(session);
+    let writer = Arc::new(Writer::new(session, args.write_consistency, metrics.clone()).await?);
+
+    let producer: FutureProducer =
+        durable_producer_config(&args.kafka.bootstrap, Duration::from_secs(30))
+            .create()
+            .map_err(|source| IngestError::Kafka {
+                what: "DLQ producer",
+                source,
+            })?;
+    let consumer: StreamConsumer<IngestContext> = client_config(&args.kafka.bootstrap)
+        .set("group.id", &args.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("statistics.interval.ms", "5000")
+        .set("session.timeout.ms", "10000")
+        .create_with_context(IngestContext {
+            metrics: metrics.clone(),
+        })
+        .map_err(|source| IngestError::Kafka {
+            what: "consumer",
+            source,
+        })?;
+    consumer
+        .subscribe(&[&args.kafka.topic])
+        .map_err(|source| IngestError::Kafka {
+            what: "subscription",
+            source,
+        })?;
+    tracing::info!(
+        "consuming {} as group {} → Cassandra {} at {:?}; bad messages → {}",
+        args.kafka.topic,
+        args.group_id,
+        args.cassandra.contact_points,
+        args.write_consistency,
+        args.dlq_topic
+    );
+
+    let pipeline = Arc::new(Pipeline {
+        index: SensorIndex::new(writer.clone()),
+        writer,
+        dlq: DeadLetterQueue::new(producer.clone(), args.dlq_topic.clone()),
+        tracker: Mutex::default(),
+        metrics: metrics.clone(),
+        topic: args.kafka.topic.clone(),
+    });
+    let (give_up_trigger, give_up) = shutdown::channel();
+    let max_in_flight = args.max_in_flight.max(1);
+    let slots = Arc::new(Semaphore::new(max_in_flight));
+
+    consume(&consumer, &pipeline, &slots, &stop, &give_up, &args).await;
+
+    // Drain: let in-flight work finish, then commit what it finished.
+    let drain = Duration::from_secs(args.drain_timeout_secs);
+    let all_slots = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
+    if tokio::time::timeout(drain, slots.acquire_many(all_slots))
+        .await
+        .is_err()
+    {
+        let left = pipeline
+            .tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unfinished();
+        tracing::warn!(
+            "{left} messages still unfinished after {drain:?}: leaving them uncommitted (replayed next start)"
+        );
+        give_up_trigger.trigger();
+    }
+    commit(&consumer, &pipeline, CommitMode::Sync);
+    let _ = tokio::task::spawn_blocking(move || {
+        use rdkafka::producer::Producer;
+        producer.flush(Duration::from_secs(5))
+    })
+    .await;
+    let _ = metrics_server.await;
+    tracing::info!(
+        "stopped: consumed {}, written {}, dead-lettered {}",
+        metrics.consumed.get(),
+        metrics.written.get(),
+        metrics.dead_lettered_total()
+    );
+    Ok(())
+}
+
+/// Connects to Cassandra, retrying (and saying so) until it answers or stop is requested.
+async fn connect_until_up(
+    args: &CassandraArgs,
+    stop: &Shutdown,
+) -> Option<scylla::client::session::Session> {
+    let options = args.session_options();
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+    loop {
+        match cassandra::connect(&options).await {
+            Ok(session) => return Some(session),
+            Err(error) => tracing::warn!("{error}; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_jittered()) => {}
+            _ = stop.requested() => return None,
+        }
+    }
+}
+
+/// The receive loop: hands each message to a task, commits periodically.
+async fn consume(
+    consumer: &StreamConsumer<IngestContext>,
+    pipeline: &Arc<Pipeline>,
+    slots: &Arc<Semaphore>,
+    stop: &Shutdown,
+    give_up: &Shutdown,
+    args: &IngestArgs,
+) {
+    let mut commit_tick =
+        tokio::time::interval(Duration::from_millis(args.commit_interval_ms.max(10)));
+    let mut kafka_backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    loop {
+        // A free slot first, so that a Cassandra outage stops consumption
+        // instead of piling up messages in memory.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
+            _ = stop.requested() => return,
+        };
+        let Ok(slot) = slot else { return };
+        let message = tokio::select! {
+            message = consumer.recv() => message,
+            _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
+            _ = stop.requested() => return,
+        };
+        let message = match message {
+            Ok(message) => {
+                kafka_backoff.reset();
+                message
+            }
+            Err(error) => {
+                tracing::warn!("Kafka receive error: {error}; retrying");
+                tokio::time::sleep(kafka_backoff.next_jittered()).await;
+                continue;
+            }
+        };
+        let partition = message.partition();
+        let offset = message.offset();
+        let payload = message.payload().unwrap_or_default().to_vec();
+        let key = message.key().map(<[u8]>::to_vec);
+        drop(message);
+
+        pipeline
+            .tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .received(partition, offset);
+        pipeline.metrics.consumed.inc();
+        pipeline.metrics.in_flight.add(1);
+
+        let pipeline = pipeline.clone();
+        let give_up = give_up.clone();
+        tokio::spawn(async move {
+            let done = pipeline
+                .handle(partition, offset, &payload, key.as_deref(), &give_up)
+                .await;
+            if done.is_ok() {
+                pipeline
+                    .tracker
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .finished(partition, offset);
+            }
+            pipeline.metrics.in_flight.add(-1);
+            drop(slot);
+        });
+    }
+}
+
+impl Pipeline {
+    /// Writes a valid reading, or dead-letters an invalid message.
+    async fn handle(
+        &self,
+        partition: i32,
+        offset: i64,
+        payload: &[u8],
+        key: Option<&[u8]>,
+        give_up: &Shutdown,
+    ) -> Result<(), Abandoned> {
+        match parse_reading(payload, Utc::now()) {
+            Ok(reading) => {
+                let insert = async {
+                    self.writer.insert_reading(&reading, give_up).await?;
+                    self.metrics.written.inc();
+                    Ok(())
+                };
+                let (inserted, indexed) = tokio::join!(insert, self.index.cover(&reading, give_up));
+                inserted.and(indexed)
+            }
+            Err(rejection) => {
+                tracing::info!(
+                    partition,
+                    offset,
+                    reason = rejection.code(),
+                    "dead-lettering: {rejection}"
+                );
+                let letter = DeadLetter::new(&rejection, payload, &self.topic, partition, offset);
+                self.dlq.send(&letter, key, give_up).await?;
+                self.metrics.dead_lettered(rejection.code());
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Commits every partition whose finished prefix moved.
+fn commit(consumer: &StreamConsumer<IngestContext>, pipeline: &Pipeline, mode: CommitMode) {
+    let mut tracker = pipeline
+        .tracker
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let positions = tracker.take_committable();
+    if positions.is_empty() {
+        return;
+    }
+    let mut list = TopicPartitionList::new();
+    for (partition, position) in &positions {
+        if let Err(error) =
+            list.add_partition_offset(&pipeline.topic, *partition, Offset::Offset(*position))
+        {
+            tracing::warn!("cannot commit partition {partition}: {error}");
+        }
+    }
+    match consumer.commit(&list, mode) {
+        Ok(()) => pipeline.metrics.commits.inc(),
+        Err(error) => {
+            tracing::warn!("offset commit failed (retried next time): {error}");
+            tracker.commit_failed(&positions);
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Writing readings to Cassandra, retried until Cassandra takes them.
+//!
+//! A write that fails (two nodes down at QUORUM, a timeout) is retried with
+//! backoff, for ever, until it succeeds or ingest is told to give up at
+//! shutdown: the reading stays uncommitted in Kafka meanwhile, so it is never
+//! lost. The first failure and the recovery are logged once each, so an
+//! outage says so without flooding the log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use scylla::client::session::Session;
+use scylla::errors::ExecutionError;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
+
+use crate::backoff::Backoff;
+use crate::cassandra::{CassandraError, prepare};
+use crate::ingest::{Abandoned, IngestMetrics};
+use crate::reading::Reading;
+use crate::shutdown::Shutdown;
+
+const INSERT_READING: &str =
+    "INSERT INTO sensor_data (sensor_id, timestamp, value) VALUES (?, ?, ?)";
+/// The reading's own time (µs) is the write time, so an older reading replayed
+/// after a crash never overwrites a newer one.
+const UPSERT_SENSOR: &str =
+    "UPDATE sensors USING TIMESTAMP ? SET last_timestamp = ?, last_value = ? WHERE sensor_id = ?";
+
+/// Writes to `sensor_data` and `sensors`, with retries.
+pub struct Writer {
+    session: Arc<Session>,
+    insert_reading: PreparedStatement,
+    upsert_sensor: PreparedStatement,
+    metrics: Arc<IngestMetrics>,
+    /// Is Cassandra currently refusing writes? (for once-only logging)
+    failing: AtomicBool,
+}
+
+impl Writer {
+    pub async fn new(
+        session: Arc<Session>,
+        consistency: Consistency,
+        metrics: Arc<IngestMetrics>,
+    ) -> Result<Self, CassandraError> {
+        let insert_reading = prepare(&session, INSERT_READING, consistency).await?;
+        let upsert_sensor = prepare(&session, UPSERT_SENSOR, consistency).await?;
+        Ok(Writer {
+            session,
+            insert_reading,
+            upsert_sensor,
+            metrics,
+            failing: AtomicBool::new(false),
+        })
+    }
+
+    /// Inserts the reading into `sensor_data`, retrying until it is accepted.
+    pub async fn insert_reading(
+        &self,
+        reading: &Reading,
+        give_up: &Shutdown,
+    ) -> Result<(), Abandoned> {
+        let values = (
+            reading.sensor_id.as_str(),
+            CqlTimestamp(reading.timestamp_millis()),
+            reading.value,
+        );
+        self.retry(give_up, || {
+            self.session.execute_unpaged(&self.insert_reading, &values)
+        })
+        .await
+    }
+
+    /// Upserts the sensor's latest reading into `sensors`, retrying until accepted.
+    pub async fn upsert_sensor(
+        &self,
+        reading: &Reading,
+        give_up: &Shutdown,
+    ) -> Result<(), Abandoned> {
+        let millis = reading.timestamp_millis();
+        let values = (
+            millis.saturating_mul(1000),
+            CqlTimestamp(millis),
+            reading.value,
+            reading.sensor_id.as_str(),
+        );
+        self.retry(give_up, || {
+            self.session.execute_unpaged(&self.upsert_sensor, &values)
+        })
+        .await
+    }
+
+    async fn retry<F, Fut, T>(&self, give_up: &Shutdown, mut attempt: F) -> Result<(), Abandoned>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ExecutionError>>,
+    {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        loop {
+            let started = Instant::now();
+            match attempt().await {
+                Ok(_) => {
+                    self.metrics.write_latency.observe(started.elapsed());
+                    if self.failing.swap(false, Ordering::Relaxed) {
+                        tracing::info!("Cassandra takes writes again: resuming and committing");
+                        self.metrics.cassandra_writable.set(1);
+                    }
+                    return Ok(());
+                }
+                Err(error) => {
+                    self.metrics.write_errors.inc();
+                    if !self.failing.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            "Cassandra cannot take writes ({error}); holding offsets uncommitted and retrying with backoff"
+                        );
+                        self.metrics.cassandra_writable.set(0);
+                    } else {
+                        tracing::debug!("write failed again: {error}");
+                    }
+                }
+            }
+            let delay = backoff.next_jittered();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = give_up.requested() => return Err(Abandoned),
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The producer's ledger: one JSON line per reading that Kafka acknowledged.
+//!
+//! It is the ground truth of "what was sent": the conductor's checker and the
+//! integration tests compare it with what Cassandra holds to prove that nothing
+//! acknowledged was lost, whatever faults happened in between.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::reading::{Reading, rfc3339_millis};
+
+/// One acknowledged reading and where Kafka put it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub sensor_id: String,
+    #[serde(with = "rfc3339_millis")]
+    pub timestamp: DateTime<Utc>,
+    pub value: f64,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl LedgerEntry {
+    pub fn new(reading: &Reading, partition: i32, offset: i64) -> Self {
+        LedgerEntry {
+            sensor_id: reading.sensor_id.clone(),
+            timestamp: reading.timestamp,
+            value: reading.value,
+            partition,
+            offset,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("cannot open ledger {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write ledger {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read ledger {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: not a ledger entry: {source}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        source: serde_json::Error,
+    },
+}
+
+/// Appends entries to a ledger file (created if missing, never truncated, so a
+/// restarted producer adds to the same history).
+pub struct LedgerWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl LedgerWriter {
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| LedgerError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(LedgerWriter {
+            path: path.to_owned(),
+            out: BufWriter::new(file),
+        })
+    }
+
+    pub fn append(&mut self, entry: &LedgerEntry) -> Result<(), LedgerError> {
+        let line = serde_json::to_string(entry).map_err(|e| self.write_error(e.into()))?;
+        writeln!(self.out, "{line}").map_err(|e| self.write_error(e))
+    }
+
+    /// Pushes buffered lines to the file, so a reader (or a crash) sees them.
+    pub fn flush(&mut self) -> Result<(), LedgerError> {
+        self.out.flush().map_err(|e| self.write_error(e))
+    }
+
+    fn write_error(&self, source: std::io::Error) -> LedgerError {
+        LedgerError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+/// Reads every entry of a ledger. A torn last line (the producer was killed
+/// mid-write) is ignored: that reading's acknowledgement was never recorded.
+pub fn read_ledger(path: &Path) -> Result<Vec<LedgerEntry>, LedgerError> {
+    let file = File::open(path).map_err(|source| LedgerError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|source| LedgerError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+    let last = lines.len();
+    let mut entries = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if index + 1 == last => break,
+            Err(source) => {
+                return Err(LedgerError::Parse {
+                    path: path.to_owned(),
+                    line: index + 1,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::parse_timestamp;
+
+    fn entry(offset: i64) -> LedgerEntry {
+        LedgerEntry {
+            sensor_id: "sensor_01".into(),
+            timestamp: parse_timestamp("2026-01-04T10:00:01.250Z").unwrap(),
+            value: 22.7,
+            partition: 3,
+            offset,
+        }
+    }
+
+    #[test]
+    fn line_format_is_the_contract() {
+        assert_eq!(
+            serde_json::to_string(&entry(1234)).unwrap(),
+            r#"{"sensor_id":"sensor_01","timestamp":"2026-01-04T10:00:01.250Z","value":22.7,"partition":3,"offset":1234}"#
+        );
+    }
+
+    #[test]
+    fn appends_across_writers_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        for offset in [1, 2] {
+            let mut w = LedgerWriter::open(&path).unwrap();
+            w.append(&entry(offset)).unwrap();
+            w.flush().unwrap();
+        }
+        assert_eq!(read_ledger(&path).unwrap(), vec![entry(1), entry(2)]);
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_but_corruption_elsewhere_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.jsonl");
+        let good = serde_json::to_string(&entry(1)).unwrap();
+        std::fs::write(&path, format!("{good}\n{{\"sensor_id\":\"sen")).unwrap();
+        assert_eq!(read_ledger(&path).unwrap(), vec![entry(1)]);
+        std::fs::write(&path, format!("garbage\n{good}\n")).unwrap();
+        assert!(matches!(
+            read_ledger(&path),
+            Err(LedgerError::Parse { line: 1, .. })
+        ));
+    }
+}
