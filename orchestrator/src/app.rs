@@ -1,2 +1,519 @@
-//! (being written by its owner; replaced wholesale)
-pub async fn command(_t: &crate::cli::Target, _c: crate::cli::ServicesCommand) -> anyhow::Result<bool> { anyhow::bail!("services: not written yet") }
+//! The app PC's services: producer, ingest and api, run on this machine (PC4)
+//! from the built binaries, with logs and pid files under `.services/`.
+//!
+//! `demo services up | down | status` drive them by hand; a scenario run
+//! starts them through the same functions (with its own ledger) and stops, at
+//! the end, only those it started. Their flags come from the inventory, so the
+//! same code serves the lab and the four PCs.
+
+mod health;
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use health::Health;
+pub use process::{ServiceState, StateDir, Stopped};
+
+use crate::cli::{ServicesCommand, Target};
+use crate::hosts::Inventory;
+use crate::paths;
+
+/// How long each service may take to become healthy.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a service may take to exit after SIGTERM (ingest drains its writes).
+const STOP_GRACE: Duration = Duration::from_secs(15);
+/// Health probes give up after this long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// `npm ci` gives up after this long.
+const NPM_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{} not found: build the services first (`cargo build --workspace`)", .0.display())]
+    MissingBinary(PathBuf),
+    #[error("cannot start {}: {source}", binary.display())]
+    Spawn {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    StateFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{service} did not become healthy within {}s: {why}\nlast lines of {}:\n{tail}", timeout.as_secs(), log.display())]
+    Unhealthy {
+        service: &'static str,
+        why: String,
+        timeout: Duration,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("{name} (pid {pid}) does not exit even after SIGKILL")]
+    WontDie { name: String, pid: u32 },
+    #[error("pid {0} is out of range")]
+    BadPid(u32),
+}
+
+/// One of the app PC's services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    Api,
+    Ingest,
+    Producer,
+}
+
+impl Service {
+    /// Start order: readers and writers of Cassandra first, the source of data last.
+    pub const START_ORDER: [Service; 3] = [Service::Api, Service::Ingest, Service::Producer];
+    /// Stop order: the source first, so ingest can drain what was sent.
+    pub const STOP_ORDER: [Service; 3] = [Service::Producer, Service::Ingest, Service::Api];
+
+    /// The binary's name, also the name of its pid file and log.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Api => "api",
+            Service::Ingest => "ingest",
+            Service::Producer => "producer",
+        }
+    }
+}
+
+/// What the run's producer simulates and where it keeps its ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProducerSettings {
+    pub sensors: u32,
+    pub rate: f64,
+    pub sensor_prefix: String,
+    pub ledger: PathBuf,
+}
+
+impl ProducerSettings {
+    /// The sensor ids the producer uses: `<prefix>01`, `<prefix>02`...
+    pub fn sensor_ids(&self) -> Vec<String> {
+        (1..=self.sensors)
+            .map(|n| format!("{}{n:02}", self.sensor_prefix))
+            .collect()
+    }
+}
+
+/// Everything needed to start the services: the binaries, the inventory's
+/// addresses, the producer's settings and where state is kept.
+#[derive(Debug, Clone)]
+pub struct ServicesPlan {
+    pub binaries: PathBuf,
+    pub contact_points: Vec<String>,
+    pub node_names: Vec<String>,
+    pub keyspace: String,
+    pub kafka: String,
+    pub api_listen: String,
+    pub api_url: String,
+    pub metrics_listen: String,
+    pub web_dir: PathBuf,
+    pub producer: ProducerSettings,
+    pub state: StateDir,
+}
+
+/// `$DEMO_SERVICES_DIR`, else `<project root>/.services`.
+pub fn services_dir() -> PathBuf {
+    std::env::var_os("DEMO_SERVICES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| paths::project_root().join(".services"))
+}
+
+impl ServicesPlan {
+    /// The plan for `inventory`, with the default producer (5 sensors, one
+    /// reading per second each, ledger `.services/ledger.jsonl`).
+    /// Ingest's metrics listen on `$INGEST_METRICS_LISTEN` or 127.0.0.1:9101.
+    pub fn from_inventory(inventory: &Inventory) -> Self {
+        let state = StateDir::new(services_dir());
+        Self {
+            binaries: paths::binaries_dir(),
+            contact_points: inventory
+                .nodes
+                .iter()
+                .map(|node| node.address.to_string())
+                .collect(),
+            node_names: inventory
+                .nodes
+                .iter()
+                .map(|node| node.name.clone())
+                .collect(),
+            keyspace: inventory.cluster.keyspace.clone(),
+            kafka: inventory.app.kafka_bootstrap.clone(),
+            api_listen: inventory.app.api_listen.clone(),
+            api_url: inventory.app.api_url.clone(),
+            metrics_listen: std::env::var("INGEST_METRICS_LISTEN")
+                .unwrap_or_else(|_| "127.0.0.1:9101".to_owned()),
+            web_dir: paths::project_root().join("web"),
+            producer: ProducerSettings {
+                sensors: 5,
+                rate: 1.0,
+                sensor_prefix: "sensor_".to_owned(),
+                ledger: state.path.join("ledger.jsonl"),
+            },
+            state,
+        }
+    }
+
+    fn binary(&self, service: Service) -> PathBuf {
+        self.binaries.join(service.name())
+    }
+
+    /// The command-line flags of `service`.
+    pub fn args(&self, service: Service) -> Vec<String> {
+        let cassandra = self.contact_points.join(",");
+        let pairs: Vec<(&str, String)> = match service {
+            Service::Api => vec![
+                ("--cassandra", cassandra),
+                ("--keyspace", self.keyspace.clone()),
+                ("--listen", self.api_listen.clone()),
+                ("--node-names", self.node_names.join(",")),
+                ("--web-dir", self.web_dir.display().to_string()),
+            ],
+            Service::Ingest => vec![
+                ("--cassandra", cassandra),
+                ("--keyspace", self.keyspace.clone()),
+                ("--kafka", self.kafka.clone()),
+                ("--metrics-listen", self.metrics_listen.clone()),
+            ],
+            Service::Producer => vec![
+                ("--kafka", self.kafka.clone()),
+                ("--sensors", self.producer.sensors.to_string()),
+                ("--rate", self.producer.rate.to_string()),
+                ("--sensor-prefix", self.producer.sensor_prefix.clone()),
+                ("--ledger", self.producer.ledger.display().to_string()),
+            ],
+        };
+        pairs
+            .into_iter()
+            .flat_map(|(flag, value)| [flag.to_owned(), value])
+            .collect()
+    }
+
+    /// The dashboard, as a browser opens it.
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/", self.api_url.trim_end_matches('/'))
+    }
+}
+
+/// What `up` did.
+#[derive(Debug, Clone, Default)]
+pub struct UpReport {
+    /// Started by this call, in start order.
+    pub started: Vec<Service>,
+    /// Found running and left alone.
+    pub already_running: Vec<Service>,
+    /// The ledger of the producer now running (ours, or the one found running).
+    pub ledger: Option<PathBuf>,
+    /// Things that did not stop the start (e.g. npm missing).
+    pub warnings: Vec<String>,
+}
+
+/// Starts the services that are not running, each after the previous one is
+/// healthy. On failure, stops what this call started and says why.
+pub async fn up(
+    plan: &ServicesPlan,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Result<UpReport, AppError> {
+    let mut report = UpReport::default();
+    if let Some(warning) =
+        ensure_dashboard_dependencies(&plan.web_dir, &plan.state, on_progress).await
+    {
+        report.warnings.push(warning);
+    }
+    for service in Service::START_ORDER {
+        if let Some(state) = plan.state.running(service.name()) {
+            if service == Service::Producer {
+                report.ledger = state.ledger.clone();
+            }
+            report.already_running.push(service);
+            continue;
+        }
+        let binary = plan.binary(service);
+        if !binary.is_file() {
+            stop_all(&plan.state, &report.started).await;
+            return Err(AppError::MissingBinary(binary));
+        }
+        on_progress(&format!("starting {}", service.name()));
+        let ledger_before = ledger_size(&plan.producer.ledger);
+        let ledger = (service == Service::Producer).then(|| plan.producer.ledger.clone());
+        if let Some(parent) = plan.producer.ledger.parent().filter(|_| ledger.is_some()) {
+            std::fs::create_dir_all(parent).map_err(|source| AppError::StateFile {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let state = process::spawn(
+            &plan.state,
+            service.name(),
+            &binary,
+            plan.args(service),
+            ledger.clone(),
+        )?;
+        report.started.push(service);
+        if let Err(why) = wait_healthy(plan, service, &state, ledger_before, on_progress).await {
+            let tail = process::log_tail(&state.log, 15);
+            stop_all(&plan.state, &report.started).await;
+            return Err(AppError::Unhealthy {
+                service: service.name(),
+                why,
+                timeout: START_TIMEOUT,
+                log: state.log,
+                tail,
+            });
+        }
+        if service == Service::Producer {
+            report.ledger = ledger;
+        }
+    }
+    Ok(report)
+}
+
+/// Waits until `service` serves: the api answers `/health` with 200, ingest
+/// its metrics, the producer has had a reading acknowledged (its ledger grew).
+async fn wait_healthy(
+    plan: &ServicesPlan,
+    service: Service,
+    state: &ServiceState,
+    ledger_before: u64,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), String> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if !process::is_running(state.pid, &state.binary) {
+            return Err(format!("{} exited", service.name()));
+        }
+        let healthy = match service {
+            Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
+            Service::Ingest => health::metrics(&plan.metrics_listen, PROBE_TIMEOUT).await,
+            Service::Producer if ledger_size(&plan.producer.ledger) > ledger_before => Health::Ok,
+            Service::Producer => Health::Unreachable("no reading acknowledged by Kafka yet".into()),
+        };
+        if healthy.is_ok() {
+            return Ok(());
+        }
+        let why = healthy.describe();
+        on_progress(&format!("waiting for {}: {why}", service.name()));
+        if Instant::now() >= deadline {
+            return Err(why);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn ledger_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |meta| meta.len())
+}
+
+/// Stops `services` (in stop order), ignoring failures: used to clean up.
+async fn stop_all(state: &StateDir, services: &[Service]) {
+    for service in Service::STOP_ORDER {
+        if services.contains(&service) {
+            let _ = process::stop(state, service.name(), STOP_GRACE).await;
+        }
+    }
+}
+
+/// Stops `services` in stop order (producer, ingest, api).
+pub async fn down(
+    state: &StateDir,
+    services: &[Service],
+) -> Result<Vec<(Service, Stopped)>, AppError> {
+    let mut stopped = Vec::new();
+    for service in Service::STOP_ORDER {
+        if services.contains(&service) {
+            stopped.push((
+                service,
+                process::stop(state, service.name(), STOP_GRACE).await?,
+            ));
+        }
+    }
+    Ok(stopped)
+}
+
+/// Stops one service (e.g. the producer before the final verification).
+pub async fn stop(state: &StateDir, service: Service) -> Result<Stopped, AppError> {
+    process::stop(state, service.name(), STOP_GRACE).await
+}
+
+/// One service as `status` sees it.
+#[derive(Debug, Clone)]
+pub struct ServiceStatus {
+    pub service: Service,
+    pub state: Option<ServiceState>,
+    pub alive: bool,
+    pub health: Health,
+}
+
+/// Each service's pid, liveness and health.
+pub async fn status(plan: &ServicesPlan) -> Vec<ServiceStatus> {
+    let mut statuses = Vec::new();
+    for service in Service::START_ORDER {
+        let state = plan.state.read(service.name());
+        let alive = state
+            .as_ref()
+            .is_some_and(|state| process::is_running(state.pid, &state.binary));
+        let health = if !alive {
+            Health::Unreachable("not running".into())
+        } else {
+            match service {
+                Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
+                Service::Ingest => health::metrics(&plan.metrics_listen, PROBE_TIMEOUT).await,
+                Service::Producer => producer_health(state.as_ref()),
+            }
+        };
+        statuses.push(ServiceStatus {
+            service,
+            state,
+            alive,
+            health,
+        });
+    }
+    statuses
+}
+
+/// A running producer is healthy when its ledger grew in the last few seconds.
+fn producer_health(state: Option<&ServiceState>) -> Health {
+    let Some(ledger) = state.and_then(|state| state.ledger.as_ref()) else {
+        return Health::Ok;
+    };
+    let recent = std::fs::metadata(ledger)
+        .and_then(|meta| meta.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(10));
+    if recent {
+        Health::Ok
+    } else {
+        Health::Degraded(format!(
+            "nothing acknowledged for 10 s in {}",
+            ledger.display()
+        ))
+    }
+}
+
+/// Runs `npm ci` in `web/` when `web/node_modules` is missing, so the
+/// dashboard has Chart.js. Returns a warning when that was not possible: the
+/// API and the data still work without it.
+pub async fn ensure_dashboard_dependencies(
+    web_dir: &Path,
+    state: &StateDir,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Option<String> {
+    if !web_dir.join("package.json").is_file() || web_dir.join("node_modules").is_dir() {
+        return None;
+    }
+    on_progress("npm ci in web/ (the dashboard's Chart.js)");
+    if let Err(source) = std::fs::create_dir_all(&state.path) {
+        return Some(format!("cannot create {}: {source}", state.path.display()));
+    }
+    let log_path = state.log_file("npm");
+    let log = std::fs::File::create(&log_path).ok()?;
+    let log_err = log.try_clone().ok()?;
+    let child = tokio::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(web_dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .kill_on_drop(true)
+        .status();
+    match tokio::time::timeout(NPM_TIMEOUT, child).await {
+        Ok(Ok(status)) if status.success() => None,
+        Ok(Ok(status)) => Some(format!(
+            "npm ci failed ({status}) in {}: the dashboard lacks Chart.js; see {}",
+            web_dir.display(),
+            log_path.display()
+        )),
+        Ok(Err(err)) => Some(format!(
+            "cannot run npm ({err}): the dashboard lacks Chart.js"
+        )),
+        Err(_) => Some(format!(
+            "npm ci took more than {}s; abandoned",
+            NPM_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// `demo services up | down | status`.
+pub async fn command(target: &Target, command: ServicesCommand) -> anyhow::Result<bool> {
+    let inventory = Inventory::from_target(target)?;
+    let plan = ServicesPlan::from_inventory(&inventory);
+    match command {
+        ServicesCommand::Up => {
+            let spinner = indicatif::ProgressBar::new_spinner();
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            let report = up(&plan, &|message| spinner.set_message(message.to_owned())).await;
+            spinner.finish_and_clear();
+            let report = report?;
+            for warning in &report.warnings {
+                println!("warning: {warning}");
+            }
+            print_status(&status(&plan).await, &report);
+            println!("dashboard: {}", plan.dashboard_url());
+            println!("logs and pid files: {}", plan.state.path.display());
+            Ok(true)
+        }
+        ServicesCommand::Down => {
+            for (service, outcome) in down(&plan.state, &Service::STOP_ORDER).await? {
+                let what = match outcome {
+                    Stopped::Gracefully => "stopped",
+                    Stopped::Killed => "killed (did not exit after SIGTERM)",
+                    Stopped::NotRunning => "was not running",
+                };
+                println!("{:<9} {what}", service.name());
+            }
+            Ok(true)
+        }
+        ServicesCommand::Status => {
+            let statuses = status(&plan).await;
+            print_status(&statuses, &UpReport::default());
+            let all_well = statuses
+                .iter()
+                .all(|status| status.alive && status.health.is_ok());
+            if !all_well {
+                println!(
+                    "not every service is running and healthy (start them with `demo services up`)"
+                );
+            }
+            Ok(all_well)
+        }
+    }
+}
+
+fn print_status(statuses: &[ServiceStatus], report: &UpReport) {
+    println!(
+        "{:<9} {:>8}  {:<7}  {:<9}  health",
+        "service", "pid", "running", ""
+    );
+    for status in statuses {
+        let pid = status
+            .state
+            .as_ref()
+            .filter(|_| status.alive)
+            .map_or("-".to_owned(), |state| state.pid.to_string());
+        let note = if report.started.contains(&status.service) {
+            "started"
+        } else if report.already_running.contains(&status.service) {
+            "was up"
+        } else {
+            ""
+        };
+        let mut health = status.health.describe();
+        if let Some(ledger) = status
+            .state
+            .as_ref()
+            .and_then(|state| state.ledger.as_ref())
+        {
+            health.push_str(&format!(", ledger {}", ledger.display()));
+        }
+        println!(
+            "{:<9} {pid:>8}  {:<7}  {note:<9}  {health}",
+            status.service.name(),
+            if status.alive { "yes" } else { "no" },
+        );
+    }
+}

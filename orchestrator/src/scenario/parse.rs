@@ -1,0 +1,900 @@
+//! Reading a scenario file: TOML in, a checked [`Scenario`] out, or an error
+//! that names the file, line and column and says what was expected.
+//!
+//! Scenario files are edited by hand the evening before the demo; a typo must
+//! be caught before the first step runs, at the place it was made.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use toml::Spanned;
+
+use super::steps::{
+    Action, CaptureWhat, KillMode, Location, NodeArg, NodeRef, Scenario, Settings, Step,
+    VerifyConsistency, WantedState,
+};
+use crate::cli::FaultMode;
+
+/// A scenario that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read scenario {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{}:{}: {message}\n{excerpt}", path.display(), at.line, at.column)]
+    Invalid {
+        path: PathBuf,
+        at: Location,
+        message: String,
+        /// The offending line with a caret under the place.
+        excerpt: String,
+    },
+}
+
+/// Every step kind, as written in files.
+pub const STEP_KINDS: &[&str] = &[
+    "check-cluster",
+    "start-services",
+    "expect-data",
+    "kill-node",
+    "wait-node-state",
+    "capture",
+    "expect-continuity",
+    "start-node",
+    "expect-catch-up",
+    "verify",
+    "pause",
+];
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text)
+}
+
+/// Checks scenario text; `path` only names the file in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let source = Source { path, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|err| {
+        let span = err.span().unwrap_or(0..0);
+        source.error(span, err.message().trim_end().to_owned())
+    })?;
+    raw.check(&source)
+}
+
+/// The file being checked, to turn byte spans into located errors.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn location(&self, offset: usize) -> Location {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Location {
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+        }
+    }
+
+    fn error(&self, span: Range<usize>, message: String) -> ScenarioError {
+        let at = self.location(span.start);
+        let line_text = self.text.lines().nth(at.line - 1).unwrap_or("");
+        let width = self
+            .text
+            .get(span.clone())
+            .unwrap_or("")
+            .lines()
+            .next()
+            .map_or(1, |first| first.chars().count().max(1));
+        let gutter = at.line.to_string().len();
+        let excerpt = format!(
+            "{:gutter$} |\n{} | {line_text}\n{:gutter$} | {}{}",
+            "",
+            at.line,
+            "",
+            " ".repeat(at.column - 1),
+            "^".repeat(width),
+        );
+        ScenarioError::Invalid {
+            path: self.path.to_path_buf(),
+            at,
+            message,
+            excerpt,
+        }
+    }
+
+    fn error_at<T>(&self, spanned: &Spanned<T>, message: String) -> ScenarioError {
+        self.error(spanned.span(), message)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    title: String,
+    description: Option<String>,
+    settings: Option<RawSettings>,
+    steps: Spanned<Vec<Spanned<RawStep>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    /// Default node of kill-node, wait-node-state, start-node and expect-catch-up.
+    node: Option<Spanned<NodeRef>>,
+    /// Default mode of kill-node.
+    mode: Option<Spanned<String>>,
+    sensors: Option<Spanned<u32>>,
+    rate: Option<Spanned<f64>>,
+    sensor_prefix: Option<Spanned<String>>,
+    lab_pace: Option<Spanned<f64>>,
+}
+
+/// Every field any step kind takes; which ones a kind accepts is checked
+/// afterwards, so that a misplaced field gets a message naming the kind.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    kind: Spanned<String>,
+    say: Option<Spanned<String>>,
+    label: Option<Spanned<String>>,
+    node: Option<Spanned<NodeRef>>,
+    mode: Option<Spanned<String>>,
+    state: Option<Spanned<String>>,
+    seen_from: Option<Spanned<NodeRef>>,
+    from: Option<Spanned<NodeRef>>,
+    what: Option<Spanned<String>>,
+    timeout: Option<Spanned<Seconds>>,
+    within: Option<Spanned<Seconds>>,
+    max_staleness: Option<Spanned<Seconds>>,
+    duration: Option<Spanned<Seconds>>,
+    poll: Option<Spanned<Seconds>>,
+    consistency: Option<Spanned<String>>,
+    stop_producer: Option<Spanned<bool>>,
+}
+
+/// Fields every kind accepts.
+const COMMON_FIELDS: &[&str] = &["kind", "say", "label"];
+
+/// The parameters each kind accepts, besides the common ones.
+fn kind_fields(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "check-cluster" | "start-services" => &["timeout"],
+        "expect-data" => &["within", "max_staleness"],
+        "kill-node" => &["node", "mode", "timeout"],
+        "wait-node-state" => &["node", "state", "seen_from", "timeout"],
+        "capture" => &["from", "what"],
+        "expect-continuity" => &["duration", "max_staleness", "poll"],
+        "start-node" | "expect-catch-up" => &["node", "timeout"],
+        "verify" => &["timeout", "consistency", "stop_producer"],
+        "pause" => &["duration"],
+        _ => &[],
+    }
+}
+
+impl RawStep {
+    /// The parameters present in the file, with their spans.
+    fn present_fields(&self) -> Vec<(&'static str, Range<usize>)> {
+        fn span<T>(
+            name: &'static str,
+            field: &Option<Spanned<T>>,
+        ) -> Option<(&'static str, Range<usize>)> {
+            field.as_ref().map(|value| (name, value.span()))
+        }
+        [
+            span("node", &self.node),
+            span("mode", &self.mode),
+            span("state", &self.state),
+            span("seen_from", &self.seen_from),
+            span("from", &self.from),
+            span("what", &self.what),
+            span("timeout", &self.timeout),
+            span("within", &self.within),
+            span("max_staleness", &self.max_staleness),
+            span("duration", &self.duration),
+            span("poll", &self.poll),
+            span("consistency", &self.consistency),
+            span("stop_producer", &self.stop_producer),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+impl RawScenario {
+    fn check(self, source: &Source<'_>) -> Result<Scenario, ScenarioError> {
+        let defaults = Defaults::check(self.settings, source)?;
+        if self.steps.get_ref().is_empty() {
+            return Err(source.error_at(&self.steps, "a scenario needs at least one step".into()));
+        }
+        let steps = self
+            .steps
+            .into_inner()
+            .into_iter()
+            .enumerate()
+            .map(|(index, step)| check_step(index + 1, step, &defaults, source))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Scenario {
+            title: self.title,
+            description: self.description,
+            settings: defaults.settings,
+            steps,
+        })
+    }
+}
+
+/// Settings after checking, with the step defaults they provide.
+struct Defaults {
+    settings: Settings,
+    node: Option<NodeArg>,
+    mode: Option<KillMode>,
+}
+
+impl Defaults {
+    fn check(raw: Option<RawSettings>, source: &Source<'_>) -> Result<Self, ScenarioError> {
+        let mut settings = Settings::default();
+        let Some(raw) = raw else {
+            return Ok(Self {
+                settings,
+                node: None,
+                mode: None,
+            });
+        };
+        if let Some(sensors) = raw.sensors {
+            if !(1..=1000).contains(sensors.get_ref()) {
+                return Err(source.error_at(&sensors, "sensors must be between 1 and 1000".into()));
+            }
+            settings.sensors = sensors.into_inner();
+        }
+        if let Some(rate) = raw.rate {
+            if !(rate.get_ref().is_finite() && *rate.get_ref() > 0.0 && *rate.get_ref() <= 1000.0) {
+                return Err(source.error_at(
+                    &rate,
+                    "rate (readings per second per sensor) must be above 0 and at most 1000".into(),
+                ));
+            }
+            settings.rate = rate.into_inner();
+        }
+        if let Some(prefix) = raw.sensor_prefix {
+            let valid = !prefix.get_ref().is_empty()
+                && prefix.get_ref().len() <= 40
+                && prefix
+                    .get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                return Err(source.error_at(
+                    &prefix,
+                    "sensor_prefix must be 1 to 40 characters among A-Z a-z 0-9 _ . -".into(),
+                ));
+            }
+            settings.sensor_prefix = prefix.into_inner();
+        }
+        if let Some(pace) = raw.lab_pace {
+            if !(pace.get_ref().is_finite() && *pace.get_ref() > 0.0 && *pace.get_ref() <= 1.0) {
+                return Err(source.error_at(&pace, "lab_pace must be above 0 and at most 1".into()));
+            }
+            settings.lab_pace = pace.into_inner();
+        }
+        let mode = raw.mode.map(|mode| kill_mode(&mode, source)).transpose()?;
+        Ok(Self {
+            settings,
+            node: raw.node.map(|node| node_arg(node, source)),
+            mode,
+        })
+    }
+}
+
+fn check_step(
+    number: usize,
+    spanned: Spanned<RawStep>,
+    defaults: &Defaults,
+    source: &Source<'_>,
+) -> Result<Step, ScenarioError> {
+    let step_span = spanned.span();
+    let raw = spanned.into_inner();
+    let kind = raw.kind.get_ref().as_str();
+    if !STEP_KINDS.contains(&kind) {
+        let hint = closest(kind, STEP_KINDS)
+            .map(|near| format!(" (did you mean \"{near}\"?)"))
+            .unwrap_or_default();
+        return Err(source.error_at(
+            &raw.kind,
+            format!(
+                "unknown step kind \"{kind}\"{hint}; expected one of: {}",
+                STEP_KINDS.join(", ")
+            ),
+        ));
+    }
+    let accepted = kind_fields(kind);
+    if let Some((name, span)) = raw
+        .present_fields()
+        .into_iter()
+        .find(|(name, _)| !accepted.contains(name))
+    {
+        let fields: Vec<&str> = COMMON_FIELDS.iter().chain(accepted).copied().collect();
+        return Err(source.error(
+            span,
+            format!(
+                "`{name}` does not apply to a {kind} step; it takes: {}",
+                fields.join(", ")
+            ),
+        ));
+    }
+    let say = match &raw.say {
+        Some(say) if !say.get_ref().trim().is_empty() => say.get_ref().trim().to_owned(),
+        Some(say) => return Err(source.error_at(say, "`say` must not be empty".into())),
+        None => {
+            return Err(source.error(
+                step_span,
+                format!("step {number} ({kind}) is missing `say`, its narration"),
+            ));
+        }
+    };
+    let label = raw
+        .label
+        .as_ref()
+        .map(|label| label.get_ref().trim().to_owned());
+    let step = StepSource {
+        number,
+        kind,
+        span: step_span,
+        raw: &raw,
+        defaults,
+        source,
+    };
+    let action = step.action()?;
+    Ok(Step {
+        number,
+        at: source.location(step.span.start),
+        say,
+        label,
+        action,
+    })
+}
+
+/// One step being checked, for the helpers that fill in defaults.
+struct StepSource<'a> {
+    number: usize,
+    kind: &'a str,
+    span: Range<usize>,
+    raw: &'a RawStep,
+    defaults: &'a Defaults,
+    source: &'a Source<'a>,
+}
+
+impl StepSource<'_> {
+    fn action(&self) -> Result<Action, ScenarioError> {
+        let raw = self.raw;
+        Ok(match self.kind {
+            "check-cluster" => Action::CheckCluster {
+                timeout: self.seconds(&raw.timeout, 60.0)?,
+            },
+            "start-services" => Action::StartServices {
+                timeout: self.seconds(&raw.timeout, 60.0)?,
+            },
+            "expect-data" => Action::ExpectData {
+                within: self.seconds(&raw.within, 30.0)?,
+                max_staleness: self.seconds(&raw.max_staleness, 5.0)?,
+            },
+            "kill-node" => Action::KillNode {
+                node: self.node(&raw.node)?,
+                mode: match (&raw.mode, self.defaults.mode) {
+                    (Some(mode), _) => kill_mode(mode, self.source)?,
+                    (None, Some(mode)) => mode,
+                    (None, None) => KillMode::Fault(FaultMode::Stop),
+                },
+                timeout: self.seconds(&raw.timeout, 120.0)?,
+            },
+            "wait-node-state" => Action::WaitNodeState {
+                node: self.node(&raw.node)?,
+                state: self.wanted_state()?,
+                seen_from: raw
+                    .seen_from
+                    .clone()
+                    .map(|node| node_arg(node, self.source)),
+                timeout: self.seconds(&raw.timeout, 60.0)?,
+            },
+            "capture" => Action::Capture {
+                from: raw.from.clone().map(|node| node_arg(node, self.source)),
+                what: match &raw.what {
+                    None => CaptureWhat::Status,
+                    Some(what) if what.get_ref() == "status" => CaptureWhat::Status,
+                    Some(what) => {
+                        return Err(self.source.error_at(
+                            what,
+                            format!("unknown capture \"{}\"; expected: status", what.get_ref()),
+                        ));
+                    }
+                },
+            },
+            "expect-continuity" => Action::ExpectContinuity {
+                duration: self.seconds(&raw.duration, 20.0)?,
+                max_staleness: self.seconds(&raw.max_staleness, 5.0)?,
+                poll: self.seconds(&raw.poll, 0.25)?,
+            },
+            "start-node" => Action::StartNode {
+                node: self.node(&raw.node)?,
+                timeout: self.seconds(&raw.timeout, 180.0)?,
+            },
+            "expect-catch-up" => Action::ExpectCatchUp {
+                node: self.node(&raw.node)?,
+                timeout: self.seconds(&raw.timeout, 90.0)?,
+            },
+            "verify" => Action::Verify {
+                timeout: self.seconds(&raw.timeout, 60.0)?,
+                consistency: match &raw.consistency {
+                    None => VerifyConsistency::Quorum,
+                    Some(level) => match level.get_ref().to_ascii_uppercase().as_str() {
+                        "QUORUM" => VerifyConsistency::Quorum,
+                        "ALL" => VerifyConsistency::All,
+                        _ => {
+                            return Err(self.source.error_at(
+                                level,
+                                format!(
+                                    "unknown consistency \"{}\"; expected QUORUM or ALL",
+                                    level.get_ref()
+                                ),
+                            ));
+                        }
+                    },
+                },
+                stop_producer: raw
+                    .stop_producer
+                    .as_ref()
+                    .is_none_or(|stop| *stop.get_ref()),
+            },
+            "pause" => Action::Pause {
+                duration: self.seconds(&raw.duration, 5.0)?,
+            },
+            other => unreachable!("step kind {other} was checked against STEP_KINDS"),
+        })
+    }
+
+    /// A duration parameter, or its default; zero is refused (every wait is bounded and real).
+    fn seconds(
+        &self,
+        field: &Option<Spanned<Seconds>>,
+        default: f64,
+    ) -> Result<Duration, ScenarioError> {
+        match field {
+            None => Ok(Duration::from_secs_f64(default)),
+            Some(value) if value.get_ref().0.is_zero() => Err(self
+                .source
+                .error_at(value, "a duration must be above zero".into())),
+            Some(value) => Ok(value.get_ref().0),
+        }
+    }
+
+    /// The step's node, or the scenario's default node.
+    fn node(&self, field: &Option<Spanned<NodeRef>>) -> Result<NodeArg, ScenarioError> {
+        match (field, &self.defaults.node) {
+            (Some(node), _) => Ok(node_arg(node.clone(), self.source)),
+            (None, Some(default)) => Ok(default.clone()),
+            (None, None) => Err(self.source.error(
+                self.span.clone(),
+                format!(
+                    "step {} ({}) is missing `node` (or set a default with `node` in [settings])",
+                    self.number, self.kind
+                ),
+            )),
+        }
+    }
+
+    fn wanted_state(&self) -> Result<WantedState, ScenarioError> {
+        let Some(state) = &self.raw.state else {
+            return Err(self.source.error(
+                self.span.clone(),
+                format!(
+                    "step {} (wait-node-state) is missing `state` (\"up\" or \"down\")",
+                    self.number
+                ),
+            ));
+        };
+        match state.get_ref().to_ascii_lowercase().as_str() {
+            "up" | "un" => Ok(WantedState::Up),
+            "down" | "dn" => Ok(WantedState::Down),
+            _ => Err(self.source.error_at(
+                state,
+                format!(
+                    "unknown state \"{}\"; expected \"up\" or \"down\"",
+                    state.get_ref()
+                ),
+            )),
+        }
+    }
+}
+
+fn node_arg(node: Spanned<NodeRef>, source: &Source<'_>) -> NodeArg {
+    NodeArg {
+        at: source.location(node.span().start),
+        node: node.into_inner(),
+    }
+}
+
+fn kill_mode(mode: &Spanned<String>, source: &Source<'_>) -> Result<KillMode, ScenarioError> {
+    match mode.get_ref().as_str() {
+        "stop" => Ok(KillMode::Fault(FaultMode::Stop)),
+        "kill" => Ok(KillMode::Fault(FaultMode::Kill)),
+        "freeze" => Ok(KillMode::Fault(FaultMode::Freeze)),
+        "manual" => Ok(KillMode::Manual),
+        other => Err(source.error_at(
+            mode,
+            format!("unknown mode \"{other}\"; expected one of: stop, kill, freeze, manual"),
+        )),
+    }
+}
+
+/// The candidate at the smallest edit distance, when it is close enough to be a typo.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 3)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// A duration written as a number of seconds (`20`, `0.25`) or with a unit
+/// (`"250ms"`, `"20s"`, `"2m"`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Seconds(Duration);
+
+impl<'de> Deserialize<'de> for Seconds {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(SecondsVisitor)
+    }
+}
+
+struct SecondsVisitor;
+
+impl SecondsVisitor {
+    fn from_f64<E: de::Error>(seconds: f64) -> Result<Seconds, E> {
+        if !seconds.is_finite() || seconds < 0.0 || seconds > 86_400.0 {
+            return Err(E::custom(format!(
+                "a duration must be between 0 and 86400 seconds, not {seconds}"
+            )));
+        }
+        Ok(Seconds(Duration::from_secs_f64(seconds)))
+    }
+}
+
+impl Visitor<'_> for SecondsVisitor {
+    type Value = Seconds;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a duration: seconds (20, 0.25) or a string with a unit (\"250ms\", \"20s\", \"2m\")",
+        )
+    }
+
+    fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Seconds, E> {
+        Self::from_f64(seconds as f64)
+    }
+
+    fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Seconds, E> {
+        Self::from_f64(seconds as f64)
+    }
+
+    fn visit_f64<E: de::Error>(self, seconds: f64) -> Result<Seconds, E> {
+        Self::from_f64(seconds)
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Seconds, E> {
+        let text = text.trim();
+        let (number, scale) = if let Some(number) = text.strip_suffix("ms") {
+            (number, 0.001)
+        } else if let Some(number) = text.strip_suffix('s') {
+            (number, 1.0)
+        } else if let Some(number) = text.strip_suffix('m') {
+            (number, 60.0)
+        } else {
+            (text, 1.0)
+        };
+        let value: f64 = number.trim().parse().map_err(|_| {
+            E::custom(format!(
+                "\"{text}\" is not a duration; write e.g. 20, \"250ms\", \"20s\" or \"2m\""
+            ))
+        })?;
+        Self::from_f64(value * scale)
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NodeRefVisitor)
+    }
+}
+
+struct NodeRefVisitor;
+
+impl Visitor<'_> for NodeRefVisitor {
+    type Value = NodeRef;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a node: its name (\"PC2\") or its PC number (2)")
+    }
+
+    fn visit_i64<E: de::Error>(self, number: i64) -> Result<NodeRef, E> {
+        u32::try_from(number)
+            .ok()
+            .filter(|number| *number >= 1)
+            .map(NodeRef::Number)
+            .ok_or_else(|| E::custom(format!("a PC number starts at 1, not {number}")))
+    }
+
+    fn visit_u64<E: de::Error>(self, number: u64) -> Result<NodeRef, E> {
+        self.visit_i64(i64::try_from(number).unwrap_or(-1))
+    }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<NodeRef, E> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(E::custom("a node name must not be empty"));
+        }
+        Ok(NodeRef::Name(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
+        parse(Path::new("test.toml"), text)
+    }
+
+    /// The location and message of an error that must be `Invalid`.
+    fn invalid(text: &str) -> (usize, usize, String) {
+        match parse_str(text) {
+            Err(ScenarioError::Invalid { at, message, .. }) => (at.line, at.column, message),
+            other => panic!("expected an invalid scenario, got {other:?}"),
+        }
+    }
+
+    const GOOD: &str = r#"
+title = "Démo"
+
+[settings]
+node = "PC2"
+mode = "freeze"
+rate = 2
+lab_pace = 0.5
+
+[[steps]]
+kind = "check-cluster"
+say = "Le cluster est complet."
+
+[[steps]]
+kind = "kill-node"
+say = "On débranche PC2."
+
+[[steps]]
+kind = "expect-continuity"
+say = "Le graphique continue."
+duration = "12s"
+poll = "250ms"
+
+[[steps]]
+kind = "wait-node-state"
+say = "PC2 est vu DOWN."
+state = "down"
+node = 2
+
+[[steps]]
+kind = "capture"
+say = "nodetool status"
+from = "PC1"
+
+[[steps]]
+kind = "verify"
+say = "Rien n'est perdu."
+consistency = "all"
+stop_producer = false
+"#;
+
+    #[test]
+    fn a_good_scenario_gets_its_defaults() {
+        let scenario = parse_str(GOOD).expect("good scenario");
+        assert_eq!(scenario.title, "Démo");
+        assert_eq!(scenario.settings.rate, 2.0);
+        assert_eq!(scenario.settings.lab_pace, 0.5);
+        assert_eq!(scenario.settings.sensors, 5);
+        assert_eq!(scenario.steps.len(), 6);
+        assert_eq!(scenario.steps[0].at.line, 10);
+        match &scenario.steps[1].action {
+            Action::KillNode {
+                node,
+                mode,
+                timeout,
+            } => {
+                assert_eq!(node.node, NodeRef::Name("PC2".into()));
+                assert_eq!(node.at, Location { line: 5, column: 8 });
+                assert_eq!(*mode, KillMode::Fault(FaultMode::Freeze));
+                assert_eq!(*timeout, Duration::from_secs(120));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match &scenario.steps[2].action {
+            Action::ExpectContinuity {
+                duration,
+                max_staleness,
+                poll,
+            } => {
+                assert_eq!(*duration, Duration::from_secs(12));
+                assert_eq!(*max_staleness, Duration::from_secs(5));
+                assert_eq!(*poll, Duration::from_millis(250));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match &scenario.steps[3].action {
+            Action::WaitNodeState { node, state, .. } => {
+                assert_eq!(node.node, NodeRef::Number(2));
+                assert_eq!(*state, WantedState::Down);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(
+            scenario.steps[5].action,
+            Action::Verify {
+                timeout: Duration::from_secs(60),
+                consistency: VerifyConsistency::All,
+                stop_producer: false,
+            }
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_pointed_at_with_a_suggestion() {
+        let (line, column, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"kil-node\"\nsay = \"x\"\nnode = 2\n");
+        assert_eq!((line, column), (3, 8));
+        assert!(
+            message.contains("unknown step kind \"kil-node\""),
+            "{message}"
+        );
+        assert!(message.contains("did you mean \"kill-node\""), "{message}");
+    }
+
+    #[test]
+    fn a_missing_narration_names_the_step() {
+        let (line, _, message) = invalid("title = \"t\"\n\n[[steps]]\nkind = \"pause\"\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("missing `say`"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_node_without_default_is_reported() {
+        let (line, _, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"start-node\"\nsay = \"x\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("missing `node`"), "{message}");
+    }
+
+    #[test]
+    fn a_field_of_another_kind_is_refused_where_it_is() {
+        let (line, column, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nnode = \"PC1\"\n");
+        assert_eq!((line, column), (5, 8));
+        assert!(
+            message.contains("`node` does not apply to a pause step"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_where_it_is() {
+        let (line, column, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\ndurration = 3\n");
+        assert_eq!((line, column), (5, 1));
+        assert!(message.contains("unknown field `durration`"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_are_pointed_at() {
+        let (line, column, message) = invalid(
+            "title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = \"5 minutes\"\n",
+        );
+        assert_eq!((line, column), (5, 12));
+        assert!(message.contains("is not a duration"), "{message}");
+
+        let (line, column, message) = invalid(
+            "title = \"t\"\n[[steps]]\nkind = \"kill-node\"\nsay = \"x\"\nnode = 2\nmode = \"nuke\"\n",
+        );
+        assert_eq!((line, column), (6, 8));
+        assert!(
+            message.contains("expected one of: stop, kill, freeze, manual"),
+            "{message}"
+        );
+
+        let (line, _, message) = invalid(
+            "title = \"t\"\n[settings]\nsensors = \"five\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\n",
+        );
+        assert_eq!(line, 3);
+        assert!(message.contains("invalid type"), "{message}");
+
+        let (line, _, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = 0\n");
+        assert_eq!(line, 5);
+        assert!(message.contains("above zero"), "{message}");
+    }
+
+    #[test]
+    fn structural_mistakes_are_located() {
+        let (line, _, message) = invalid("title = \"t\"\nsteps = []\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("at least one step"), "{message}");
+
+        let (line, _, message) = invalid("[[steps]]\nkind = \"pause\"\nsay = \"x\"\n");
+        assert_eq!(line, 1);
+        assert!(message.contains("missing field `title`"), "{message}");
+
+        let (line, column, _) = invalid("title = \"t\"\n[[steps]\nkind = \"pause\"\n");
+        assert_eq!((line, column), (2, 9));
+    }
+
+    #[test]
+    fn the_error_names_the_file_and_shows_the_line() {
+        let err = parse(
+            Path::new("scenario/x.toml"),
+            "title = \"t\"\n[[steps]]\nkind = \"explode\"\nsay = \"x\"\n",
+        )
+        .expect_err("invalid");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("scenario/x.toml:3:8: unknown step kind"),
+            "{shown}"
+        );
+        assert!(shown.contains("3 | kind = \"explode\""), "{shown}");
+        assert!(shown.contains("^^^^^^^^^"), "{shown}");
+    }
+
+    #[test]
+    fn durations_accept_numbers_and_units() {
+        let seconds = |text: &str| -> Duration {
+            let scenario = parse_str(&format!(
+                "title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = {text}\n"
+            ))
+            .expect("valid");
+            match scenario.steps[0].action {
+                Action::Pause { duration } => duration,
+                ref other => panic!("unexpected {other:?}"),
+            }
+        };
+        assert_eq!(seconds("3"), Duration::from_secs(3));
+        assert_eq!(seconds("0.5"), Duration::from_millis(500));
+        assert_eq!(seconds("\"250ms\""), Duration::from_millis(250));
+        assert_eq!(seconds("\"2m\""), Duration::from_secs(120));
+        assert_eq!(seconds("\"1.5s\""), Duration::from_millis(1500));
+    }
+}

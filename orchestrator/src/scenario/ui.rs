@@ -1,0 +1,242 @@
+//! What the presenter and the audience see in the terminal: the narration,
+//! a progress bar while a step waits, and ✓ or ✗ with the step's timing.
+//!
+//! In presenter mode the narration is printed large (a bold box) and Enter
+//! advances, so the speaker sets the pace; in auto mode everything flows.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Terminal styling, only when stdout is a terminal (journals and CI logs stay plain).
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub presenter: bool,
+    color: bool,
+}
+
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const CYAN: &str = "\x1b[36m";
+const YELLOW: &str = "\x1b[33m";
+const RESET: &str = "\x1b[0m";
+
+impl Ui {
+    pub fn new(presenter: bool) -> Self {
+        Self {
+            presenter,
+            color: std::io::stdout().is_terminal(),
+        }
+    }
+
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// The run's title.
+    pub fn title(&self, title: &str, details: &str) {
+        println!("{}", self.paint(BOLD, &format!("▶ {title}")));
+        if !details.is_empty() {
+            println!("  {}", self.paint(DIM, details));
+        }
+    }
+
+    /// A step's heading and narration, before it runs.
+    pub fn narrate(&self, number: usize, total: usize, kind: &str, label: &str, say: &str) {
+        let heading = format!("[{number}/{total}] {label}");
+        println!();
+        if self.presenter {
+            println!("{}", self.paint(DIM, &format!("{heading}  ({kind})")));
+            for line in boxed(say, box_width()) {
+                println!("{}", self.paint(&format!("{BOLD}{CYAN}"), &line));
+            }
+        } else {
+            println!("{}  {}", self.paint(BOLD, &heading), self.paint(DIM, kind));
+            let lines = wrap(say, box_width().saturating_sub(8));
+            for (index, line) in lines.iter().enumerate() {
+                let open = if index == 0 { "« " } else { "  " };
+                let close = if index + 1 == lines.len() { " »" } else { "" };
+                println!("  {}", self.paint(CYAN, &format!("{open}{line}{close}")));
+            }
+        }
+    }
+
+    /// Presenter mode: waits for Enter (end of input counts as Enter).
+    pub async fn wait_for_enter(&self, prompt: &str) {
+        if !self.presenter {
+            return;
+        }
+        print!("{}", self.paint(YELLOW, &format!("  ⏎ {prompt} ")));
+        let _ = std::io::stdout().flush();
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)
+        })
+        .await;
+    }
+
+    /// A line of information under the current step.
+    pub fn info(&self, text: &str) {
+        for line in text.lines() {
+            println!("    {line}");
+        }
+    }
+
+    /// A block shown verbatim (a nodetool capture), lines matching `highlight` in red.
+    pub fn block(&self, text: &str, highlight: impl Fn(&str) -> bool) {
+        for line in text.lines() {
+            if highlight(line) {
+                println!("    {}", self.paint(&format!("{BOLD}{RED}"), line));
+            } else {
+                println!("    {line}");
+            }
+        }
+    }
+
+    /// ✓ or ✗ with the step's timing and summary.
+    pub fn outcome(&self, ok: bool, elapsed: Duration, summary: &str) {
+        let (mark, style) = if ok { ("✓", GREEN) } else { ("✗", RED) };
+        println!(
+            "  {} {}  {}",
+            self.paint(&format!("{BOLD}{style}"), mark),
+            self.paint(DIM, &format_duration(elapsed)),
+            summary
+        );
+    }
+
+    /// The final verdict.
+    pub fn verdict(&self, passed: bool, text: &str) {
+        println!();
+        let style = if passed { GREEN } else { RED };
+        for line in boxed(text, box_width()) {
+            println!("{}", self.paint(&format!("{BOLD}{style}"), &line));
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        println!("  {}", self.paint(YELLOW, &format!("⚠ {text}")));
+    }
+
+    /// A bar over `bound` (the step's timeout or window), hidden when stderr is not a terminal.
+    pub fn progress(&self, message: &str, bound: Duration) -> Progress {
+        let millis = u64::try_from(bound.as_millis()).unwrap_or(u64::MAX).max(1);
+        let bar = ProgressBar::new(millis);
+        let style =
+            ProgressStyle::with_template("    {spinner} [{bar:30}] {elapsed:>3} / {prefix}  {msg}")
+                .map(|style| style.progress_chars("=> "))
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.set_prefix(format_duration(bound));
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Progress {
+            bar,
+            started: std::time::Instant::now(),
+        }
+    }
+}
+
+/// A running progress bar; it follows the clock and is cleared when dropped.
+pub struct Progress {
+    bar: ProgressBar,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Moves the bar to the time elapsed and shows `message`.
+    pub fn tick(&self, message: impl Into<String>) {
+        self.bar
+            .set_position(u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX));
+        self.bar.set_message(message.into());
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// "850 ms", "12.3 s", "2 min 05 s".
+pub fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    if millis < 1000 {
+        format!("{millis} ms")
+    } else if millis < 60_000 {
+        format!("{:.1} s", duration.as_secs_f64())
+    } else {
+        format!("{} min {:02} s", millis / 60_000, (millis % 60_000) / 1000)
+    }
+}
+
+fn box_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|columns| columns.parse::<usize>().ok())
+        .unwrap_or(80)
+        .clamp(40, 100)
+}
+
+/// `text` word-wrapped into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` in a box `width` characters wide, with a blank line of padding.
+fn boxed(text: &str, width: usize) -> Vec<String> {
+    let inner = width.saturating_sub(6).max(10);
+    let mut out = vec![format!("╔{}╗", "═".repeat(inner + 4))];
+    out.push(format!("║{}║", " ".repeat(inner + 4)));
+    for line in wrap(text, inner) {
+        let padding = inner.saturating_sub(line.chars().count());
+        out.push(format!("║  {line}{}  ║", " ".repeat(padding)));
+    }
+    out.push(format!("║{}║", " ".repeat(inner + 4)));
+    out.push(format!("╚{}╝", "═".repeat(inner + 4)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narration_is_wrapped_and_boxed_evenly() {
+        let lines = boxed(
+            "Le PC2 est éteint. Le graphique continue pourtant à avancer, seconde après seconde.",
+            40,
+        );
+        let widths: Vec<usize> = lines.iter().map(|line| line.chars().count()).collect();
+        assert!(widths.iter().all(|width| *width == widths[0]), "{lines:#?}");
+        assert!(lines.len() >= 5);
+        assert_eq!(wrap("un deux trois", 7), vec!["un deux", "trois"]);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_millis(850)), "850 ms");
+        assert_eq!(format_duration(Duration::from_millis(12_340)), "12.3 s");
+        assert_eq!(format_duration(Duration::from_secs(125)), "2 min 05 s");
+    }
+}
