@@ -486,6 +486,51 @@ Note: Non-system keyspaces don't have the same replication settings, effective o
     }
 
     #[test]
+    fn parses_a_real_lab_capture() {
+        let status =
+            parse_status(include_str!("../testdata/nodetool/lab-status-all-up.txt")).unwrap();
+        assert!(status.effective_ownership);
+        assert_eq!(status.rows.len(), 3);
+        assert!(status.rows.iter().all(|row| row.state == NodeState::UN));
+        let pc1 = status.row(ip("127.0.0.1")).unwrap();
+        assert_eq!(pc1.load.as_ref().unwrap().text, "85.96 KiB");
+        assert_eq!(pc1.tokens, Some(TokensColumn::Count(1)));
+        assert_eq!(pc1.owns_percent, Some(100.0));
+        assert_eq!(
+            pc1.host_id.as_deref(),
+            Some("2f01a440-07f4-41ab-8fc3-a486a2d5c2ab")
+        );
+        let described = parse_describecluster(include_str!(
+            "../testdata/nodetool/lab-describecluster-all-up.txt"
+        ))
+        .unwrap();
+        assert_eq!(described.name, "iot_demo_lab");
+        assert_eq!(described.schema_versions.len(), 1);
+        assert_eq!(
+            described.schema_versions[0].endpoints,
+            ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        );
+        assert!(described.unreachable.is_empty());
+    }
+
+    #[test]
+    fn single_token_layout_keeps_the_token() {
+        let text = "\
+--  Address    Load       Token                 Owns (effective)  Host ID  Rack
+UN  127.0.0.1  85.96 KiB  -9223372036854775808  100.0%            2f01a440-07f4-41ab-8fc3-a486a2d5c2ab  rack1
+DN  127.0.0.2  ?          -3074457345618258603  100.0%            9b9b6771-20ef-4290-97b2-85a324184772  rack1
+";
+        let status = parse_status(text).unwrap();
+        assert_eq!(
+            status.rows[0].tokens,
+            Some(TokensColumn::Token("-9223372036854775808".to_string()))
+        );
+        assert_eq!(status.rows[1].state, NodeState::DN);
+        assert_eq!(status.rows[1].owns_percent, Some(100.0));
+        assert_eq!(status.rows[1].rack.as_deref(), Some("rack1"));
+    }
+
+    #[test]
     fn node_state_round_trips_and_rejects_garbage() {
         for code in ["UN", "UL", "UJ", "UM", "DN", "DL", "DJ", "DM"] {
             assert_eq!(code.parse::<NodeState>().unwrap().to_string(), code);
