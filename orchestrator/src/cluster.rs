@@ -160,6 +160,7 @@ impl ClusterReport {
                 }
             }
         }
+        unreachable_problems(inventory, &observers, &nodes, &mut problems);
         if schema_versions.len() > 1 {
             problems.push(format!(
                 "schema disagreement: {} schema versions ({})",
@@ -334,6 +335,38 @@ fn state_problems(
             .cloned()
             .unwrap_or_default();
         problems.push(format!("{} does not answer CQL: {why}", node.label()));
+    }
+}
+
+/// Endpoints describecluster calls unreachable although nodetool status
+/// shows every observer's view of them UN (gossip and the failure detector
+/// disagree for a moment, or a node is partitioned from some peers only).
+fn unreachable_problems(
+    inventory: &Inventory,
+    observers: &[ObserverReport],
+    nodes: &[NodeRow],
+    problems: &mut Vec<String>,
+) {
+    for observer in observers {
+        let Ok(described) = &observer.describe else {
+            continue;
+        };
+        for endpoint in &described.unreachable {
+            let address = nodetool::endpoint_ip(endpoint);
+            let already_reported = nodes.iter().any(|row| {
+                Some(row.address) == address && row.seen.iter().any(|s| *s != Some(NodeState::UN))
+            });
+            if !already_reported {
+                let name = address
+                    .and_then(|address| inventory.node_by_address(address))
+                    .map(NodeSpec::label)
+                    .unwrap_or_else(|| endpoint.clone());
+                problems.push(format!(
+                    "{} cannot reach {name} (describecluster)",
+                    observer.name
+                ));
+            }
+        }
     }
 }
 
@@ -950,6 +983,25 @@ kafka_bootstrap = "127.0.0.1:9092"
             [
                 "keyspace iot_demo is replicated SimpleStrategy {replication_factor=1}, expected replication factor 3"
             ]
+        );
+    }
+
+    #[test]
+    fn unreachable_only_in_describecluster_is_a_problem() {
+        let mut pc1 = observer("PC1", "127.0.0.1", Ok(all_up()));
+        pc1.describe = Ok(nodetool::parse_describecluster(
+            "Cluster Information:\n\tName: iot_demo_lab\n\tSchema versions:\n\t\tv1: [127.0.0.1, 127.0.0.2]\n\n\t\tUNREACHABLE: [127.0.0.3]\n",
+        )
+        .unwrap());
+        let observers = vec![
+            pc1,
+            observer("PC2", "127.0.0.2", Ok(all_up())),
+            observer("PC3", "127.0.0.3", Ok(all_up())),
+        ];
+        let report = ClusterReport::assemble(&inventory(), observers, Duration::ZERO);
+        assert_eq!(
+            report.problems,
+            ["PC1 cannot reach PC3 (127.0.0.3) (describecluster)"]
         );
     }
 

@@ -1,3 +1,291 @@
-//! (being written by its owner; replaced wholesale)
-pub async fn kill_command(_t: &crate::cli::Target, _n: &str, _m: crate::cli::FaultMode) -> anyhow::Result<bool> { anyhow::bail!("kill-node: not written yet") }
-pub async fn start_command(_t: &crate::cli::Target, _n: &str) -> anyhow::Result<bool> { anyhow::bail!("start-node: not written yet") }
+//! The faults of the demonstration: take a Cassandra PC out, bring it back.
+//!
+//! Named after Jepsen's nemesis: the part that breaks things on purpose. A
+//! fault is one of the node's own commands from the inventory (stop: drain
+//! then stop; kill: SIGKILL; freeze: SIGSTOP), run over SSH or locally, so
+//! the lab and the four PCs are broken the same way. Bringing a node back
+//! undoes any of them: thaw first (a frozen node cannot start or stop),
+//! then start (harmless when it already runs).
+//!
+//! Public API (stable, used by `scenario`):
+//! - [`kill`] / [`start`]: run the fault / the recovery, report what ran
+//! - [`wait_until_serving`]: bounded wait until peers see the node UN and it answers CQL
+//! - [`kill_command`] / [`start_command`]: the `kill-node` / `start-node` subcommands
+
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+
+use crate::cli::{FaultMode, Target};
+use crate::cluster::{self, ClusterError, Expectation};
+use crate::hosts::{HostsError, Inventory, NodeSpec, Verb};
+use crate::remote::{Remote, RemoteError, RemoteOptions};
+
+/// A graceful stop drains (flushes every table) before stopping: it may
+/// legitimately outlast an ordinary command's timeout.
+const STOP_TIMEOUT_FLOOR: Duration = Duration::from_secs(150);
+
+/// How long `kill-node` watches for the peers to notice (the failure
+/// detector needs a few seconds for a crash, longer for a freeze).
+pub const DETECTION_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// How long `start-node` waits for the node to serve again (a Cassandra
+/// restart takes 10-30 s; replaying a large commit log takes longer).
+pub const RECOVERY_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NemesisError {
+    #[error(transparent)]
+    Hosts(#[from] HostsError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("{node} is UN for its peers but does not answer CQL after {}s: {reason}", waited.as_secs())]
+    NoCql {
+        node: String,
+        waited: Duration,
+        reason: String,
+    },
+}
+
+/// What a fault or a recovery ran, and what the node said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultReport {
+    /// "PC2 (127.0.0.2)".
+    pub node: String,
+    /// The commands run, in order.
+    pub commands: Vec<String>,
+    /// Their combined output, trimmed.
+    pub output: String,
+    pub took: Duration,
+}
+
+/// The inventory verb that carries out `mode`.
+pub fn verb_for(mode: FaultMode) -> Verb {
+    match mode {
+        FaultMode::Stop => Verb::Stop,
+        FaultMode::Kill => Verb::Kill,
+        FaultMode::Freeze => Verb::Freeze,
+    }
+}
+
+/// Takes `node` out with `mode`. Returns once the command ran; the peers
+/// notice later (see [`cluster::wait_for_state`]).
+pub async fn kill(
+    inventory: &Inventory,
+    node: &NodeSpec,
+    mode: FaultMode,
+    options: &RemoteOptions,
+) -> Result<FaultReport, NemesisError> {
+    let started = Instant::now();
+    let mut options = options.clone();
+    if mode == FaultMode::Stop {
+        options.command_timeout = options.command_timeout.max(STOP_TIMEOUT_FLOOR);
+    }
+    let remote = Remote::connect(inventory, node, &options).await?;
+    let command = node.command(verb_for(mode)).to_string();
+    let outcome = remote.run_ok(&command).await;
+    remote.close().await;
+    let output = outcome?;
+    Ok(FaultReport {
+        node: node.label(),
+        commands: vec![command],
+        output: combined(&output.stdout, &output.stderr),
+        took: started.elapsed(),
+    })
+}
+
+/// Brings `node` back from any fault: thaw, then start. Returns once the
+/// start command ran; see [`wait_until_serving`] for the node being usable.
+pub async fn start(
+    inventory: &Inventory,
+    node: &NodeSpec,
+    options: &RemoteOptions,
+) -> Result<FaultReport, NemesisError> {
+    let started = Instant::now();
+    let remote = Remote::connect(inventory, node, options).await?;
+    let outcome = thaw_then_start(&remote, node).await;
+    remote.close().await;
+    let (commands, output) = outcome?;
+    Ok(FaultReport {
+        node: node.label(),
+        commands,
+        output,
+        took: started.elapsed(),
+    })
+}
+
+async fn thaw_then_start(
+    remote: &Remote,
+    node: &NodeSpec,
+) -> Result<(Vec<String>, String), RemoteError> {
+    let thaw = node.command(Verb::Thaw).to_string();
+    // Thawing a node that is not frozen may "fail" (nothing to signal):
+    // only the start that follows decides.
+    let thawed = remote.run(&thaw).await?;
+    let start = node.command(Verb::Start).to_string();
+    let started = remote.run_ok(&start).await?;
+    let output = [
+        combined(&thawed.stdout, &thawed.stderr),
+        combined(&started.stdout, &started.stderr),
+    ]
+    .into_iter()
+    .filter(|text| !text.is_empty())
+    .collect::<Vec<_>>()
+    .join("\n");
+    Ok((vec![thaw, start], output))
+}
+
+fn combined(stdout: &str, stderr: &str) -> String {
+    [stdout.trim(), stderr.trim()]
+        .into_iter()
+        .filter(|text| !text.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Waits, at most `timeout`, until a peer sees `node` UN and `node` answers
+/// CQL. Returns how long it took.
+pub async fn wait_until_serving(
+    inventory: &Inventory,
+    node: &NodeSpec,
+    options: &RemoteOptions,
+    timeout: Duration,
+    progress: Option<&ProgressBar>,
+) -> Result<Duration, NemesisError> {
+    let started = Instant::now();
+    cluster::wait_for_state(inventory, node, Expectation::Up, options, timeout, progress).await?;
+    if let Some(progress) = progress {
+        progress.set_message(format!("waiting for {} to answer CQL", node.label()));
+    }
+    let probe_timeout = cluster::cql_timeout(options);
+    loop {
+        let reason = match cluster::replication_via(
+            node.address,
+            &inventory.cluster.keyspace,
+            probe_timeout,
+        )
+        .await
+        {
+            Ok(_) => return Ok(started.elapsed()),
+            Err(reason) => reason,
+        };
+        if started.elapsed() + Duration::from_secs(1) >= timeout {
+            return Err(NemesisError::NoCql {
+                node: node.label(),
+                waited: started.elapsed(),
+                reason,
+            });
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn print_output(output: &str) {
+    for line in output.lines() {
+        println!("    {line}");
+    }
+}
+
+/// `demo kill-node N --mode M`: runs the fault, then watches (bounded) for
+/// a peer to see the node down. `Ok(false)` when no peer noticed in time.
+pub async fn kill_command(target: &Target, key: &str, mode: FaultMode) -> anyhow::Result<bool> {
+    let inventory = Inventory::from_target(target)?;
+    let options = RemoteOptions::new(&inventory, target);
+    let node = inventory.node(key)?;
+    let mode_name = match mode {
+        FaultMode::Stop => "stop (drain, then graceful stop)",
+        FaultMode::Kill => "kill (SIGKILL: a crash)",
+        FaultMode::Freeze => "freeze (SIGSTOP: a hung PC)",
+    };
+    println!("{}: {mode_name}", node.label());
+    let progress = cluster::spinner(format!("running `{}`", node.command(verb_for(mode))));
+    let report = kill(&inventory, node, mode, &options).await;
+    progress.finish_and_clear();
+    let report = report?;
+    println!(
+        "✓ ran `{}` in {:.1} s",
+        report.commands.join("; "),
+        report.took.as_secs_f64()
+    );
+    print_output(&report.output);
+    if inventory.nodes.len() < 2 {
+        return Ok(true);
+    }
+    let progress = cluster::spinner(format!("waiting for a peer to see {} down", node.name));
+    let seen = cluster::wait_for_state(
+        &inventory,
+        node,
+        Expectation::Down,
+        &options,
+        DETECTION_TIMEOUT,
+        Some(&progress),
+    )
+    .await;
+    progress.finish_and_clear();
+    match seen {
+        Ok(seen) => {
+            println!(
+                "✓ {} sees {} {} after {:.1} s; undo with `demo start-node {}`",
+                seen.observer,
+                node.name,
+                seen.state,
+                seen.after.as_secs_f64(),
+                node.number
+            );
+            Ok(true)
+        }
+        Err(err) => {
+            println!("✗ the fault ran, but {err}");
+            Ok(false)
+        }
+    }
+}
+
+/// `demo start-node N`: thaw, start, then wait (bounded) until the node is
+/// UN for a peer and answers CQL. `Ok(false)` when it does not come back in time.
+pub async fn start_command(target: &Target, key: &str) -> anyhow::Result<bool> {
+    let inventory = Inventory::from_target(target)?;
+    let options = RemoteOptions::new(&inventory, target);
+    let node = inventory.node(key)?;
+    println!("{}: thaw, then start", node.label());
+    let progress = cluster::spinner(format!("running `{}`", node.command(Verb::Start)));
+    let report = start(&inventory, node, &options).await;
+    progress.finish_and_clear();
+    let report = report?;
+    println!(
+        "✓ ran `{}` in {:.1} s",
+        report.commands.join("`, `"),
+        report.took.as_secs_f64()
+    );
+    print_output(&report.output);
+    let progress = cluster::spinner(format!(
+        "waiting for {} to be UN and answer CQL (at most {} s)",
+        node.name,
+        RECOVERY_TIMEOUT.as_secs()
+    ));
+    let serving = wait_until_serving(
+        &inventory,
+        node,
+        &options,
+        RECOVERY_TIMEOUT,
+        Some(&progress),
+    )
+    .await;
+    progress.finish_and_clear();
+    match serving {
+        Ok(took) => {
+            println!(
+                "✓ {} is UN for its peers and answers CQL after {:.1} s",
+                node.label(),
+                took.as_secs_f64()
+            );
+            Ok(true)
+        }
+        Err(err) => {
+            println!("✗ {err}");
+            Ok(false)
+        }
+    }
+}

@@ -514,6 +514,28 @@ Note: Non-system keyspaces don't have the same replication settings, effective o
     }
 
     #[test]
+    fn parses_a_real_capture_with_a_stopped_node() {
+        let status = parse_status(include_str!(
+            "../testdata/nodetool/lab-status-pc2-stopped.txt"
+        ))
+        .unwrap();
+        let pc2 = status.row(ip("127.0.0.2")).unwrap();
+        assert_eq!(pc2.state, NodeState::DN);
+        assert_eq!(pc2.load.as_ref().unwrap().text, "139.85 KiB");
+        assert_eq!(status.row(ip("127.0.0.3")).unwrap().state, NodeState::UN);
+        let described = parse_describecluster(include_str!(
+            "../testdata/nodetool/lab-describecluster-pc2-stopped.txt"
+        ))
+        .unwrap();
+        assert_eq!(described.schema_versions.len(), 1);
+        assert_eq!(
+            described.schema_versions[0].endpoints,
+            ["127.0.0.1", "127.0.0.3"]
+        );
+        assert_eq!(described.unreachable, ["127.0.0.2"]);
+    }
+
+    #[test]
     fn single_token_layout_keeps_the_token() {
         let text = "\
 --  Address    Load       Token                 Owns (effective)  Host ID  Rack
