@@ -216,6 +216,7 @@ pub struct UpReport {
 /// healthy. On failure, stops what this call started and says why.
 pub async fn up(
     plan: &ServicesPlan,
+    timeout: Duration,
     on_progress: &(dyn Fn(&str) + Sync),
 ) -> Result<UpReport, AppError> {
     let mut report = UpReport::default();
@@ -254,13 +255,15 @@ pub async fn up(
             ledger.clone(),
         )?;
         report.started.push(service);
-        if let Err(why) = wait_healthy(plan, service, &state, ledger_before, on_progress).await {
+        if let Err(why) =
+            wait_healthy(plan, service, &state, ledger_before, timeout, on_progress).await
+        {
             let tail = process::log_tail(&state.log, 15);
             stop_all(&plan.state, &report.started).await;
             return Err(AppError::Unhealthy {
                 service: service.name(),
                 why,
-                timeout: START_TIMEOUT,
+                timeout,
                 log: state.log,
                 tail,
             });
@@ -279,9 +282,10 @@ async fn wait_healthy(
     service: Service,
     state: &ServiceState,
     ledger_before: u64,
+    timeout: Duration,
     on_progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), String> {
-    let deadline = Instant::now() + START_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         if !process::is_running(state.pid, &state.binary) {
             return Err(format!("{} exited", service.name()));
@@ -446,7 +450,10 @@ pub async fn command(target: &Target, command: ServicesCommand) -> anyhow::Resul
         ServicesCommand::Up => {
             let spinner = indicatif::ProgressBar::new_spinner();
             spinner.enable_steady_tick(Duration::from_millis(120));
-            let report = up(&plan, &|message| spinner.set_message(message.to_owned())).await;
+            let report = up(&plan, START_TIMEOUT, &|message| {
+                spinner.set_message(message.to_owned())
+            })
+            .await;
             spinner.finish_and_clear();
             let report = report?;
             for warning in &report.warnings {

@@ -897,4 +897,20 @@ stop_producer = false
         assert_eq!(seconds("\"2m\""), Duration::from_secs(120));
         assert_eq!(seconds("\"1.5s\""), Duration::from_millis(1500));
     }
+
+    #[test]
+    fn the_shipped_scenarios_parse() {
+        let dir = crate::paths::project_root().join("scenario");
+        let files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("scenario directory")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        assert!(files.len() >= 4, "{files:?}");
+        for file in files {
+            let scenario = load(&file).unwrap_or_else(|err| panic!("{err}"));
+            assert!(!scenario.steps.is_empty());
+        }
+    }
 }
