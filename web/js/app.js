@@ -9,6 +9,7 @@ import { eventMarkersPlugin } from "./event-markers.js";
 import {
   activeSensors,
   appendNewReadings,
+  collapseSteps,
   colourFor,
   eventTone,
   formatClock,
@@ -40,7 +41,9 @@ const state = {
   /** sensor_id -> {points: [{x, y}], loaded: boolean} */
   series: new Map(),
   shownIds: [],
+  /** /events as given (newest first), and folded into one entry per scenario step. */
   events: [],
+  steps: [],
   cluster: null,
   health: null,
   /** Server time minus viewer time, when the viewer's clock is clearly off. */
@@ -180,7 +183,7 @@ function render() {
   if (chart) {
     chart.options.scales.x.min = minX;
     chart.options.scales.x.max = t;
-    chart.options.plugins.eventMarkers.events = state.events
+    chart.options.plugins.eventMarkers.events = state.steps
       .map((ev) => ({ x: parseTimestamp(ev.at), label: ev.label || ev.kind || ev.step, event: ev }))
       .filter((mk) => Number.isFinite(mk.x));
     chart.update("none");
@@ -344,14 +347,14 @@ function renderCluster() {
 
 function renderEvents() {
   const list = $("event-list");
-  if (state.events.length === 0) {
+  if (state.steps.length === 0) {
     const empty = document.createElement("li");
     empty.className = "empty";
     empty.textContent = m.noEvents;
     list.replaceChildren(empty);
   } else {
     list.replaceChildren(
-      ...state.events.slice(0, 30).map((ev) => {
+      ...state.steps.slice(0, 30).map((ev) => {
         const li = document.createElement("li");
         li.dataset.tone = eventTone(ev);
         li.dataset.label = ev.label || "";
@@ -360,7 +363,7 @@ function renderEvents() {
         li.querySelector(".ev-time").textContent = Number.isFinite(at) ? formatClock(at) : "";
         li.querySelector(".ev-label").textContent = ev.label || ev.kind || "";
         const status = ev.status ? m.status[String(ev.status).toLowerCase()] || ev.status : "";
-        li.querySelector(".ev-status").textContent = [ev.step, status].filter(Boolean).join(" · ");
+        li.querySelector(".ev-status").textContent = [ev.step ? m.bannerStep(ev.step) : "", status].filter(Boolean).join(" · ");
         return li;
       }),
     );
@@ -453,6 +456,7 @@ async function pollEvents() {
   if (fingerprint === state.eventsFingerprint) return;
   state.eventsFingerprint = fingerprint;
   state.events = data;
+  state.steps = collapseSteps(data);
   renderEvents();
 }
 

@@ -8,7 +8,7 @@ const TONE_COLOURS = { fault: "#dc2626", recovery: "#16a34a", info: "#4f46e5" };
 
 /**
  * The plugin reads `chart.options.plugins.eventMarkers.events`: [{x (ms), label, event}].
- * Markers outside the x range are skipped; labels are stacked on up to three rows so
+ * Markers outside the x range are skipped; labels are stacked on up to four rows so
  * events close in time stay readable.
  */
 export const eventMarkersPlugin = {
@@ -21,19 +21,23 @@ export const eventMarkersPlugin = {
     chart.$eventMarkersDrawn = [];
     if (!x || !area || markers.length === 0) return;
     const ctx = chart.ctx;
-    const font = options.font || "600 18px system-ui, sans-serif";
+    const font = "700 18px system-ui, sans-serif";
+    const smallFont = "600 15px system-ui, sans-serif";
     const rowHeight = 28;
-    const rowsRightEdge = [-Infinity, -Infinity, -Infinity];
+    const rowsRightEdge = [-Infinity, -Infinity, -Infinity, -Infinity];
     const visible = markers
       .filter((m) => m.x >= x.min && m.x <= x.max)
       .sort((a, b) => a.x - b.x);
     ctx.save();
-    ctx.font = font;
     for (const marker of visible) {
       const px = Math.round(x.getPixelForValue(marker.x)) + 0.5;
-      const colour = TONE_COLOURS[eventTone(marker.event)] || TONE_COLOURS.info;
+      const tone = eventTone(marker.event);
+      const colour = TONE_COLOURS[tone] || TONE_COLOURS.info;
+      // Faults and recoveries are the story; other steps are drawn quieter.
+      const loud = tone !== "info";
+      ctx.font = loud ? font : smallFont;
       ctx.strokeStyle = colour;
-      ctx.lineWidth = 3;
+      ctx.lineWidth = loud ? 3 : 2;
       ctx.setLineDash([10, 6]);
       ctx.beginPath();
       ctx.moveTo(px, area.top);
@@ -46,11 +50,11 @@ export const eventMarkersPlugin = {
       // Put the label on the right of its line unless that runs out of the chart.
       const left = px + width + 6 > area.right ? px - width - 6 : px + 6;
       let row = rowsRightEdge.findIndex((edge) => left > edge + 4);
-      if (row === -1) row = 0;
+      if (row === -1) row = rowsRightEdge.indexOf(Math.min(...rowsRightEdge));
       rowsRightEdge[row] = left + width;
       const top = area.top + 6 + row * rowHeight;
       ctx.fillStyle = colour;
-      ctx.globalAlpha = 0.92;
+      ctx.globalAlpha = loud ? 0.95 : 0.8;
       ctx.fillRect(left, top, width, rowHeight - 4);
       ctx.globalAlpha = 1;
       ctx.fillStyle = "#ffffff";

@@ -72,17 +72,44 @@ export function activeSensors(sensors, horizonMs, max) {
 }
 
 /**
- * How an event should look: "fault" (a PC taken out, a failed check), "recovery"
- * (a PC back, a check passed) or "info". Kinds are the conductor's words, so this
- * matches on their meaning rather than on an exact list.
+ * How an event should look: "fault" (a PC taken out, a failed step), "recovery" (a PC
+ * back, caught up) or "info". The conductor's step kinds decide first; labels written
+ * by hand (a scenario's `label`, another tool) are matched on their meaning.
  */
 export function eventTone(event) {
   const status = String(event?.status || "").toLowerCase();
-  if (/fail|error|lost|ko/.test(status)) return "fault";
-  const words = `${event?.kind || ""} ${event?.label || ""}`.toLowerCase();
-  if (/kill|stop|freeze|fault|down|crash|arrêt|coup|gel/.test(words)) return "fault";
-  if (/start|thaw|recover|restor|back|up\b|redémarr|relanc|retour/.test(words)) return "recovery";
+  if (/fail|error/.test(status)) return "fault";
+  const kind = String(event?.kind || "").toLowerCase();
+  if (kind === "kill-node") return "fault";
+  if (kind === "start-node" || kind === "expect-catch-up") return "recovery";
+  const label = String(event?.label || "").toLowerCase();
+  if (/arrêt|planté|gelé|éteint|\bdown\b|stopped|killed|frozen|crash/.test(label)) return "fault";
+  if (/redémarr|rattrap|restart|back up|recovered|caught up/.test(label)) return "recovery";
   return "info";
+}
+
+/**
+ * The conductor writes each step twice (when it starts, "running", then "ok" or
+ * "failed"). This folds `events` (newest first, as /events gives them) into one entry
+ * per step: the first event's time (when it happened) with the latest status and
+ * narration. Events without run_id/step stay as they are. Newest first.
+ */
+export function collapseSteps(events) {
+  const byStep = new Map();
+  const out = [];
+  for (const event of events || []) {
+    const key = event?.run_id && event?.step ? `${event.run_id}\u0000${event.step}` : null;
+    const existing = key ? byStep.get(key) : null;
+    if (existing) {
+      // Older event of the same step: it tells when the step started.
+      existing.at = event.at;
+      continue;
+    }
+    const entry = { ...event, latestAt: event.at };
+    if (key) byStep.set(key, entry);
+    out.push(entry);
+  }
+  return out.sort((a, b) => parseTimestamp(b.at) - parseTimestamp(a.at));
 }
 
 /** Tick values on multiples of `stepMs` between `min` and `max`, for a linear time axis in ms. */

@@ -164,7 +164,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       await firstPoints(page, stack.sensorIds[0]);
       const label = `Test ${stack.runId}`;
       const narration = `Événement de test ${stack.runId} : il doit apparaître sur la courbe et dans la liste.`;
-      await events.write({ runId: stack.runId, step: "web-test", kind: "narrate", label, narration });
+      await events.write({ runId: stack.runId, step: "web-test-event", kind: "narrate", label, narration });
       const written = Date.now();
       await waitFor(`"${label}" in the event list`, () => page.$(`#event-list li[data-label="${label}"]`), {
         timeoutMs: 10000,
@@ -197,7 +197,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
       await events.write({
         runId: stack.runId,
-        step: "web-test-fault",
+        step: "web-test-stop",
         kind: "kill-node",
         label: `${FAULT_NODE_NAME} arrêté`,
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} est arrêté, la courbe doit continuer.`,
@@ -224,7 +224,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
       await events.write({
         runId: stack.runId,
-        step: "web-test-fault",
+        step: "web-test-start",
         kind: "start-node",
         label: `${FAULT_NODE_NAME} redémarré`,
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} redémarre.`,

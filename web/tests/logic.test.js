@@ -8,6 +8,7 @@ import { pickLanguage, messagesFor } from "../js/i18n.js";
 import {
   activeSensors,
   appendNewReadings,
+  collapseSteps,
   eventTone,
   parseTimestamp,
   roundClockTicks,
@@ -77,11 +78,31 @@ test("active sensors: recent ones only, sorted, capped", () => {
   assert.deepEqual(activeSensors([], 1000, 5), []);
 });
 
-test("event tones follow the meaning of kind, label and status", () => {
-  assert.equal(eventTone({ kind: "kill-node", label: "PC2 arrêté", status: "ok" }), "fault");
+test("event tones follow the step kind, then the status, then the label's meaning", () => {
+  assert.equal(eventTone({ kind: "kill-node", label: "PC2 arrêté", status: "running" }), "fault");
   assert.equal(eventTone({ kind: "start-node", label: "PC2 redémarré", status: "ok" }), "recovery");
-  assert.equal(eventTone({ kind: "check", label: "no reading lost", status: "failed" }), "fault");
+  assert.equal(eventTone({ kind: "expect-catch-up", label: "PC2 a rattrapé", status: "ok" }), "recovery");
+  assert.equal(eventTone({ kind: "verify", label: "Rien n'est perdu", status: "failed" }), "fault");
+  assert.equal(eventTone({ kind: "capture", label: "nodetool status : PC2 DOWN", status: "ok" }), "fault");
+  assert.equal(eventTone({ kind: "start-services", label: "Services démarrés", status: "ok" }), "info");
   assert.equal(eventTone({ kind: "narrate", label: "Bienvenue" }), "info");
+});
+
+test("a step's running and ok events fold into one entry dated from its start", () => {
+  const events = [
+    { at: "2026-01-04T10:00:30Z", run_id: "r", step: "5", kind: "kill-node", label: "PC2 arrêté", status: "ok", narration: "b" },
+    { at: "2026-01-04T10:00:20Z", run_id: "r", step: "5", kind: "kill-node", label: "PC2 arrêté", status: "running", narration: "a" },
+    { at: "2026-01-04T10:00:10Z", run_id: "r", step: "4", kind: "expect-data", label: "Données", status: "ok" },
+    { at: "2026-01-04T10:00:05Z", label: "hand-written" },
+  ];
+  const steps = collapseSteps(events);
+  assert.deepEqual(steps.map((s) => [s.step, s.at, s.status]), [
+    ["5", "2026-01-04T10:00:20Z", "ok"],
+    ["4", "2026-01-04T10:00:10Z", "ok"],
+    [undefined, "2026-01-04T10:00:05Z", undefined],
+  ]);
+  assert.equal(steps[0].narration, "b", "the latest narration is kept");
+  assert.deepEqual(collapseSteps([]), []);
 });
 
 test("clock ticks land on round times", () => {
