@@ -1,9 +1,9 @@
 // Why: the browser tests run against the real pipeline. This starts the project's own
-// binaries (ingest, producer, api) against the lab on a topic, consumer group, sensor
-// prefix and ports of their own, waits until real readings come out of the api, and
+// binaries (ingest, producer, api) against the lab on a Kafka topic (created here, deleted
+// afterwards), consumer group, sensor prefix and ports of their own, waits until real readings come out of the api, and
 // stops exactly those processes by pid, whatever happens to the tests.
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -144,6 +144,24 @@ export class Service {
   }
 }
 
+/**
+ * Runs the lab's `kafka-topics` tool (the broker does not auto-create topics), bounded in time.
+ * Resolves to its output; rejects with it on failure.
+ */
+export function kafkaTopics(args, timeoutMs = 60000) {
+  const tool = path.join(PROJECT_ROOT, ".lab", "kafka-home", "bin", "kafka-topics");
+  return new Promise((resolve, reject) => {
+    if (!fs.existsSync(tool)) {
+      reject(new Error(`${tool} is missing: is the lab up (demo lab up)?`));
+      return;
+    }
+    execFile(tool, ["--bootstrap-server", "127.0.0.1:9092", ...args], { timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`kafka-topics ${args.join(" ")} failed: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 /** GET a JSON endpoint of the api, bounded in time. */
 export async function apiGet(baseUrl, pathAndQuery, timeoutMs = 3000) {
   const response = await fetch(`${baseUrl}${pathAndQuery}`, { signal: AbortSignal.timeout(timeoutMs) });
@@ -185,6 +203,8 @@ export class Stack {
     ]);
     this.api = new Service("api", ["--listen", `127.0.0.1:${this.apiPort}`, "--web-dir", WEB_DIR]);
     this.services = [this.ingest, this.producer, this.api];
+    await kafkaTopics(["--create", "--if-not-exists", "--topic", this.topic, "--partitions", "3", "--replication-factor", "1"]);
+    this.topicCreated = true;
     for (const service of this.services) service.start();
     await this.waitForApi(30000);
     await waitFor(
@@ -215,6 +235,10 @@ export class Stack {
     // The api first (nothing reads any more), then the producer, then ingest.
     for (const service of [this.api, this.producer, this.ingest]) {
       if (service) await service.stop();
+    }
+    if (this.topicCreated) {
+      this.topicCreated = false;
+      await kafkaTopics(["--delete", "--topic", this.topic]).catch((err) => console.error(err.message));
     }
   }
 }
