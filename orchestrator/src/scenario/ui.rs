@@ -75,11 +75,15 @@ impl Ui {
         }
         print!("{}", self.paint(YELLOW, &format!("  ⏎ {prompt} ")));
         let _ = std::io::stdout().flush();
-        let _ = tokio::task::spawn_blocking(|| {
+        // A plain thread, not spawn_blocking: if Ctrl-C abandons the wait,
+        // the runtime must not wait for this read at exit.
+        let (entered, wait) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
             let mut line = String::new();
-            std::io::stdin().read_line(&mut line)
-        })
-        .await;
+            let _ = std::io::stdin().read_line(&mut line);
+            let _ = entered.send(());
+        });
+        let _ = wait.await;
     }
 
     /// A line of information under the current step.

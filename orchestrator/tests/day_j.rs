@@ -1,0 +1,217 @@
+//! The whole day-J scenario on the lab, in auto mode, once per fault mode.
+//!
+//! Each test runs the built `demo` binary exactly as the README does
+//! (`demo --lab run scenario/day-j.toml --mode <m>`), asserts exit code 0,
+//! then reads the run's journal to check that every step passed and that the
+//! proofs are in it: a `nodetool status` capture showing a node DN, the
+//! returned node serving what it missed, and a verification with nothing
+//! missing. The lab must be up; the tests hold /tmp/lab-faults.lock while
+//! they take nodes out, and bring the lab back whole even if they fail.
+//! The scenario's `lab_pace` halves its observation windows on the lab, so
+//! the three runs take a few minutes together.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Upper bound of one run (cluster checks, restarts and waits included).
+const RUN_TIMEOUT: Duration = Duration::from_secs(480);
+
+fn root() -> PathBuf {
+    std::env::var_os("DEMO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+fn require_lab() {
+    let address = "127.0.0.1:9042".parse().expect("valid address");
+    let answering = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2));
+    assert!(
+        answering.is_ok(),
+        "lab not up: run `demo lab up` (or the project's test command) first"
+    );
+}
+
+/// Serialises the tests that take nodes out, across test binaries and helpers.
+fn fault_lock() -> File {
+    let file = File::create("/tmp/lab-faults.lock").expect("lock file");
+    file.lock().expect("exclusive lock on /tmp/lab-faults.lock");
+    file
+}
+
+/// Whatever happens, the run's process is ended (Ctrl-C first, so it restores
+/// what it took out), its services are stopped and the lab is brought back whole.
+struct Cleanup {
+    child: Option<Child>,
+    services_dir: PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut()
+            && matches!(child.try_wait(), Ok(None))
+        {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGINT,
+                );
+            }
+            let deadline = Instant::now() + Duration::from_secs(240);
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .args(["--lab", "services", "down"])
+            .env("DEMO_SERVICES_DIR", &self.services_dir)
+            .current_dir(root())
+            .output();
+        let _ = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .args(["lab", "up"])
+            .current_dir(root())
+            .output();
+    }
+}
+
+/// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
+fn run_day_j(mode: &str) -> (bool, String, Value) {
+    require_lab();
+    let _lock = fault_lock();
+    let services_dir = tempfile::tempdir().expect("temporary directory");
+    let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
+    let child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--lab", "run", "scenario/day-j.toml", "--mode", mode])
+        .env("DEMO_SERVICES_DIR", services_dir.path())
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(stdout_file.reopen().expect("reopen"))
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the demo binary runs");
+    let mut cleanup = Cleanup {
+        child: Some(child),
+        services_dir: services_dir.path().to_path_buf(),
+    };
+    let started = Instant::now();
+    let status = loop {
+        let child = cleanup.child.as_mut().expect("child");
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < RUN_TIMEOUT,
+            "day-J with --mode {mode} still running after {RUN_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut stdout = String::new();
+    stdout_file
+        .reopen()
+        .expect("reopen")
+        .read_to_string(&mut stdout)
+        .expect("stdout");
+    println!("{stdout}");
+    let journal_path = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("journal: "))
+        .map(|path| root().join(Path::new(path.trim())))
+        .unwrap_or_else(|| panic!("no journal path printed:\n{stdout}"));
+    let journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
+            .expect("journal is JSON");
+    println!(
+        "day-J --mode {mode}: {:?} in {:?}",
+        status.code(),
+        started.elapsed()
+    );
+    (status.success(), stdout, journal)
+}
+
+fn step<'a>(journal: &'a Value, kind: &str) -> Vec<&'a Value> {
+    journal["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|step| step["kind"] == kind)
+        .collect()
+}
+
+fn assert_day_j_passed(mode: &str) {
+    let (success, stdout, journal) = run_day_j(mode);
+    assert!(success, "day-J --mode {mode} failed:\n{stdout}");
+    assert_eq!(journal["verdict"], "passed");
+    assert_eq!(journal["mode_override"], mode);
+    let steps = journal["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 12);
+    for step in steps {
+        assert_eq!(step["status"], "ok", "step {step}");
+    }
+    // The audience saw PC2 down in nodetool status, from PC1.
+    let captures = journal["captures"].as_array().expect("captures");
+    assert!(
+        captures.iter().any(|capture| capture["from"] == "PC1"
+            && capture["output"]
+                .as_str()
+                .is_some_and(|text| text.contains("DN  127.0.0.2"))),
+        "no capture shows PC2 DN: {captures:?}"
+    );
+    // The chart went on while PC2 was out: every poll fresh.
+    let continuity = step(&journal, "expect-continuity");
+    assert_eq!(continuity.len(), 2);
+    for window in continuity {
+        assert_eq!(window["details"]["breaches"], 0);
+        assert!(
+            window["details"]["polls"]
+                .as_u64()
+                .is_some_and(|polls| polls >= 10)
+        );
+    }
+    // PC2, alone, serves what it missed.
+    let catch_up = &step(&journal, "expect-catch-up")[0]["details"]["report"];
+    assert!(
+        catch_up["expected"].as_u64().is_some_and(|count| count > 0),
+        "{catch_up}"
+    );
+    assert_eq!(catch_up["missing"], 0);
+    assert_eq!(catch_up["consistency"], "ONE");
+    // Nothing acknowledged was lost.
+    let verify = &step(&journal, "verify")[0]["details"]["report"];
+    assert!(
+        verify["expected"].as_u64().is_some_and(|count| count > 0),
+        "{verify}"
+    );
+    assert_eq!(verify["missing"], 0);
+    assert_eq!(verify["mismatched"], 0);
+    // The run left the cluster as it found it and stopped its services.
+    let restored = journal["restored"].as_array().expect("restored");
+    assert!(
+        restored.iter().all(|action| action["ok"] == true),
+        "{restored:?}"
+    );
+    assert!(
+        stdout.contains("dashboard: http://127.0.0.1:8080/"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn day_j_passes_on_the_lab_with_a_graceful_stop() {
+    assert_day_j_passed("stop");
+}
+
+#[test]
+fn day_j_passes_on_the_lab_with_a_crash() {
+    assert_day_j_passed("kill");
+}
+
+#[test]
+fn day_j_passes_on_the_lab_with_a_frozen_node() {
+    assert_day_j_passed("freeze");
+}

@@ -1,0 +1,169 @@
+//! `demo services up | status | down` against the lab, on free ports.
+//!
+//! The services run from the built binaries (target/debug), with an
+//! inventory that is the lab's except for the API's port, their pid files
+//! and logs in a temporary directory, and ingest's metrics on a free port:
+//! nothing here collides with a demo running on the usual ports.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    std::env::var_os("DEMO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+fn require_lab() {
+    let address = "127.0.0.1:9042".parse().expect("valid address");
+    let answering = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2));
+    assert!(
+        answering.is_ok(),
+        "lab not up: run `demo lab up` (or the project's test command) first"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The lab's inventory with the API moved to `api_port`.
+fn hosts_with_api_port(dir: &Path, api_port: u16) -> PathBuf {
+    let lab =
+        std::fs::read_to_string(root().join(".lab/hosts.toml")).expect("the lab's hosts.toml");
+    let mut inventory: toml::Table = toml::from_str(&lab).expect("the lab's hosts.toml parses");
+    let app = inventory
+        .get_mut("app")
+        .and_then(toml::Value::as_table_mut)
+        .expect("[app] section");
+    app.insert("api_listen".into(), format!("127.0.0.1:{api_port}").into());
+    app.insert(
+        "api_url".into(),
+        format!("http://127.0.0.1:{api_port}").into(),
+    );
+    let path = dir.join("hosts.toml");
+    std::fs::write(&path, toml::to_string(&inventory).expect("serialises")).expect("written");
+    path
+}
+
+struct Services {
+    hosts: PathBuf,
+    state: PathBuf,
+    metrics: String,
+}
+
+impl Services {
+    fn demo(&self, verb: &str) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+            .arg("--hosts")
+            .arg(&self.hosts)
+            .args(["services", verb])
+            .env("DEMO_SERVICES_DIR", &self.state)
+            .env("INGEST_METRICS_LISTEN", &self.metrics)
+            .current_dir(root())
+            .output()
+            .expect("the demo binary runs");
+        println!(
+            "demo services {verb}: {:?}\n{}{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+}
+
+/// Stops the services even when an assertion fails.
+impl Drop for Services {
+    fn drop(&mut self) {
+        let _ = self.demo("down");
+    }
+}
+
+fn pid_in(state: &Path, service: &str) -> Option<i32> {
+    std::fs::read_to_string(state.join(format!("{service}.pid")))
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+}
+
+fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.contains(") Z"))
+}
+
+#[test]
+fn services_come_up_report_health_and_go_down() {
+    require_lab();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let api_port = free_port();
+    let services = Services {
+        hosts: hosts_with_api_port(dir.path(), api_port),
+        state: dir.path().join("services"),
+        metrics: format!("127.0.0.1:{}", free_port()),
+    };
+
+    let up = services.demo("up");
+    assert!(up.status.success(), "services up failed");
+    let text = String::from_utf8_lossy(&up.stdout);
+    assert!(
+        text.contains(&format!("dashboard: http://127.0.0.1:{api_port}/")),
+        "{text}"
+    );
+
+    let pids: Vec<i32> = ["api", "ingest", "producer"]
+        .iter()
+        .map(|service| {
+            pid_in(&services.state, service).unwrap_or_else(|| panic!("no pid file for {service}"))
+        })
+        .collect();
+    assert!(pids.iter().all(|pid| alive(*pid)), "{pids:?}");
+    assert!(services.state.join("producer.log").is_file());
+    assert!(
+        services
+            .state
+            .join("ledger.jsonl")
+            .metadata()
+            .is_ok_and(|meta| meta.len() > 0)
+    );
+
+    // A second `up` starts nothing new.
+    let again = services.demo("up");
+    assert!(again.status.success());
+    assert_eq!(pid_in(&services.state, "api"), Some(pids[0]));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("was up"));
+
+    let status = services.demo("status");
+    assert!(status.status.success(), "status reports a problem");
+    let text = String::from_utf8_lossy(&status.stdout);
+    for (service, pid) in ["api", "ingest", "producer"].iter().zip(&pids) {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(service))
+            .unwrap_or_else(|| panic!("no status line for {service}: {text}"));
+        assert!(
+            line.contains(&pid.to_string()) && line.contains(" yes ") && line.contains("ok"),
+            "{line}"
+        );
+    }
+
+    let down = services.demo("down");
+    assert!(down.status.success());
+    assert!(
+        pids.iter().all(|pid| !alive(*pid)),
+        "a service survived `down`"
+    );
+    assert!(pid_in(&services.state, "api").is_none());
+
+    let status = services.demo("status");
+    assert!(
+        !status.status.success(),
+        "status must fail when nothing runs"
+    );
+    assert!(String::from_utf8_lossy(&status.stdout).contains("not running"));
+}
