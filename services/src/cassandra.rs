@@ -25,6 +25,9 @@ use scylla::policies::speculative_execution::SimpleSpeculativeExecutionPolicy;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
+use crate::backoff::Backoff;
+use crate::shutdown::Shutdown;
+
 /// CQL's port when a contact point gives none.
 pub const DEFAULT_CQL_PORT: u16 = 9042;
 
@@ -46,6 +49,8 @@ pub enum CassandraError {
     ConnectTimeout(Duration),
     #[error("cannot prepare `{cql}`: {source}")]
     Prepare { cql: String, source: PrepareError },
+    #[error("invalid keyspace name {0:?} (expected a letter then up to 47 letters, digits or _)")]
+    BadKeyspace(String),
     #[error(
         "unknown consistency level {0:?} (expected ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, LOCAL_ONE)"
     )]
@@ -66,8 +71,6 @@ pub enum QueryError {
 pub struct SessionOptions {
     /// `host` or `host:port`, any number; all three nodes in the demo.
     pub contact_points: Vec<String>,
-    /// Keyspace the session uses, so statements can name bare tables.
-    pub keyspace: Option<String>,
     /// Default consistency of statements that do not set their own.
     pub consistency: Consistency,
     /// Upper bound of one request, speculative executions and retries included.
@@ -91,7 +94,6 @@ impl SessionOptions {
     pub fn new(contact_points: Vec<String>) -> Self {
         SessionOptions {
             contact_points,
-            keyspace: None,
             consistency: Consistency::Quorum,
             request_timeout: Duration::from_secs(2),
             speculative_delay: Some(Duration::from_millis(150)),
@@ -100,11 +102,6 @@ impl SessionOptions {
             keepalive_interval: Duration::from_secs(2),
             keepalive_timeout: Duration::from_secs(4),
         }
-    }
-
-    pub fn with_keyspace(mut self, keyspace: impl Into<String>) -> Self {
-        self.keyspace = Some(keyspace.into());
-        self
     }
 }
 
@@ -121,6 +118,23 @@ pub async fn connect(options: &SessionOptions) -> Result<Session, CassandraError
         .collect();
     let builder = tuned_builder(options).known_nodes(&nodes);
     build(builder, options, nodes.join(",")).await
+}
+
+/// [`connect`], retried with backoff (and logged) until the cluster answers;
+/// `None` when stop is requested first. Services start before or during a
+/// Cassandra outage and must wait for it rather than exit.
+pub async fn connect_with_retry(options: &SessionOptions, stop: &Shutdown) -> Option<Session> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
+    loop {
+        match connect(options).await {
+            Ok(session) => return Some(session),
+            Err(error) => tracing::warn!("{error}; retrying"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_jittered()) => {}
+            _ = stop.requested() => return None,
+        }
+    }
 }
 
 /// Opens a session that talks to the node at `address` only (the other nodes
@@ -179,6 +193,35 @@ pub async fn prepare(
     Ok(statement)
 }
 
+/// A validated keyspace name. Statements name their tables fully
+/// (`keyspace.table`): Cassandra 5 warns against `USE` with prepared
+/// statements, and the name is checked so it can be spliced into CQL safely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyspace(String);
+
+impl Keyspace {
+    pub fn parse(name: &str) -> Result<Keyspace, CassandraError> {
+        let mut chars = name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && name.len() <= 48
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(Keyspace(name.to_owned()))
+        } else {
+            Err(CassandraError::BadKeyspace(name.to_owned()))
+        }
+    }
+
+    /// `keyspace.table`
+    pub fn table(&self, table: &str) -> String {
+        format!("{}.{table}", self.0)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Parses a consistency level name, case-insensitively (`quorum`, `ONE`...).
 pub fn parse_consistency(name: &str) -> Result<Consistency, CassandraError> {
     Ok(match name.to_ascii_uppercase().as_str() {
@@ -234,7 +277,7 @@ fn tuned_builder(options: &SessionOptions) -> SessionBuilder {
             },
         )));
     }
-    let mut builder = SessionBuilder::new()
+    SessionBuilder::new()
         .default_execution_profile_handle(profile.build().into_handle())
         .connection_timeout(options.connect_timeout)
         .keepalive_interval(options.keepalive_interval)
@@ -242,11 +285,7 @@ fn tuned_builder(options: &SessionOptions) -> SessionBuilder {
         .metadata_request_serverside_timeout(options.request_timeout)
         .metadata_request_clientside_timeout(options.request_timeout)
         .schema_agreement_timeout(Duration::from_secs(10))
-        .tcp_nodelay(true);
-    if let Some(keyspace) = &options.keyspace {
-        builder = builder.use_keyspace(keyspace, false);
-    }
-    builder
+        .tcp_nodelay(true)
 }
 
 async fn build(
@@ -286,6 +325,17 @@ mod tests {
             split_contact_points(" 127.0.0.1, 127.0.0.2,,127.0.0.3 "),
             vec!["127.0.0.1", "127.0.0.2", "127.0.0.3"]
         );
+    }
+
+    #[test]
+    fn keyspace_names() {
+        assert_eq!(
+            Keyspace::parse("iot_demo").unwrap().table("sensors"),
+            "iot_demo.sensors"
+        );
+        for bad in ["", "1abc", "a-b", "a;DROP", &"k".repeat(49)] {
+            assert!(Keyspace::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

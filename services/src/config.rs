@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cassandra::{SessionOptions, split_contact_points};
+use crate::cassandra::{Keyspace, SessionOptions, split_contact_points};
 
 /// The lab's three Cassandra nodes.
 pub const DEFAULT_CONTACT_POINTS: &str = "127.0.0.1,127.0.0.2,127.0.0.3";
@@ -21,8 +21,8 @@ pub struct CassandraArgs {
     pub contact_points: String,
 
     /// Keyspace holding sensor_data, sensors and scenario_events.
-    #[arg(long, env = "CASSANDRA_KEYSPACE", default_value = "iot_demo")]
-    pub keyspace: String,
+    #[arg(long, env = "CASSANDRA_KEYSPACE", default_value = "iot_demo", value_parser = Keyspace::parse)]
+    pub keyspace: Keyspace,
 
     /// Upper bound of one Cassandra request, retries and speculative executions included.
     #[arg(
@@ -47,8 +47,7 @@ pub struct CassandraArgs {
 impl CassandraArgs {
     /// Session options tuned for failover, with these settings applied.
     pub fn session_options(&self) -> SessionOptions {
-        let mut options = SessionOptions::new(split_contact_points(&self.contact_points))
-            .with_keyspace(self.keyspace.clone());
+        let mut options = SessionOptions::new(split_contact_points(&self.contact_points));
         options.request_timeout = Duration::from_millis(self.request_timeout_ms.max(1));
         options.speculative_delay = (self.speculative_delay_ms > 0)
             .then(|| Duration::from_millis(self.speculative_delay_ms));

@@ -5,6 +5,7 @@
 //! ledger, Cassandra sessions tuned for failover, Kafka settings, metrics)
 //! lives in the other modules, so the three agree by construction.
 
+pub mod api;
 pub mod backoff;
 pub mod cassandra;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod ingest;
 pub mod kafka;
 pub mod ledger;
 pub mod metrics;
+pub mod producer;
 pub mod reading;
 pub mod shutdown;
 pub mod simulate;

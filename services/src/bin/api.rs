@@ -1,1 +1,13 @@
-fn main() {}
+//! `api`: REST API over Cassandra and the dashboard's web server. See `api --help`.
+
+use clap::Parser;
+use iot_services::api::{ApiArgs, run};
+use iot_services::config::init_tracing;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = ApiArgs::parse();
+    init_tracing();
+    run(args).await?;
+    Ok(())
+}

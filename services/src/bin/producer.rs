@@ -1,1 +1,18 @@
-fn main() {}
+//! `producer`: simulated sensors → Kafka sensor-readings. See `producer --help`.
+
+use clap::Parser;
+use iot_services::config::init_tracing;
+use iot_services::producer::{ProducerArgs, run};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    let args = ProducerArgs::parse();
+    init_tracing();
+    let summary = run(args).await?;
+    println!("{summary}");
+    Ok(if summary.failed == 0 {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    })
+}

@@ -141,11 +141,21 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     );
     let metrics_server = tokio::spawn(telemetry::serve(listener, metrics.clone(), stop.clone()));
 
-    let Some(session) = connect_until_up(&args.cassandra, &stop).await else {
+    let Some(session) =
+        cassandra::connect_with_retry(&args.cassandra.session_options(), &stop).await
+    else {
         return Ok(());
     };
     let session = Arc::new(session);
-    let writer = Arc::new(Writer::new(session, args.write_consistency, metrics.clone()).await?);
+    let writer = Arc::new(
+        Writer::new(
+            session,
+            &args.cassandra.keyspace,
+            args.write_consistency,
+            metrics.clone(),
+        )
+        .await?,
+    );
 
     let producer: FutureProducer =
         durable_producer_config(&args.kafka.bootstrap, Duration::from_secs(30))
@@ -228,25 +238,6 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         metrics.dead_lettered_total()
     );
     Ok(())
-}
-
-/// Connects to Cassandra, retrying (and saying so) until it answers or stop is requested.
-async fn connect_until_up(
-    args: &CassandraArgs,
-    stop: &Shutdown,
-) -> Option<scylla::client::session::Session> {
-    let options = args.session_options();
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
-    loop {
-        match cassandra::connect(&options).await {
-            Ok(session) => return Some(session),
-            Err(error) => tracing::warn!("{error}; retrying"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff.next_jittered()) => {}
-            _ = stop.requested() => return None,
-        }
-    }
 }
 
 /// The receive loop: hands each message to a task, commits periodically.

@@ -17,17 +17,10 @@ use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
 use crate::backoff::Backoff;
-use crate::cassandra::{CassandraError, prepare};
+use crate::cassandra::{CassandraError, Keyspace, prepare};
 use crate::ingest::{Abandoned, IngestMetrics};
 use crate::reading::Reading;
 use crate::shutdown::Shutdown;
-
-const INSERT_READING: &str =
-    "INSERT INTO sensor_data (sensor_id, timestamp, value) VALUES (?, ?, ?)";
-/// The reading's own time (µs) is the write time, so an older reading replayed
-/// after a crash never overwrites a newer one.
-const UPSERT_SENSOR: &str =
-    "UPDATE sensors USING TIMESTAMP ? SET last_timestamp = ?, last_value = ? WHERE sensor_id = ?";
 
 /// Writes to `sensor_data` and `sensors`, with retries.
 pub struct Writer {
@@ -42,11 +35,22 @@ pub struct Writer {
 impl Writer {
     pub async fn new(
         session: Arc<Session>,
+        keyspace: &Keyspace,
         consistency: Consistency,
         metrics: Arc<IngestMetrics>,
     ) -> Result<Self, CassandraError> {
-        let insert_reading = prepare(&session, INSERT_READING, consistency).await?;
-        let upsert_sensor = prepare(&session, UPSERT_SENSOR, consistency).await?;
+        let insert_reading = format!(
+            "INSERT INTO {} (sensor_id, timestamp, value) VALUES (?, ?, ?)",
+            keyspace.table("sensor_data")
+        );
+        // The reading's own time (µs) is the write time, so an older reading
+        // replayed after a crash never overwrites a newer one.
+        let upsert_sensor = format!(
+            "UPDATE {} USING TIMESTAMP ? SET last_timestamp = ?, last_value = ? WHERE sensor_id = ?",
+            keyspace.table("sensors")
+        );
+        let insert_reading = prepare(&session, &insert_reading, consistency).await?;
+        let upsert_sensor = prepare(&session, &upsert_sensor, consistency).await?;
         Ok(Writer {
             session,
             insert_reading,

@@ -1,0 +1,216 @@
+//! The HTTP endpoints and their JSON shapes (the contract the dashboard and
+//! the conductor rely on), plus the error mapping: client mistakes are 400/404
+//! with `{"error": ...}`, a Cassandra that cannot answer is 503.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::api::ApiState;
+use crate::api::params::{self, BadRequest};
+use crate::api::store::{Event, Point};
+use crate::cassandra::QueryError;
+use crate::metrics::CONTENT_TYPE;
+use crate::reading::format_timestamp;
+
+/// Header set when a read fell back from the configured consistency to ONE.
+pub const READ_CONSISTENCY_HEADER: &str = "x-read-consistency";
+
+/// Why a request failed, and the status that says so.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    NotFound(String),
+    Unavailable(String),
+}
+
+impl From<BadRequest> for ApiError {
+    fn from(e: BadRequest) -> Self {
+        ApiError::BadRequest(e.0)
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        tracing::warn!("Cassandra read failed: {e}");
+        ApiError::Unavailable(format!("Cassandra cannot answer: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
+        };
+        (status, Json(json!({ "error": message }))).into_response()
+    }
+}
+
+/// A JSON answer read from Cassandra; flags a fallback to ONE in a header.
+pub struct Answer {
+    body: Value,
+    fell_back: bool,
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.body).into_response();
+        if self.fell_back {
+            response
+                .headers_mut()
+                .insert(READ_CONSISTENCY_HEADER, HeaderValue::from_static("ONE"));
+        }
+        response
+    }
+}
+
+type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+fn query_params(params: Params) -> Result<HashMap<String, String>, ApiError> {
+    params
+        .map(|Query(map)| map)
+        .map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))
+}
+
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) =
+        id.map_err(|e| ApiError::BadRequest(format!("invalid path: {}", e.body_text())))?;
+    params::sensor_id(&id)?;
+    Ok(id)
+}
+
+fn point_json(point: &Point) -> Value {
+    json!({ "timestamp": format_timestamp(point.timestamp), "value": point.value })
+}
+
+/// `GET /sensors`
+pub async fn sensors(State(state): State<Arc<ApiState>>) -> Result<Answer, ApiError> {
+    let read = state.store.sensors().await?;
+    let body: Vec<Value> = read
+        .value
+        .iter()
+        .map(|s| {
+            json!({
+                "sensor_id": s.sensor_id,
+                "last_timestamp": s.last_timestamp.map(format_timestamp),
+                "last_value": s.last_value,
+            })
+        })
+        .collect();
+    Ok(Answer {
+        body: body.into(),
+        fell_back: read.fell_back,
+    })
+}
+
+/// `GET /sensors/{id}/latest`
+pub async fn latest(
+    State(state): State<Arc<ApiState>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Answer, ApiError> {
+    let id = path_id(id)?;
+    let read = state.store.latest(&id).await?;
+    let Some(point) = read.value else {
+        return Err(ApiError::NotFound(format!("unknown sensor {id:?}")));
+    };
+    Ok(Answer {
+        body: json!({ "sensor_id": id, "timestamp": format_timestamp(point.timestamp), "value": point.value }),
+        fell_back: read.fell_back,
+    })
+}
+
+/// `GET /sensors/{id}/history?since=&until=&limit=`
+pub async fn history(
+    State(state): State<Arc<ApiState>>,
+    id: Result<Path<String>, PathRejection>,
+    query: Params,
+) -> Result<Answer, ApiError> {
+    let id = path_id(id)?;
+    let query = params::history(&query_params(query)?, Utc::now())?;
+    let read = state.store.history(&id, &query).await?;
+    if read.value.is_empty() {
+        // An empty window is a valid answer, but only for a sensor that exists.
+        let known = state.store.is_known(&id).await?;
+        if !known.value {
+            return Err(ApiError::NotFound(format!("unknown sensor {id:?}")));
+        }
+    }
+    let body: Vec<Value> = read.value.iter().map(point_json).collect();
+    Ok(Answer {
+        body: body.into(),
+        fell_back: read.fell_back,
+    })
+}
+
+/// `GET /cluster`
+pub async fn cluster(State(state): State<Arc<ApiState>>) -> Json<Value> {
+    let nodes = state.cluster.snapshot();
+    let checked_at = nodes
+        .iter()
+        .filter_map(|n| n.checked_at)
+        .max()
+        .unwrap_or_else(Utc::now);
+    Json(json!({
+        "checked_at": format_timestamp(checked_at),
+        "nodes": nodes.iter().map(|n| json!({
+            "name": n.name,
+            "address": n.address,
+            "up": n.up,
+            "latency_ms": n.latency_ms,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /events?limit=`: today's and yesterday's (UTC) scenario events, newest first.
+pub async fn events(State(state): State<Arc<ApiState>>, query: Params) -> Result<Answer, ApiError> {
+    let limit = params::events_limit(&query_params(query)?)?;
+    let today = Utc::now().date_naive();
+    let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
+    let read = state.store.events(&days, limit).await?;
+    let body: Vec<Value> = read.value.iter().map(event_json).collect();
+    Ok(Answer {
+        body: body.into(),
+        fell_back: read.fell_back,
+    })
+}
+
+fn event_json(e: &Event) -> Value {
+    json!({
+        "at": format_timestamp(e.at),
+        "run_id": e.run_id,
+        "step": e.step,
+        "kind": e.kind,
+        "label": e.label,
+        "status": e.status,
+        "narration": e.narration,
+    })
+}
+
+/// `GET /health`: 200 when a Cassandra node answers, 503 otherwise.
+pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "status": "degraded", "error": format!("Cassandra unreachable: {error}") }),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
+    let text = state.metrics.render(&state.cluster.snapshot());
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+}

@@ -1,0 +1,321 @@
+//! The API's reads from Cassandra, at the configured consistency, with an
+//! optional fallback to ONE.
+//!
+//! With QUORUM a read needs two of the three replicas; when only one node is
+//! left the API can still answer from it if the operator allowed a fallback
+//! to ONE, and every answer says which consistency it was read at.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use scylla::client::session::Session;
+use scylla::deserialize::row::DeserializeRow;
+use scylla::response::query_result::QueryResult;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+use scylla::value::CqlTimestamp;
+
+use crate::api::params::HistoryQuery;
+use crate::cassandra::{CassandraError, Keyspace, QueryError, prepare};
+
+/// Most rows `GET /sensors` returns.
+const MAX_SENSORS: i32 = 10_000;
+
+/// One row of `GET /sensors`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorSummary {
+    pub sensor_id: String,
+    pub last_timestamp: Option<DateTime<Utc>>,
+    pub last_value: Option<f64>,
+}
+
+/// One reading of a sensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub timestamp: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// One scenario event, as the conductor wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub run_id: Option<String>,
+    pub step: Option<String>,
+    pub kind: Option<String>,
+    pub label: Option<String>,
+    pub status: Option<String>,
+    pub narration: Option<String>,
+}
+
+/// A value and whether it had to be read at ONE instead of the configured level.
+#[derive(Debug)]
+pub struct Read<T> {
+    pub value: T,
+    pub fell_back: bool,
+}
+
+/// The prepared reads at one consistency level.
+struct Statements {
+    sensors: PreparedStatement,
+    latest: PreparedStatement,
+    history: PreparedStatement,
+    known: PreparedStatement,
+    events: PreparedStatement,
+}
+
+impl Statements {
+    async fn prepare(
+        session: &Session,
+        keyspace: &Keyspace,
+        consistency: Consistency,
+    ) -> Result<Self, CassandraError> {
+        let sensors = keyspace.table("sensors");
+        let sensor_data = keyspace.table("sensor_data");
+        let scenario_events = keyspace.table("scenario_events");
+        Ok(Statements {
+            sensors: prepare(
+                session,
+                &format!("SELECT sensor_id, last_timestamp, last_value FROM {sensors} LIMIT ?"),
+                consistency,
+            )
+            .await?,
+            latest: prepare(
+                session,
+                &format!("SELECT timestamp, value FROM {sensor_data} WHERE sensor_id = ? LIMIT 1"),
+                consistency,
+            )
+            .await?,
+            history: prepare(
+                session,
+                &format!(
+                    "SELECT timestamp, value FROM {sensor_data} WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ? LIMIT ?"
+                ),
+                consistency,
+            )
+            .await?,
+            known: prepare(
+                session,
+                &format!("SELECT sensor_id FROM {sensors} WHERE sensor_id = ?"),
+                consistency,
+            )
+            .await?,
+            events: prepare(
+                session,
+                &format!(
+                    "SELECT at, run_id, step, kind, label, status, narration FROM {scenario_events} WHERE day = ? LIMIT ?"
+                ),
+                consistency,
+            )
+            .await?,
+        })
+    }
+}
+
+/// Reads of the API.
+pub struct Store {
+    session: Arc<Session>,
+    primary: Statements,
+    fallback: Option<Statements>,
+    health: PreparedStatement,
+}
+
+impl Store {
+    /// Prepares the reads at `consistency`, and at ONE too when `fallback_to_one`.
+    pub async fn new(
+        session: Arc<Session>,
+        keyspace: &Keyspace,
+        consistency: Consistency,
+        fallback_to_one: bool,
+    ) -> Result<Self, CassandraError> {
+        let primary = Statements::prepare(&session, keyspace, consistency).await?;
+        let fallback = if fallback_to_one && consistency != Consistency::One {
+            Some(Statements::prepare(&session, keyspace, Consistency::One).await?)
+        } else {
+            None
+        };
+        let health = prepare(
+            &session,
+            "SELECT release_version FROM system.local",
+            Consistency::One,
+        )
+        .await?;
+        Ok(Store {
+            session,
+            primary,
+            fallback,
+            health,
+        })
+    }
+
+    /// Every known sensor with its latest reading, ordered by id.
+    pub async fn sensors(&self) -> Result<Read<Vec<SensorSummary>>, QueryError> {
+        self.read(|s| async move {
+            let result = self
+                .session
+                .execute_unpaged(&s.sensors, (MAX_SENSORS,))
+                .await?;
+            let mut sensors = rows::<(String, Option<CqlTimestamp>, Option<f64>)>(result)?
+                .into_iter()
+                .map(|(sensor_id, at, value)| {
+                    Ok(SensorSummary {
+                        sensor_id,
+                        last_timestamp: at.map(to_time).transpose()?,
+                        last_value: value,
+                    })
+                })
+                .collect::<Result<Vec<_>, QueryError>>()?;
+            sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
+            Ok(sensors)
+        })
+        .await
+    }
+
+    /// The newest reading of `sensor_id`, if it has any.
+    pub async fn latest(&self, sensor_id: &str) -> Result<Read<Option<Point>>, QueryError> {
+        self.read(|s| async move {
+            let result = self
+                .session
+                .execute_unpaged(&s.latest, (sensor_id,))
+                .await?;
+            rows::<(CqlTimestamp, f64)>(result)?
+                .into_iter()
+                .next()
+                .map(to_point)
+                .transpose()
+        })
+        .await
+    }
+
+    /// The newest `limit` readings of the window, oldest first.
+    pub async fn history(
+        &self,
+        sensor_id: &str,
+        query: &HistoryQuery,
+    ) -> Result<Read<Vec<Point>>, QueryError> {
+        let values = (
+            sensor_id,
+            CqlTimestamp(query.since.timestamp_millis()),
+            CqlTimestamp(query.until.timestamp_millis()),
+            query.limit,
+        );
+        self.read(|s| async move {
+            let result = self.session.execute_unpaged(&s.history, &values).await?;
+            // The table is newest first; charts want oldest first.
+            let mut points = rows::<(CqlTimestamp, f64)>(result)?
+                .into_iter()
+                .map(to_point)
+                .collect::<Result<Vec<_>, _>>()?;
+            points.reverse();
+            Ok(points)
+        })
+        .await
+    }
+
+    /// Has ingest ever seen `sensor_id`?
+    pub async fn is_known(&self, sensor_id: &str) -> Result<Read<bool>, QueryError> {
+        self.read(|s| async move {
+            let result = self.session.execute_unpaged(&s.known, (sensor_id,)).await?;
+            Ok(!rows::<(String,)>(result)?.is_empty())
+        })
+        .await
+    }
+
+    /// The newest `limit` events of the given UTC days (`YYYY-MM-DD`), newest first.
+    pub async fn events(
+        &self,
+        days: &[String],
+        limit: i32,
+    ) -> Result<Read<Vec<Event>>, QueryError> {
+        self.read(|s| async move {
+            let mut events = Vec::new();
+            for day in days {
+                let result = self
+                    .session
+                    .execute_unpaged(&s.events, (day.as_str(), limit))
+                    .await?;
+                type Row = (
+                    CqlTimestamp,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                );
+                for (at, run_id, step, kind, label, status, narration) in rows::<Row>(result)? {
+                    events.push(Event {
+                        at: to_time(at)?,
+                        run_id,
+                        step,
+                        kind,
+                        label,
+                        status,
+                        narration,
+                    });
+                }
+            }
+            events.sort_by(|a, b| b.at.cmp(&a.at));
+            events.truncate(usize::try_from(limit).unwrap_or(0));
+            Ok(events)
+        })
+        .await
+    }
+
+    /// Does any node answer? (`GET /health`)
+    pub async fn ping(&self) -> Result<(), QueryError> {
+        self.session.execute_unpaged(&self.health, ()).await?;
+        Ok(())
+    }
+
+    /// Runs `op` with the primary statements, then with the ONE statements if
+    /// that failed for lack of replicas and a fallback is configured.
+    async fn read<'s, T, F, Fut>(&'s self, op: F) -> Result<Read<T>, QueryError>
+    where
+        F: Fn(&'s Statements) -> Fut,
+        Fut: Future<Output = Result<T, QueryError>> + 's,
+    {
+        match (op(&self.primary).await, &self.fallback) {
+            (Ok(value), _) => Ok(Read {
+                value,
+                fell_back: false,
+            }),
+            (Err(QueryError::Execution(error)), Some(fallback)) => {
+                tracing::debug!(
+                    "read failed at the configured consistency ({error}); falling back to ONE"
+                );
+                op(fallback).await.map(|value| Read {
+                    value,
+                    fell_back: true,
+                })
+            }
+            (Err(error), _) => Err(error),
+        }
+    }
+}
+
+fn rows<R>(result: QueryResult) -> Result<Vec<R>, QueryError>
+where
+    R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata>,
+{
+    let rows = result
+        .into_rows_result()
+        .map_err(|e| QueryError::Result(e.to_string()))?;
+    rows.rows::<R>()
+        .map_err(|e| QueryError::Result(e.to_string()))?
+        .collect::<Result<Vec<R>, _>>()
+        .map_err(|e| QueryError::Result(e.to_string()))
+}
+
+fn to_time(t: CqlTimestamp) -> Result<DateTime<Utc>, QueryError> {
+    Utc.timestamp_millis_opt(t.0)
+        .single()
+        .ok_or_else(|| QueryError::Result(format!("timestamp {} out of range", t.0)))
+}
+
+fn to_point((timestamp, value): (CqlTimestamp, f64)) -> Result<Point, QueryError> {
+    Ok(Point {
+        timestamp: to_time(timestamp)?,
+        value,
+    })
+}

@@ -1,0 +1,335 @@
+//! The data path end to end on the real lab: producer → Kafka → ingest →
+//! Cassandra → API, bad messages to the DLQ, and a crash of ingest.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::*;
+use iot_services::kafka::durable_producer_config;
+use iot_services::ledger::read_ledger;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+
+#[test]
+fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
+    require_lab();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, "e2e");
+    let prefix = unique_prefix("e2e");
+    let (_ingest, _) = start_ingest(&topics, &unique("e2e-group"), dir.path(), &[]);
+    let (_api, base) = start_api(dir.path(), &[]);
+
+    let ledger_path = dir.path().join("ledger.jsonl");
+    let summary = run_producer(
+        &topics.readings,
+        &prefix,
+        &ledger_path,
+        &[
+            "--sensors",
+            "3",
+            "--rate",
+            "2",
+            "--count",
+            "12",
+            "--seed",
+            "1",
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(summary.contains("acknowledged 12"), "{summary}");
+    let ledger = read_ledger(&ledger_path).unwrap();
+    assert_eq!(ledger.len(), 12);
+
+    for sensor in 1..=3 {
+        let id = format!("{prefix}{sensor:02}");
+        let newest = ledger
+            .iter()
+            .filter(|e| e.sensor_id == id)
+            .max_by_key(|e| e.timestamp)
+            .unwrap();
+        let seen = wait_for(&format!("latest of {id}"), Duration::from_secs(10), || {
+            let (status, body) = http_get(&format!("{base}/sensors/{id}/latest")).ok()?;
+            let json: Value = serde_json::from_str(&body).ok()?;
+            (status == 200 && api_time(&json["timestamp"]) == newest.timestamp).then(Utc::now)
+        });
+        let delay = seen - newest.timestamp;
+        eprintln!(
+            "{id}: produced → visible in /latest in {} ms",
+            delay.num_milliseconds()
+        );
+        assert!(
+            delay < chrono::Duration::seconds(2),
+            "{id} visible after {delay}"
+        );
+
+        let latest = get_json(&format!("{base}/sensors/{id}/latest"));
+        assert_eq!(latest["sensor_id"], id.as_str());
+        assert_eq!(latest["value"].as_f64(), Some(newest.value));
+
+        let history = get_json(&format!("{base}/sensors/{id}/history"));
+        let points = history.as_array().unwrap();
+        let expected: Vec<_> = {
+            let mut mine: Vec<_> = ledger.iter().filter(|e| e.sensor_id == id).collect();
+            mine.sort_by_key(|e| e.timestamp);
+            mine
+        };
+        assert_eq!(points.len(), expected.len(), "{history}");
+        for (point, entry) in points.iter().zip(&expected) {
+            assert_eq!(api_time(&point["timestamp"]), entry.timestamp);
+            assert_eq!(point["value"].as_f64(), Some(entry.value));
+        }
+    }
+
+    let sensors = get_json(&format!("{base}/sensors"));
+    let mine: Vec<&Value> = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["sensor_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with(&prefix))
+        })
+        .collect();
+    assert_eq!(mine.len(), 3, "{sensors}");
+    for s in mine {
+        let id = s["sensor_id"].as_str().unwrap();
+        let newest = ledger
+            .iter()
+            .filter(|e| e.sensor_id == id)
+            .max_by_key(|e| e.timestamp)
+            .unwrap();
+        assert_eq!(api_time(&s["last_timestamp"]), newest.timestamp);
+        assert_eq!(s["last_value"].as_f64(), Some(newest.value));
+    }
+}
+
+#[test]
+fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
+    require_lab();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, "dlq");
+    let prefix = unique_prefix("dlq");
+    let (mut ingest, metrics_port) = start_ingest(&topics, &unique("dlq-group"), dir.path(), &[]);
+    let ingest_pid = ingest.pid();
+
+    let now = Utc::now();
+    let ts =
+        |ms: i64| iot_services::reading::format_timestamp(now + chrono::Duration::milliseconds(ms));
+    let good = |n: i64| {
+        format!(
+            r#"{{"sensor_id":"{prefix}good","timestamp":"{}","value":{}.5}}"#,
+            ts(n),
+            n
+        )
+    };
+    let bad: Vec<(String, &str)> = vec![
+        ("{\"sensor_id\": \"x\", ".to_owned(), "malformed_json"),
+        ("\u{1}\u{2}binary".to_owned(), "malformed_json"),
+        ("[1,2,3]".to_owned(), "not_an_object"),
+        (
+            format!(r#"{{"timestamp":"{}","value":1}}"#, ts(0)),
+            "missing_field",
+        ),
+        (
+            format!(r#"{{"sensor_id":"{prefix}x","value":1}}"#),
+            "missing_field",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"{prefix}x","timestamp":"{}","value":"hot"}}"#,
+                ts(0)
+            ),
+            "wrong_type",
+        ),
+        (
+            format!(r#"{{"sensor_id":42,"timestamp":"{}","value":1}}"#, ts(0)),
+            "wrong_type",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"{prefix}x","timestamp":"{}","value":NaN}}"#,
+                ts(0)
+            ),
+            "non_finite_value",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"{prefix}x","timestamp":"{}","value":1e999}}"#,
+                ts(0)
+            ),
+            "non_finite_value",
+        ),
+        (
+            format!(r#"{{"sensor_id":"{prefix}x","timestamp":"tomorrow","value":1}}"#),
+            "unparseable_timestamp",
+        ),
+        (
+            format!(r#"{{"sensor_id":"{prefix}x","timestamp":"1999-12-31T23:59:59Z","value":1}}"#),
+            "absurd_timestamp",
+        ),
+        (
+            format!(r#"{{"sensor_id":"{prefix}x","timestamp":"2099-01-01T00:00:00Z","value":1}}"#),
+            "absurd_timestamp",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"{prefix}x","timestamp":"{}","value":1,"pad":"{}"}}"#,
+                ts(0),
+                "x".repeat(5000)
+            ),
+            "oversize",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"bad id!","timestamp":"{}","value":1}}"#,
+                ts(0)
+            ),
+            "bad_sensor_id",
+        ),
+        (
+            format!(
+                r#"{{"sensor_id":"{}","timestamp":"{}","value":1}}"#,
+                "y".repeat(65),
+                ts(0)
+            ),
+            "bad_sensor_id",
+        ),
+    ];
+
+    // Interleave: good, bad, good, bad, ... good.
+    let producer: FutureProducer = durable_producer_config(KAFKA, Duration::from_secs(10))
+        .create()
+        .unwrap();
+    let mut goods = Vec::new();
+    rt.block_on(async {
+        for (i, (payload, _)) in bad.iter().enumerate() {
+            let g = good(i as i64);
+            for p in [&g, payload] {
+                producer
+                    .send(
+                        FutureRecord::to(&topics.readings)
+                            .key("k")
+                            .payload(p.as_bytes()),
+                        Duration::from_secs(5),
+                    )
+                    .await
+                    .map_err(|(e, _)| e)
+                    .unwrap();
+            }
+            goods.push(i as i64);
+        }
+    });
+
+    let letters = read_dlq(&topics.dlq, bad.len(), Duration::from_secs(30));
+    assert_eq!(letters.len(), bad.len(), "DLQ holds {letters:?}");
+    let mut expected: Vec<&str> = bad.iter().map(|(_, reason)| *reason).collect();
+    let mut got: Vec<String> = letters
+        .iter()
+        .map(|l| l.reason_header.clone().unwrap_or_default())
+        .collect();
+    expected.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    for letter in &letters {
+        assert_eq!(
+            letter.envelope["reason"].as_str(),
+            letter.reason_header.as_deref()
+        );
+        assert!(
+            letter.envelope["detail"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{letter:?}"
+        );
+        assert!(letter.envelope["original"].is_string(), "{letter:?}");
+        assert_eq!(letter.envelope["source_topic"], topics.readings.as_str());
+    }
+
+    let cassandra = Cassandra::connect(rt.clone());
+    let id = format!("{prefix}good");
+    let stored = wait_for("good readings stored", Duration::from_secs(20), || {
+        let rows = cassandra
+            .readings(&id, scylla::statement::Consistency::Quorum)
+            .ok()?;
+        (rows.len() == goods.len()).then_some(rows)
+    });
+    for n in goods {
+        let t = (now + chrono::Duration::milliseconds(n)).timestamp_millis();
+        assert_eq!(stored.get(&t), Some(&(n as f64 + 0.5)));
+    }
+
+    assert!(ingest.is_running(), "ingest died");
+    assert_eq!(ingest.pid(), ingest_pid);
+    let (_, metrics) = http_get(&format!("http://127.0.0.1:{metrics_port}/metrics")).unwrap();
+    assert!(
+        metrics.contains("ingest_dead_lettered_total{reason=\"oversize\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !ingest.log_text().contains("panicked"),
+        "{}",
+        ingest.log_text()
+    );
+}
+
+#[test]
+fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
+    require_lab();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, "crash");
+    let prefix = unique_prefix("crash");
+    let group = unique("crash-group");
+    let ledger_path = dir.path().join("ledger.jsonl");
+
+    let (mut ingest, _) = start_ingest(&topics, &group, dir.path(), &[]);
+    let producer_args: Vec<String> = [
+        "--topic",
+        &topics.readings,
+        "--sensor-prefix",
+        &prefix,
+        "--ledger",
+        &ledger_path.display().to_string(),
+        "--sensors",
+        "5",
+        "--rate",
+        "40",
+        "--duration",
+        "8",
+        "--seed",
+        "3",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut producer = Service::spawn("producer", &producer_args, dir.path());
+
+    std::thread::sleep(Duration::from_secs(3));
+    ingest.kill();
+    eprintln!("ingest SIGKILLed mid-stream");
+    std::thread::sleep(Duration::from_secs(2));
+    let (_ingest_again, _) = start_ingest(&topics, &group, dir.path(), &[]);
+
+    let started = Instant::now();
+    while producer.is_running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "producer did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let summary = producer.log_text();
+    assert!(summary.contains("failed 0"), "{summary}");
+    let ledger = read_ledger(&ledger_path).unwrap();
+    assert!(
+        ledger.len() >= 1500,
+        "only {} readings produced",
+        ledger.len()
+    );
+    Cassandra::connect(rt).wait_all_stored(&ledger, Duration::from_secs(60));
+}
