@@ -1,0 +1,345 @@
+//! The API's contract on the real lab: every endpoint's JSON shape, 400 and
+//! 404 answers, and no 5xx whatever the path or parameters.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::Utc;
+use common::*;
+use iot_services::cassandra::{self, SessionOptions};
+use iot_services::ledger::read_ledger;
+use scylla::statement::Consistency;
+use scylla::value::CqlTimestamp;
+use serde_json::Value;
+
+/// Starts ingest + api, produces a few readings of `prefix`; returns the API base URL.
+struct Stack {
+    _ingest: Service,
+    _api: Service,
+    base: String,
+    prefix: String,
+    _dir: tempfile::TempDir,
+}
+
+fn stack(api_args: &[&str]) -> Stack {
+    require_lab();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, "api");
+    let prefix = unique_prefix("api");
+    let (ingest, _) = start_ingest(&topics, &unique("api-group"), dir.path(), &[]);
+    let (api, base) = start_api(dir.path(), api_args);
+    let ledger = dir.path().join("ledger.jsonl");
+    run_producer(
+        &topics.readings,
+        &prefix,
+        &ledger,
+        &["--sensors", "2", "--rate", "20", "--count", "10"],
+        Duration::from_secs(60),
+    );
+    let entries = read_ledger(&ledger).unwrap();
+    let last = entries.iter().max_by_key(|e| e.timestamp).unwrap().clone();
+    wait_for("readings visible", Duration::from_secs(10), || {
+        let (status, body) = http_get(&format!("{base}/sensors/{}/latest", last.sensor_id)).ok()?;
+        (status == 200 && body.contains(&iot_services::reading::format_timestamp(last.timestamp)))
+            .then_some(())
+    });
+    Stack {
+        _ingest: ingest,
+        _api: api,
+        base,
+        prefix,
+        _dir: dir,
+    }
+}
+
+fn assert_error(url: &str, expected: u16) {
+    let (status, body) = http_get(url).unwrap();
+    assert_eq!(status, expected, "GET {url}: {body}");
+    let json: Value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {body}"));
+    assert!(
+        json["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "GET {url}: {body}"
+    );
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn every_endpoint_answers_with_its_documented_shape() {
+    let s = stack(&[]);
+    let base = &s.base;
+    let id = format!("{}01", s.prefix);
+
+    let sensors = get_json(&format!("{base}/sensors"));
+    let mine = sensors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["sensor_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not in {sensors}"));
+    assert_eq!(keys(mine), ["last_timestamp", "last_value", "sensor_id"]);
+    assert!(mine["last_value"].is_f64());
+    assert!(mine["last_timestamp"].as_str().unwrap().ends_with('Z'));
+
+    let latest = get_json(&format!("{base}/sensors/{id}/latest"));
+    assert_eq!(keys(&latest), ["sensor_id", "timestamp", "value"]);
+    let ts = latest["timestamp"].as_str().unwrap();
+    // RFC 3339 UTC with milliseconds: 2026-01-04T10:00:01.250Z
+    assert_eq!(ts.len(), 24, "{ts}");
+    assert!(ts.ends_with('Z') && ts.as_bytes()[19] == b'.', "{ts}");
+
+    let history = get_json(&format!("{base}/sensors/{id}/history"));
+    let points = history.as_array().unwrap();
+    assert_eq!(points.len(), 5);
+    for pair in points.windows(2) {
+        assert!(
+            api_time(&pair[0]["timestamp"]) < api_time(&pair[1]["timestamp"]),
+            "oldest first"
+        );
+    }
+    assert_eq!(keys(&points[0]), ["timestamp", "value"]);
+    let limited = get_json(&format!("{base}/sensors/{id}/history?limit=2"));
+    assert_eq!(
+        limited.as_array().unwrap().as_slice(),
+        &points[3..],
+        "limit keeps the newest"
+    );
+    let since = points[1]["timestamp"].as_str().unwrap();
+    let until = points[3]["timestamp"].as_str().unwrap();
+    let window = get_json(&format!(
+        "{base}/sensors/{id}/history?since={since}&until={until}"
+    ));
+    assert_eq!(window.as_array().unwrap().as_slice(), &points[1..4]);
+    let empty = get_json(&format!(
+        "{base}/sensors/{id}/history?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00Z"
+    ));
+    assert_eq!(empty, Value::Array(vec![]));
+
+    let cluster = wait_for("all nodes up in /cluster", Duration::from_secs(10), || {
+        let cluster = get_json(&format!("{base}/cluster"));
+        cluster["nodes"]
+            .as_array()?
+            .iter()
+            .all(|n| n["up"] == true)
+            .then_some(cluster)
+    });
+    assert_eq!(keys(&cluster), ["checked_at", "nodes"]);
+    api_time(&cluster["checked_at"]);
+    let nodes = cluster["nodes"].as_array().unwrap();
+    let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
+    let addresses: Vec<&str> = nodes
+        .iter()
+        .map(|n| n["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["PC1", "PC2", "PC3"]);
+    assert_eq!(addresses, ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
+    for node in nodes {
+        assert_eq!(keys(node), ["address", "latency_ms", "name", "up"]);
+        assert!(
+            node["latency_ms"]
+                .as_f64()
+                .is_some_and(|l| l >= 0.0 && l < 1000.0),
+            "{node}"
+        );
+    }
+
+    let run_id = unique("api-run");
+    write_event(&run_id);
+    let events = get_json(&format!("{base}/events?limit=1000"));
+    let event = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["run_id"] == run_id.as_str())
+        .unwrap_or_else(|| panic!("event of {run_id} not in {events}"));
+    assert_eq!(
+        keys(event),
+        [
+            "at",
+            "kind",
+            "label",
+            "narration",
+            "run_id",
+            "status",
+            "step"
+        ]
+    );
+    assert_eq!(event["kind"], "fault");
+    assert_eq!(event["narration"], "PC2 is switched off");
+    let all: Vec<_> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| api_time(&e["at"]))
+        .collect();
+    assert!(all.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(
+        get_json(&format!("{base}/events?limit=1"))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    assert_eq!(
+        get_json(&format!("{base}/health")),
+        serde_json::json!({"status": "ok"})
+    );
+    let (status, metrics) = http_get(&format!("{base}/metrics")).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("api_requests_total{route=\"latest\",status=\"200\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("api_cassandra_node_up{node=\"PC2\""),
+        "{metrics}"
+    );
+
+    let (status, page) = http_get(&format!("{base}/")).unwrap();
+    assert_eq!(status, 200);
+    assert!(page.to_lowercase().contains("<html"), "{page}");
+}
+
+/// What the conductor writes: one scenario event of today.
+fn write_event(run_id: &str) {
+    let rt = runtime();
+    rt.block_on(async {
+        let session = cassandra::connect(&SessionOptions::new(cassandra::split_contact_points(CONTACT_POINTS)))
+            .await
+            .unwrap();
+        let insert = cassandra::prepare(
+            &session,
+            "INSERT INTO iot_demo.scenario_events (day, at, id, run_id, step, kind, label, status, narration) \
+             VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
+            Consistency::Quorum,
+        )
+        .await
+        .unwrap();
+        let now = Utc::now();
+        session
+            .execute_unpaged(
+                &insert,
+                (
+                    now.format("%Y-%m-%d").to_string(),
+                    CqlTimestamp(now.timestamp_millis()),
+                    run_id,
+                    "3",
+                    "fault",
+                    "Stop PC2",
+                    "done",
+                    "PC2 is switched off",
+                ),
+            )
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn bad_input_is_400_unknown_sensors_are_404_and_nothing_is_5xx() {
+    let s = stack(&["--cors-allow-origin", "http://dashboard.example"]);
+    let base = &s.base;
+    let id = format!("{}01", s.prefix);
+
+    for url in [
+        format!("{base}/sensors/bad%20id/latest"),
+        format!("{base}/sensors/{}/latest", "x".repeat(65)),
+        format!("{base}/sensors/a%2Fb/history"),
+        format!("{base}/sensors/%FF%FE/latest"),
+        format!("{base}/sensors/{id}/history?limit=0"),
+        format!("{base}/sensors/{id}/history?limit=10001"),
+        format!("{base}/sensors/{id}/history?limit=abc"),
+        format!("{base}/sensors/{id}/history?since=yesterday"),
+        format!("{base}/sensors/{id}/history?until=2026-13-01T00:00:00Z"),
+        format!(
+            "{base}/sensors/{id}/history?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z"
+        ),
+        format!("{base}/events?limit=-5"),
+        format!("{base}/events?limit=1001"),
+    ] {
+        assert_error(&url, 400);
+    }
+    for url in [
+        format!("{base}/sensors/{}nobody/latest", s.prefix),
+        format!("{base}/sensors/{}nobody/history", s.prefix),
+    ] {
+        assert_error(&url, 404);
+    }
+
+    let hostile = [
+        "/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/sensors/..%2F..%2Fetc%2Fpasswd/latest",
+        "/sensors/%00/latest",
+        "/sensors/a%00b/history?since=%00",
+        "/sensors/x/history?since=%ZZ&until=%",
+        "/sensors/x/history?limit=1&limit=2",
+        "/sensors/x/history?limit=99999999999999999999999",
+        "/sensors/x/history?since=9999-12-31T23:59:59Z&until=9999-12-31T23:59:59Z",
+        "/sensors/x/history?since=0000-01-01T00:00:00Z",
+        "/sensors/x/history?since=-262144-01-01T00:00:00Z",
+        "/sensors/'%20OR%201=1;--/latest",
+        "/sensors/%F0%9F%94%A5/latest",
+        "/sensors//latest",
+        "/sensors/x/latest/extra",
+        "/events?limit=%F0%9F%94%A5",
+        "/cluster?x=%FF",
+        "/index.html/../../Cargo.toml",
+        "/.git/config",
+        "/nonexistent",
+    ];
+    let long_path = format!("/{}", "a/".repeat(2000));
+    for path in hostile.iter().copied().chain([long_path.as_str()]) {
+        let url = format!("{base}{path}");
+        let (status, body) = http_get(&url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert!(status < 500, "GET {path} → {status}: {body}");
+        assert!(!body.contains("root:x:0:0"), "GET {path} leaked a file");
+    }
+
+    // Only GET is served.
+    let rt = runtime();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .delete(format!("{base}/sensors"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap()
+    });
+    assert!((400..500).contains(&status), "DELETE /sensors → {status}");
+
+    // CORS as configured.
+    let (allowed, denied) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let get = |origin: &'static str| {
+            client
+                .get(format!("{base}/sensors"))
+                .header("Origin", origin)
+                .send()
+        };
+        let allowed = get("http://dashboard.example").await.unwrap();
+        let denied = get("http://evil.example").await.unwrap();
+        (
+            allowed
+                .headers()
+                .get("access-control-allow-origin")
+                .cloned(),
+            denied.headers().get("access-control-allow-origin").cloned(),
+        )
+    });
+    assert_eq!(allowed.unwrap(), "http://dashboard.example");
+    assert!(denied.is_none());
+}
