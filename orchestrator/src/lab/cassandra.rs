@@ -208,7 +208,7 @@ exec {java} -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 {modules} \
 /// recycled pid or a zombie does not count).
 fn prologue(node: &NodeLayout) -> String {
     format!(
-        "#!/bin/sh\n\
+        "#!/bin/bash\n\
 NODE_DIR={dir}\n\
 PID_FILE=\"$NODE_DIR/cassandra.pid\"\n\
 pid=$(cat \"$PID_FILE\" 2>/dev/null)\n\
@@ -216,6 +216,12 @@ alive() {{\n  [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && grep -qa \"$NO
         dir = quote(&node.dir),
     )
 }
+
+/// Bash lines closing every descriptor the caller let the script inherit (a
+/// held `flock`, a test's pipe): a node lives for hours and must not keep
+/// them open. 255 is bash's own handle on the script.
+pub const CLOSE_INHERITED_FDS: &str = "for fd in /proc/$$/fd/*; do fd=${fd##*/}; \
+if [ \"$fd\" -gt 2 ] && [ \"$fd\" -ne 255 ]; then eval \"exec $fd>&-\"; fi; done 2>/dev/null\n";
 
 fn start_script(layout: &Layout, node: &NodeLayout, java: &Java) -> String {
     let home = layout.cassandra_home();
@@ -227,6 +233,7 @@ fn start_script(layout: &Layout, node: &NodeLayout, java: &Java) -> String {
         "{prologue}# Starts {name} in the background; a running node is only woken (SIGCONT).\n\
 if alive; then kill -CONT \"$pid\"; echo \"{name} already running (pid $pid)\"; exit 0; fi\n\
 cd \"$NODE_DIR\" || exit 1\n\
+{close_fds}\
 setsid {java} -Xms{heap_min}m -Xmx{heap}m -Xss256k -XX:+UseG1GC -XX:+HeapDumpOnOutOfMemoryError \
 -XX:HeapDumpPath={dumps} -XX:MaxDirectMemorySize=256m -Djava.net.preferIPv4Stack=true -Djdk.attach.allowAttachSelf=true \
 {modules} {jamm} -Dcassandra.jmx.local.port={jmx} -Dcassandra.config=file://{yaml} \
@@ -236,6 +243,7 @@ setsid {java} -Xms{heap_min}m -Xmx{heap}m -Xss256k -XX:+UseG1GC -XX:+HeapDumpOnO
 echo $! > \"$PID_FILE\"\n\
 echo \"{name} started (pid $!)\"\n",
         prologue = prologue(node),
+        close_fds = CLOSE_INHERITED_FDS,
         name = node.name(),
         java = quote(&java.binary),
         heap_min = CASSANDRA_HEAP_MB / 2,

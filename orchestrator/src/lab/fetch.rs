@@ -47,7 +47,40 @@ pub async fn ensure_distributions(layout: &Layout) -> Result<(), LabError> {
         ],
     };
     ensure(layout, &layout.cassandra_home(), &cassandra).await?;
-    ensure(layout, &layout.kafka_home(), &kafka).await
+    ensure(layout, &layout.kafka_home(), &kafka).await?;
+    ensure_cqlsh(layout).await;
+    Ok(())
+}
+
+/// cqlsh is Python and not on Maven: install it from PyPI into a venv under
+/// .lab. It is a convenience for students, so failing only warns.
+async fn ensure_cqlsh(layout: &Layout) {
+    let venv = layout.lab.join("cqlsh-venv");
+    if venv.join("bin/cqlsh").is_file() {
+        return;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar.set_message("Installing cqlsh from PyPI into .lab/cqlsh-venv");
+    let script = format!(
+        "python3 -m venv '{venv}' && '{venv}/bin/pip' install -q 'cqlsh==6.2.*'",
+        venv = venv.display()
+    );
+    let result = tokio::time::timeout(
+        Duration::from_secs(300),
+        Command::new("sh").arg("-c").arg(&script).kill_on_drop(true).output(),
+    )
+    .await;
+    bar.finish_and_clear();
+    match result {
+        Ok(Ok(output)) if output.status.success() => println!("✓ cqlsh installed in {}", venv.display()),
+        Ok(Ok(output)) => eprintln!(
+            "warning: cqlsh could not be installed (the lab works without it): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+        Ok(Err(e)) => eprintln!("warning: cqlsh could not be installed (the lab works without it): {e}"),
+        Err(_) => eprintln!("warning: installing cqlsh took over 5 minutes; skipped (the lab works without it)"),
+    }
 }
 
 async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(), LabError> {

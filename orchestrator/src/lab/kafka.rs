@@ -246,17 +246,19 @@ logger.apache.level = warn\n";
 fn start_script(layout: &Layout, java: &Java) -> String {
     let dir = layout.kafka_dir();
     format!(
-        "#!/bin/sh\n# Starts the lab's Kafka broker in the background unless it runs.\n\
+        "#!/bin/bash\n# Starts the lab's Kafka broker in the background unless it runs.\n\
 DIR='{dir}'\n\
 pid=$(cat \"$DIR/kafka.pid\" 2>/dev/null)\n\
 if [ -n \"$pid\" ] && grep -qa \"$DIR/server.properties\" \"/proc/$pid/cmdline\" 2>/dev/null; then\n  echo \"Kafka already running (pid $pid)\"; exit 0\nfi\n\
 cd \"$DIR\" || exit 1\n\
+{close_fds}\
 setsid '{java}' -Xms{heap_min}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
 -Dkafka.logs.dir='{dir}/logs' -Dlog4j2.configurationFile='{dir}/log4j2.properties' \
 -cp '{lib}/*' kafka.Kafka '{dir}/server.properties' >> '{dir}/logs/stdout.log' 2>&1 < /dev/null &\n\
 echo $! > \"$DIR/kafka.pid\"\n\
 echo \"Kafka started (pid $!)\"\n",
         dir = dir.display(),
+        close_fds = super::cassandra::CLOSE_INHERITED_FDS,
         java = java.binary.display(),
         heap_min = KAFKA_HEAP_MB / 2,
         heap = KAFKA_HEAP_MB,
