@@ -25,6 +25,9 @@ use scylla::value::CqlTimestamp;
 const PAGE_SIZE: i32 = 5000;
 /// Sensors read at once.
 const CONCURRENT_SENSORS: usize = 4;
+/// Fetches of a query trace before giving up on it, and the pause between two.
+const TRACE_ATTEMPTS: usize = 10;
+const TRACE_RETRY: Duration = Duration::from_millis(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckerError {
@@ -288,6 +291,80 @@ async fn read_range(
         .map_err(|err: NextRowError| CheckerError::read(sensor, err))
 }
 
+/// Which replica answered a read at consistency ONE, as the query's trace says.
+///
+/// A node asked alone (the driver talks to it only) still coordinates: it may
+/// pass a read at ONE to another replica when its snitch ranks that one first
+/// (SimpleSnitch does, in ring order). Only reads it served from its own
+/// replica prove what that node holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadSource {
+    /// "reading data locally": the coordinator's own replica.
+    Local,
+    /// "reading data from /<address>:<port>": another replica.
+    Remote(String),
+    /// The trace did not say (not written yet, or tracing unavailable).
+    Unknown,
+}
+
+/// Reads a trace's activities: where the data read went.
+pub fn read_source(activities: &[&str]) -> ReadSource {
+    for activity in activities {
+        if activity.starts_with("reading data locally") {
+            return ReadSource::Local;
+        }
+        if let Some(target) = activity.strip_prefix("reading data from ") {
+            let address = target.split_whitespace().next().unwrap_or(target);
+            let address = address.trim_start_matches('/');
+            let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+            return ReadSource::Remote(host.to_owned());
+        }
+    }
+    ReadSource::Unknown
+}
+
+/// For each sensor, one traced read at ONE through `session`: which replica served it.
+pub async fn read_sources(
+    session: &Session,
+    keyspace: &str,
+    sensors: &[String],
+) -> Result<BTreeMap<String, ReadSource>, CheckerError> {
+    if !is_plain_identifier(keyspace) {
+        return Err(CheckerError::BadKeyspace(keyspace.to_owned()));
+    }
+    let cql = format!("SELECT timestamp FROM {keyspace}.sensor_data WHERE sensor_id = ? LIMIT 1");
+    let mut statement = prepare(session, &cql, Consistency::One).await?;
+    statement.set_tracing(true);
+    let mut sources = BTreeMap::new();
+    for sensor in sensors {
+        let result = session
+            .execute_unpaged(&statement, (sensor.as_str(),))
+            .await
+            .map_err(|err| CheckerError::read(sensor, err))?;
+        let mut source = ReadSource::Unknown;
+        if let Some(tracing_id) = result.tracing_id() {
+            // Trace events are written asynchronously: give them a moment.
+            for _ in 0..TRACE_ATTEMPTS {
+                if let Ok(trace) = session.get_tracing_info(&tracing_id).await {
+                    let activities: Vec<&str> = trace
+                        .events
+                        .iter()
+                        .filter_map(|event| event.activity.as_deref())
+                        .collect();
+                    source = read_source(&activities);
+                }
+                if source != ReadSource::Unknown {
+                    break;
+                }
+                tokio::time::sleep(TRACE_RETRY).await;
+            }
+        }
+        sources.insert(sensor.clone(), source);
+    }
+    Ok(sources)
+}
+
 /// `[A-Za-z][A-Za-z0-9_]*`, at most 48 characters: what CQL accepts unquoted.
 fn is_plain_identifier(name: &str) -> bool {
     name.len() <= 48
@@ -388,6 +465,22 @@ mod tests {
             vec![entry("s1", 2_000, 2.0, 2)]
         );
         assert_eq!(entries_between(&ledger, None, until).len(), 2);
+    }
+
+    #[test]
+    fn the_trace_tells_which_replica_served_the_read() {
+        assert_eq!(
+            read_source(&["Parsing SELECT", "reading data locally [ReadStage-2]"]),
+            ReadSource::Local
+        );
+        assert_eq!(
+            read_source(&["reading data from /127.0.0.1:7000 [Native-Transport-Requests-2]"]),
+            ReadSource::Remote("127.0.0.1".into())
+        );
+        assert_eq!(
+            read_source(&["Executing single-partition query"]),
+            ReadSource::Unknown
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! bar, and ends with a summary line for the console and figures for the
 //! journal.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -19,7 +20,7 @@ use super::runner::{Done, Failed, Outage, Run, StepResult};
 use super::steps::{KillMode, VerifyConsistency, WantedState};
 use super::ui::format_duration;
 use crate::app::{self, Service};
-use crate::checker::{self, CheckOptions, CheckReport};
+use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
 use crate::cluster::Expectation;
 use crate::hosts::NodeSpec;
 use crate::nodetool::{self, NodeState};
@@ -550,6 +551,9 @@ impl Run {
             consistency: Consistency::One,
             ..CheckOptions::default()
         };
+        let mut sensors: Vec<String> = missed.iter().map(|entry| entry.sensor_id.clone()).collect();
+        sensors.sort();
+        sensors.dedup();
         let progress = self.ui.progress(
             &format!("reading {} readings from {} alone", missed.len(), node.name),
             timeout,
@@ -557,31 +561,87 @@ impl Run {
         let started = Instant::now();
         let mut last = String::from("not checked yet");
         let mut last_report: Option<CheckReport> = None;
+        let mut sources: Option<BTreeMap<String, ReadSource>> = None;
         while started.elapsed() < timeout {
-            match connect_single_node(&address, Duration::from_secs(5)).await {
-                Ok(session) => match checker::check(&session, &keyspace, &missed, &options).await {
-                    Ok(report) if report.is_complete() => {
-                        return Ok(Done {
-                            summary: format!(
-                                "{} alone (consistency ONE) serves all {} readings acknowledged while it was \
-                                 out ({} s outage), caught up {} after its return",
-                                node.name,
-                                report.expected,
-                                (back_at - out_at).num_seconds(),
-                                format_duration(started.elapsed())
-                            ),
-                            details: json!({ "node": node.name, "report": report, "out_at": out_at, "back_at": back_at }),
-                        });
+            let session = match connect_single_node(&address, Duration::from_secs(5)).await {
+                Ok(session) => session,
+                Err(err) => {
+                    last = err.to_string();
+                    progress.tick(last.clone());
+                    tokio::time::sleep(RECHECK).await;
+                    continue;
+                }
+            };
+            // Only reads the node served from its own replica prove what it holds.
+            if sources.is_none() {
+                match checker::read_sources(&session, &keyspace, &sensors).await {
+                    Ok(found) => sources = Some(found),
+                    Err(err) => {
+                        last = err.to_string();
+                        progress.tick(last.clone());
+                        tokio::time::sleep(RECHECK).await;
+                        continue;
                     }
-                    Ok(report) => {
-                        last = format!(
-                            "{} of {} readings on {}",
-                            report.found, report.expected, node.name
-                        );
-                        last_report = Some(report);
+                }
+            }
+            let served = sources.as_ref().map_or_else(BTreeMap::new, Clone::clone);
+            let local: Vec<LedgerEntry> = missed
+                .iter()
+                .filter(|entry| served.get(&entry.sensor_id) == Some(&ReadSource::Local))
+                .cloned()
+                .collect();
+            if local.is_empty() {
+                return Err(Failed {
+                    message: format!(
+                        "{} passed every read at ONE to another replica ({}): nothing it holds can be shown; \
+                         configure a snitch that prefers the local replica (GossipingPropertyFileSnitch)",
+                        node.name,
+                        describe_sources(&served)
+                    ),
+                    details: json!({ "node": node.name, "read_sources": served }),
+                });
+            }
+            match checker::check(&session, &keyspace, &local, &options).await {
+                Ok(report) if report.is_complete() => {
+                    let local_sensors = served
+                        .values()
+                        .filter(|source| **source == ReadSource::Local)
+                        .count();
+                    let mut summary = format!(
+                        "{} alone (consistency ONE, its own replica) serves all {} readings acknowledged while it \
+                         was out ({} s outage), {} after its return",
+                        node.name,
+                        report.expected,
+                        (back_at - out_at).num_seconds(),
+                        format_duration(started.elapsed())
+                    );
+                    if local_sensors < served.len() {
+                        summary.push_str(&format!(
+                            "; {} of {} sensors only: the others' reads went to peers ({})",
+                            local_sensors,
+                            served.len(),
+                            describe_sources(&served)
+                        ));
                     }
-                    Err(err) => last = err.to_string(),
-                },
+                    return Ok(Done {
+                        summary,
+                        details: json!({
+                            "node": node.name,
+                            "report": report,
+                            "missed_while_out": missed.len(),
+                            "read_sources": served,
+                            "out_at": out_at,
+                            "back_at": back_at,
+                        }),
+                    });
+                }
+                Ok(report) => {
+                    last = format!(
+                        "{} of {} readings on {}",
+                        report.found, report.expected, node.name
+                    );
+                    last_report = Some(report);
+                }
                 Err(err) => last = err.to_string(),
             }
             progress.tick(last.clone());
@@ -594,7 +654,7 @@ impl Run {
                 format_duration(timeout),
                 last_report.as_ref().map_or(last, CheckReport::render)
             ),
-            details: json!({ "node": node.name, "report": last_report }),
+            details: json!({ "node": node.name, "report": last_report, "read_sources": sources }),
         })
     }
 
@@ -718,6 +778,19 @@ fn meets(wanted: Expectation, seen: Option<NodeState>) -> bool {
         Expectation::Up => seen == Some(NodeState::UN),
         Expectation::Down => seen.is_some_and(|state| !state.is_up()),
     }
+}
+
+/// "sensor_01 → 127.0.0.1, sensor_04 → local".
+fn describe_sources(sources: &BTreeMap<String, ReadSource>) -> String {
+    sources
+        .iter()
+        .map(|(sensor, source)| match source {
+            ReadSource::Local => format!("{sensor} → local"),
+            ReadSource::Remote(address) => format!("{sensor} → {address}"),
+            ReadSource::Unknown => format!("{sensor} → ?"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn describe_views(views: &[(String, Result<Option<NodeState>, String>)]) -> String {

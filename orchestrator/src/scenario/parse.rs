@@ -580,7 +580,7 @@ struct SecondsVisitor;
 
 impl SecondsVisitor {
     fn from_f64<E: de::Error>(seconds: f64) -> Result<Seconds, E> {
-        if !seconds.is_finite() || seconds < 0.0 || seconds > 86_400.0 {
+        if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
             return Err(E::custom(format!(
                 "a duration must be between 0 and 86400 seconds, not {seconds}"
             )));
