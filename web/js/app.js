@@ -23,8 +23,10 @@ const WINDOWS_MIN = [1, 5, 15];
 /** Sensors silent for longer than this (relative to the freshest one) are left out of "all". */
 const ACTIVE_HORIZON_MS = 15 * 60 * 1000;
 const MAX_OVERLAID = 10;
+const TILES_FOR_ONE_SENSOR = 5;
 const TICK_STEP_MS = { 1: 10000, 5: 60000, 15: 120000 };
 const HISTORY_LIMIT = 10000;
+const UNTIL_MARGIN_MS = 60 * 60 * 1000;
 /** Only correct for a skewed viewer clock beyond this; below it the API time is not precise enough. */
 const SKEW_THRESHOLD_MS = 3000;
 
@@ -266,10 +268,14 @@ function markWindowButtons() {
 
 function renderTiles() {
   const box = $("sensor-tiles");
-  const shown = activeSensors(state.sensors, ACTIVE_HORIZON_MS, MAX_OVERLAID);
-  if (state.selection !== "all" && !shown.some((s) => s.sensor_id === state.selection)) {
+  // "All": one tile per curve. One sensor: its tile first, then a single row of others
+  // to switch to, so the tiles never squeeze the chart.
+  let shown = activeSensors(state.sensors, ACTIVE_HORIZON_MS, MAX_OVERLAID);
+  if (state.selection !== "all") {
     const selected = state.sensors.find((s) => s.sensor_id === state.selection);
-    if (selected) shown.unshift({ ...selected, lastMs: parseTimestamp(selected.last_timestamp) });
+    const others = shown.filter((s) => s.sensor_id !== state.selection);
+    shown = [...(selected ? [{ ...selected, lastMs: parseTimestamp(selected.last_timestamp) }] : []), ...others];
+    shown = shown.slice(0, TILES_FOR_ONE_SENSOR);
   }
   const t = now();
   const ids = shown.map((s) => s.sensor_id).join("\n");
@@ -425,7 +431,11 @@ async function pollCurves() {
       if (!series) return;
       const last = series.points[series.points.length - 1];
       const since = new Date(last && series.loaded ? last.x : windowStart).toISOString();
-      const path = `/sensors/${encodeURIComponent(id)}/history?since=${encodeURIComponent(since)}&limit=${HISTORY_LIMIT}`;
+      // An explicit `until` ahead of now: readings stamped by a PC whose clock runs a little
+      // ahead of the API's must still come back (the API refuses since > its default until).
+      const until = new Date(Math.max(Date.parse(since), Date.now()) + UNTIL_MARGIN_MS).toISOString();
+      const query = `since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&limit=${HISTORY_LIMIT}`;
+      const path = `/sensors/${encodeURIComponent(id)}/history?${query}`;
       const { data } = await getJson(path, connectivity);
       // An answer to a request made before the selection changed belongs to another curve.
       if (generation !== state.generation || state.series.get(id) !== series) return;

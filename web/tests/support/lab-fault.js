@@ -12,6 +12,8 @@ const LAB_DIR = path.join(PROJECT_ROOT, ".lab");
 
 /** Takes the lab's fault lock, waiting up to `timeoutSecs`. Resolves to a release function. */
 export function takeFaultLock(timeoutSecs = 600) {
+  const asked = Date.now();
+  const notice = setTimeout(() => console.log(`waiting for ${FAULT_LOCK} (another fault test or scenario holds it)`), 2000);
   return new Promise((resolve, reject) => {
     const holder = spawn("flock", ["-w", String(timeoutSecs), FAULT_LOCK, "-c", "echo LOCKED; read _"], {
       stdio: ["pipe", "pipe", "inherit"],
@@ -21,6 +23,8 @@ export function takeFaultLock(timeoutSecs = 600) {
       output += chunk;
       if (output.includes("LOCKED")) {
         holder.stdout.off("data", onData);
+        clearTimeout(notice);
+        if (Date.now() - asked > 2000) console.log(`got ${FAULT_LOCK} after ${Math.round((Date.now() - asked) / 1000)} s`);
         resolve(async () => {
           const exited = new Promise((done) => holder.once("exit", done));
           holder.stdin.end();
@@ -31,6 +35,7 @@ export function takeFaultLock(timeoutSecs = 600) {
     };
     holder.stdout.on("data", onData);
     holder.once("exit", (code) => {
+      clearTimeout(notice);
       if (!output.includes("LOCKED")) reject(new Error(`could not take ${FAULT_LOCK} (flock exited ${code})`));
     });
     holder.once("error", reject);

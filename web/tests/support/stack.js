@@ -18,15 +18,23 @@ const started = new Set();
 
 // Last resort: if the test runner exits without running the after() hooks, take the
 // children down with it rather than leave them running.
-process.on("exit", () => {
+function killAll(signal) {
   for (const child of started) {
     try {
-      child.kill("SIGKILL");
+      child.kill(signal);
     } catch {
       // already gone
     }
   }
-});
+}
+process.on("exit", () => killAll("SIGKILL"));
+// An interrupted run (Ctrl-C, a CI timeout) ends the services too, then exits as killed.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    killAll("SIGTERM");
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+  });
+}
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
