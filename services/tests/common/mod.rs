@@ -559,18 +559,28 @@ pub fn wait_node_healthy(node: u8, timeout: Duration) {
     }
 }
 
-/// Does every running node's `nodetool status` show `address` as UN?
+/// Does every running node's `nodetool status` show `address` as UN? (A node
+/// whose nodetool does not answer is down and has no opinion.)
 fn seen_up_by_all(address: &str) -> bool {
     let nodetool = lab_dir().join("cassandra/bin/nodetool");
-    [7199, 7299, 7399].iter().all(|port| {
-        Command::new(&nodetool)
+    let mut opinions = 0;
+    for port in [7199, 7299, 7399] {
+        let Ok(out) = Command::new(&nodetool)
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "status"])
             .output()
-            .map(|out| {
-                String::from_utf8_lossy(&out.stdout).lines().any(|line| {
-                    line.starts_with("UN") && line.split_whitespace().nth(1) == Some(address)
-                })
-            })
-            .unwrap_or(false)
-    })
+        else {
+            continue;
+        };
+        if !out.status.success() {
+            continue;
+        }
+        opinions += 1;
+        let up = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|line| line.starts_with("UN") && line.split_whitespace().nth(1) == Some(address));
+        if !up {
+            return false;
+        }
+    }
+    opinions > 0
 }

@@ -1,0 +1,245 @@
+//! Failover on the real lab: one Cassandra node stopped, or frozen (SIGSTOP),
+//! while readings flow, then two nodes down. Every test holds the lab-wide
+//! fault lock and brings its nodes back before finishing, even on failure.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::*;
+use iot_services::ledger::read_ledger;
+use serde_json::Value;
+
+/// The longest the API or ingest may stall when one node goes away.
+const MAX_STALL: Duration = Duration::from_millis(2500);
+
+struct Flow {
+    dir: tempfile::TempDir,
+    topics: Topics,
+    group: String,
+    prefix: String,
+    ledger: std::path::PathBuf,
+    ingest: Service,
+    ingest_metrics: u16,
+    api: Service,
+    base: String,
+    producer: Service,
+}
+
+/// ingest + api + a producer of 2 sensors at 10 readings/s each for `seconds`.
+fn start_flow(tag: &str, seconds: u32, api_args: &[&str]) -> Flow {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, tag);
+    let group = unique(&format!("{tag}-group"));
+    let prefix = unique_prefix(tag);
+    let ledger = dir.path().join("ledger.jsonl");
+    let (ingest, ingest_metrics) = start_ingest(&topics, &group, dir.path(), &[]);
+    let (api, base) = start_api(dir.path(), api_args);
+    let args: Vec<String> = [
+        "--topic",
+        &topics.readings,
+        "--sensor-prefix",
+        &prefix,
+        "--ledger",
+        &ledger.display().to_string(),
+        "--sensors",
+        "2",
+        "--rate",
+        "10",
+        "--duration",
+        &seconds.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let producer = Service::spawn("producer", &args, dir.path());
+    let flow = Flow {
+        dir,
+        topics,
+        group,
+        prefix,
+        ledger,
+        ingest,
+        ingest_metrics,
+        api,
+        base,
+        producer,
+    };
+    wait_for("first readings in the API", Duration::from_secs(20), || fresh_latest(&flow).ok());
+    flow
+}
+
+/// Age of the newest reading of sensor 01 as served by the API, and how long the request took.
+fn fresh_latest(flow: &Flow) -> Result<(Duration, Duration), String> {
+    let started = Instant::now();
+    let url = format!("{}/sensors/{}01/latest", flow.base, flow.prefix);
+    let (status, body) = http_get(&url).map_err(|e| e.to_string())?;
+    let took = started.elapsed();
+    if status != 200 {
+        return Err(format!("{status}: {body}"));
+    }
+    let json: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    let age = (Utc::now() - api_time(&json["timestamp"])).to_std().unwrap_or_default();
+    Ok((age, took))
+}
+
+fn written(flow: &Flow) -> u64 {
+    let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("ingest_written_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+/// Watches the API and ingest for `duration`: every answer must be 200, quick
+/// and fresh (past the first `grace`), and ingest must keep writing.
+fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
+    let started = Instant::now();
+    let written_before = written(flow);
+    let mut worst_took = Duration::ZERO;
+    let mut worst_age = Duration::ZERO;
+    let mut polls = 0;
+    while started.elapsed() < duration {
+        let (age, took) = fresh_latest(flow).unwrap_or_else(|e| panic!("API failed during the fault: {e}"));
+        polls += 1;
+        worst_took = worst_took.max(took);
+        if started.elapsed() > grace {
+            worst_age = worst_age.max(age);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let written_during = written(flow) - written_before;
+    eprintln!(
+        "during the fault: {polls} API polls, slowest answer {worst_took:?}, stalest reading {worst_age:?}, \
+         {written_during} readings written"
+    );
+    assert!(worst_took <= MAX_STALL, "API stalled {worst_took:?}");
+    assert!(worst_age <= MAX_STALL + Duration::from_millis(500), "data {worst_age:?} old");
+    // 20 readings/s produced: at least half of them must have been written.
+    assert!(written_during as f64 >= duration.as_secs_f64() * 10.0, "ingest wrote only {written_during}");
+}
+
+/// Lets the producer finish and checks the ledger against Cassandra.
+fn finish_and_check(mut flow: Flow) {
+    let started = Instant::now();
+    while flow.producer.is_running() {
+        assert!(started.elapsed() < Duration::from_secs(120), "producer did not finish");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(flow.producer.log_text().contains("failed 0"), "{}", flow.producer.log_text());
+    let ledger = read_ledger(&flow.ledger).unwrap();
+    Cassandra::connect(runtime()).wait_all_stored(&ledger, Duration::from_secs(60));
+    assert!(flow.ingest.is_running() && flow.api.is_running());
+    let _ = (&flow.dir, &flow.topics, &flow.group);
+}
+
+fn one_node_out(verb: &str, node: u8) {
+    require_lab();
+    let _lock = FaultLock::acquire();
+    wait_node_healthy(node, Duration::from_secs(120));
+    let flow = start_flow(&format!("fo-{verb}"), 40, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let fault = NodeFault::apply(node, verb);
+    eprintln!("node {node}: {verb} at {}", Utc::now());
+    watch_service(&flow, Duration::from_secs(15), Duration::from_secs(1));
+
+    // The API shows the node DOWN.
+    let cluster = get_json(&format!("{}/cluster", flow.base));
+    let down = &cluster["nodes"][usize::from(node) - 1];
+    assert_eq!(down["up"], false, "{cluster}");
+
+    fault.restore();
+    finish_and_check(flow);
+}
+
+#[test]
+fn one_node_stopped_the_api_answers_fresh_data_and_ingest_keeps_writing() {
+    one_node_out("stop", 2);
+}
+
+#[test]
+fn one_node_frozen_the_api_answers_fresh_data_and_ingest_keeps_writing() {
+    one_node_out("freeze", 1);
+}
+
+#[test]
+fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missing() {
+    require_lab();
+    let _lock = FaultLock::acquire();
+    wait_node_healthy(2, Duration::from_secs(120));
+    wait_node_healthy(3, Duration::from_secs(120));
+    let flow = start_flow("fo-two", 45, &["--fallback-to-one"]);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let second = NodeFault::apply(3, "kill");
+    let first = NodeFault::apply(2, "kill");
+    // Let ingest notice, then watch it hold its offsets.
+    wait_for("ingest reporting Cassandra unwritable", Duration::from_secs(30), || {
+        let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
+        text.contains("ingest_cassandra_writable 0").then_some(())
+    });
+    let committed_before = committed_offsets(&flow);
+    std::thread::sleep(Duration::from_secs(6));
+    let committed_after = committed_offsets(&flow);
+    assert_eq!(committed_before, committed_after, "ingest committed while QUORUM was impossible");
+    assert!(
+        flow.ingest.log_text().contains("Cassandra cannot take writes"),
+        "ingest did not say so"
+    );
+
+    // The API falls back to ONE and says so.
+    let url = format!("{}/sensors/{}01/latest", flow.base, flow.prefix);
+    let (status, headers, body) = http_get_with_headers(&url).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers.get("x-read-consistency").map(|v| v.to_str().unwrap()), Some("ONE"));
+
+    // One node back: QUORUM possible again, ingest resumes by itself.
+    first.restore();
+    wait_for("ingest writing again", Duration::from_secs(60), || {
+        let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
+        text.contains("ingest_cassandra_writable 1").then_some(())
+    });
+    assert!(flow.ingest.log_text().contains("Cassandra takes writes again"));
+    let ledger_path = flow.ledger.clone();
+    let mut flow = flow;
+    let started = Instant::now();
+    while flow.producer.is_running() {
+        assert!(started.elapsed() < Duration::from_secs(120), "producer did not finish");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ledger = read_ledger(&ledger_path).unwrap();
+    Cassandra::connect(runtime()).wait_all_stored(&ledger, Duration::from_secs(90));
+    second.restore();
+    assert!(flow.ingest.is_running());
+}
+
+/// The group's committed offsets, per partition.
+fn committed_offsets(flow: &Flow) -> Vec<(i32, i64)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = iot_services::kafka::client_config(KAFKA)
+        .set("group.id", &flow.group)
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for partition in 0..6 {
+        list.add_partition(&flow.topics.readings, partition);
+    }
+    let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
+    committed
+        .elements()
+        .iter()
+        .map(|e| {
+            (
+                e.partition(),
+                match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => -1,
+                },
+            )
+        })
+        .collect()
+}
