@@ -329,7 +329,11 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    // One line, without the banners of '@' ssh draws around its warnings.
+    text.split_whitespace()
+        .filter(|word| !word.chars().all(|c| c == '@'))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Turns ssh's message into the error a presenter can act on.
