@@ -26,7 +26,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Target {
     /// Inventory of the demo's PCs.
-    #[arg(long, global = true, value_name = "FILE", default_value = "hosts.toml", env = "DEMO_HOSTS")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "hosts.toml",
+        env = "DEMO_HOSTS"
+    )]
     pub hosts: PathBuf,
 
     /// Act on the local lab (.lab/hosts.toml) instead of the PCs of --hosts.

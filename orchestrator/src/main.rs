@@ -33,7 +33,9 @@ async fn run(cli: Cli) -> Result<bool> {
     Ok(match cli.command {
         Command::Lab(command) => demo::lab::command(command).await?,
         Command::CheckCluster => demo::cluster::command(&target).await?,
-        Command::KillNode { node, mode } => demo::nemesis::kill_command(&target, &node, mode).await?,
+        Command::KillNode { node, mode } => {
+            demo::nemesis::kill_command(&target, &node, mode).await?
+        }
         Command::StartNode { node } => demo::nemesis::start_command(&target, &node).await?,
         Command::Services(command) => demo::app::command(&target, command).await?,
         Command::Run(args) => demo::scenario::command(&target, args).await?,

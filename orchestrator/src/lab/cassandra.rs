@@ -55,21 +55,55 @@ const JAVA17_MODULE_OPTIONS: &[&str] = &[
 pub fn write_node_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
     let home = layout.cassandra_home();
     write(&home.join("conf/logback-tools.xml"), LOGBACK_TOOLS, false)?;
-    write(&home.join("bin/nodetool"), &nodetool_script(layout, java), true)?;
+    write(
+        &home.join("bin/nodetool"),
+        &nodetool_script(layout, java),
+        true,
+    )?;
     if let Some(cqlsh) = process::find_cqlsh(layout) {
-        write(&home.join("bin/cqlsh"), &format!("#!/bin/sh\nexec '{}' \"$@\"\n", cqlsh.display()), true)?;
+        write(
+            &home.join("bin/cqlsh"),
+            &format!("#!/bin/sh\nexec '{}' \"$@\"\n", cqlsh.display()),
+            true,
+        )?;
     }
     for node in layout.nodes() {
-        for sub in ["data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs", "conf", "bin"] {
+        for sub in [
+            "data",
+            "commitlog",
+            "saved_caches",
+            "hints",
+            "cdc_raw",
+            "logs",
+            "conf",
+            "bin",
+        ] {
             let dir = node.dir.join(sub);
-            std::fs::create_dir_all(&dir).map_err(LabError::io(format!("creating {}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(LabError::io(format!("creating {}", dir.display())))?;
         }
-        write(&node.dir.join("conf/cassandra.yaml"), &cassandra_yaml(&node), false)?;
+        write(
+            &node.dir.join("conf/cassandra.yaml"),
+            &cassandra_yaml(&node),
+            false,
+        )?;
         write(&node.dir.join("conf/logback.xml"), LOGBACK_NODE, false)?;
-        write(&node.script("start"), &start_script(layout, &node, java), true)?;
+        write(
+            &node.script("start"),
+            &start_script(layout, &node, java),
+            true,
+        )?;
         write(&node.script("stop"), &stop_script(layout, &node), true)?;
-        write(&node.script("kill"), &signal_script(&node, "KILL", "killed (SIGKILL)", true), true)?;
-        write(&node.script("freeze"), &signal_script(&node, "STOP", "frozen (SIGSTOP)", false), true)?;
+        write(
+            &node.script("kill"),
+            &signal_script(&node, "KILL", "killed (SIGKILL)", true),
+            true,
+        )?;
+        write(
+            &node.script("freeze"),
+            &signal_script(&node, "STOP", "frozen (SIGSTOP)", false),
+            true,
+        )?;
         write(&node.script("thaw"), &thaw_script(&node), true)?;
     }
     Ok(())
@@ -91,10 +125,15 @@ pub async fn start_seed_then_others(layout: &Layout) -> Result<(), LabError> {
 }
 
 async fn run_script(script: &Path) -> Result<(), LabError> {
-    let output = tokio::time::timeout(Duration::from_secs(30), tokio::process::Command::new(script).output())
-        .await
-        .map_err(|_| LabError::Prerequisite(format!("{} did not return within 30 s", script.display())))?
-        .map_err(LabError::io(format!("running {}", script.display())))?;
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(script).output(),
+    )
+    .await
+    .map_err(|_| {
+        LabError::Prerequisite(format!("{} did not return within 30 s", script.display()))
+    })?
+    .map_err(LabError::io(format!("running {}", script.display())))?;
     if !output.status.success() {
         return Err(LabError::Prerequisite(format!(
             "{} failed: {}",
@@ -107,13 +146,15 @@ async fn run_script(script: &Path) -> Result<(), LabError> {
 
 fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(LabError::io(format!("creating {}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(LabError::io(format!("creating {}", parent.display())))?;
     }
     std::fs::write(path, content).map_err(LabError::io(format!("writing {}", path.display())))?;
     if executable {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-            .map_err(LabError::io(format!("making {} executable", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(
+            LabError::io(format!("making {} executable", path.display())),
+        )?;
     }
     Ok(())
 }

@@ -33,7 +33,9 @@ pub async fn ensure_distributions(layout: &Layout) -> Result<(), LabError> {
     let cassandra = Artifact {
         what: "Apache Cassandra",
         version: CASSANDRA_VERSION,
-        dependencies: vec![format!("org.apache.cassandra:cassandra-all:{CASSANDRA_VERSION}")],
+        dependencies: vec![format!(
+            "org.apache.cassandra:cassandra-all:{CASSANDRA_VERSION}"
+        )],
     };
     let kafka = Artifact {
         what: "Apache Kafka",
@@ -68,18 +70,28 @@ async fn ensure_cqlsh(layout: &Layout) {
     );
     let result = tokio::time::timeout(
         Duration::from_secs(300),
-        Command::new("sh").arg("-c").arg(&script).kill_on_drop(true).output(),
+        Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .kill_on_drop(true)
+            .output(),
     )
     .await;
     bar.finish_and_clear();
     match result {
-        Ok(Ok(output)) if output.status.success() => println!("✓ cqlsh installed in {}", venv.display()),
+        Ok(Ok(output)) if output.status.success() => {
+            println!("✓ cqlsh installed in {}", venv.display())
+        }
         Ok(Ok(output)) => eprintln!(
             "warning: cqlsh could not be installed (the lab works without it): {}",
             String::from_utf8_lossy(&output.stderr).trim()
         ),
-        Ok(Err(e)) => eprintln!("warning: cqlsh could not be installed (the lab works without it): {e}"),
-        Err(_) => eprintln!("warning: installing cqlsh took over 5 minutes; skipped (the lab works without it)"),
+        Ok(Err(e)) => {
+            eprintln!("warning: cqlsh could not be installed (the lab works without it): {e}")
+        }
+        Err(_) => eprintln!(
+            "warning: installing cqlsh took over 5 minutes; skipped (the lab works without it)"
+        ),
     }
 }
 
@@ -89,13 +101,18 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
         return Ok(());
     }
     require_maven()?;
-    let work = layout.lab.join("fetch").join(home.file_name().unwrap_or_default());
+    let work = layout
+        .lab
+        .join("fetch")
+        .join(home.file_name().unwrap_or_default());
     std::fs::create_dir_all(&work).map_err(LabError::io(format!("creating {}", work.display())))?;
-    std::fs::write(work.join("pom.xml"), pom(&artifact.dependencies))
-        .map_err(LabError::io(format!("writing {}", work.join("pom.xml").display())))?;
+    std::fs::write(work.join("pom.xml"), pom(&artifact.dependencies)).map_err(LabError::io(
+        format!("writing {}", work.join("pom.xml").display()),
+    ))?;
     let lib = home.join("lib");
     if lib.exists() {
-        std::fs::remove_dir_all(&lib).map_err(LabError::io(format!("clearing {}", lib.display())))?;
+        std::fs::remove_dir_all(&lib)
+            .map_err(LabError::io(format!("clearing {}", lib.display())))?;
     }
 
     let bar = ProgressBar::new_spinner();
@@ -104,10 +121,17 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!("Fetching {} {} from Maven Central", artifact.what, artifact.version));
+    bar.set_message(format!(
+        "Fetching {} {} from Maven Central",
+        artifact.what, artifact.version
+    ));
 
     let mut child = Command::new("mvn")
-        .args(["-B", "dependency:copy-dependencies", "-DincludeScope=runtime"])
+        .args([
+            "-B",
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+        ])
         .arg(format!("-DoutputDirectory={}", lib.display()))
         .current_dir(&work)
         .stdout(Stdio::piped())
@@ -126,8 +150,16 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
             while let Ok(Some(line)) = lines.next_line().await {
                 if line.contains("Downloaded from") {
                     downloaded += 1;
-                    let name = line.rsplit('/').next().unwrap_or("").split(' ').next().unwrap_or("");
-                    progress.set_message(format!("Fetching {what}: {downloaded} files downloaded ({name})"));
+                    let name = line
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .split(' ')
+                        .next()
+                        .unwrap_or("");
+                    progress.set_message(format!(
+                        "Fetching {what}: {downloaded} files downloaded ({name})"
+                    ));
                 }
                 tail.push(line);
                 if tail.len() > 25 {
@@ -145,22 +177,39 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
     bar.finish_and_clear();
     let (status, tail) = result.map_err(|_| LabError::Fetch {
         what: artifact.what.into(),
-        detail: format!("mvn did not finish within {} minutes", FETCH_TIMEOUT.as_secs() / 60),
+        detail: format!(
+            "mvn did not finish within {} minutes",
+            FETCH_TIMEOUT.as_secs() / 60
+        ),
     })?;
     let status = status.map_err(LabError::io("waiting for mvn"))?;
     if !status.success() {
         return Err(LabError::Fetch {
             what: artifact.what.into(),
-            detail: format!("mvn exited with {status}; its last lines:\n{}", tail.join("\n")),
+            detail: format!(
+                "mvn exited with {status}; its last lines:\n{}",
+                tail.join("\n")
+            ),
         });
     }
-    std::fs::write(&marker, artifact.version).map_err(LabError::io(format!("writing {}", marker.display())))?;
-    println!("✓ {} {} fetched into {}", artifact.what, artifact.version, home.display());
+    std::fs::write(&marker, artifact.version)
+        .map_err(LabError::io(format!("writing {}", marker.display())))?;
+    println!(
+        "✓ {} {} fetched into {}",
+        artifact.what,
+        artifact.version,
+        home.display()
+    );
     Ok(())
 }
 
 fn require_maven() -> Result<(), LabError> {
-    match std::process::Command::new("mvn").arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status() {
+    match std::process::Command::new("mvn")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
         Ok(status) if status.success() => Ok(()),
         _ => Err(LabError::Prerequisite(
             "`mvn` (Apache Maven) is needed to fetch Cassandra and Kafka the first time: \
@@ -198,7 +247,9 @@ mod tests {
     #[test]
     fn pom_lists_every_dependency() {
         let xml = pom(&["a.b:c:1.0".into(), "d:e:2".into()]);
-        assert!(xml.contains("<groupId>a.b</groupId><artifactId>c</artifactId><version>1.0</version>"));
+        assert!(
+            xml.contains("<groupId>a.b</groupId><artifactId>c</artifactId><version>1.0</version>")
+        );
         assert!(xml.contains("<groupId>d</groupId><artifactId>e</artifactId><version>2</version>"));
     }
 }

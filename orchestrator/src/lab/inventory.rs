@@ -9,7 +9,8 @@ use super::layout::{CLUSTER_NAME, KAFKA_BOOTSTRAP, Layout};
 
 pub fn write_hosts_file(layout: &Layout) -> Result<(), LabError> {
     let path = layout.hosts_file();
-    std::fs::write(&path, hosts_toml(layout)).map_err(LabError::io(format!("writing {}", path.display())))
+    std::fs::write(&path, hosts_toml(layout))
+        .map_err(LabError::io(format!("writing {}", path.display())))
 }
 
 /// TOML basic string with the escapes a path may need.

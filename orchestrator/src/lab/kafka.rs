@@ -17,7 +17,9 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::LabError;
-use super::layout::{KAFKA_ADDRESS, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout};
+use super::layout::{
+    KAFKA_ADDRESS, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout,
+};
 use super::process::Java;
 use super::ready;
 
@@ -30,21 +32,44 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// Command-line tools of the Kafka distribution, as scripts on `lab env`'s PATH.
 const TOOLS: &[(&str, &str)] = &[
     ("kafka-topics", "org.apache.kafka.tools.TopicCommand"),
-    ("kafka-console-producer", "org.apache.kafka.tools.ConsoleProducer"),
-    ("kafka-console-consumer", "org.apache.kafka.tools.consumer.ConsoleConsumer"),
-    ("kafka-consumer-groups", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"),
+    (
+        "kafka-console-producer",
+        "org.apache.kafka.tools.ConsoleProducer",
+    ),
+    (
+        "kafka-console-consumer",
+        "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    ),
+    (
+        "kafka-consumer-groups",
+        "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    ),
     ("kafka-storage", "kafka.tools.StorageTool"),
 ];
 
 pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
     let dir = layout.kafka_dir();
     let home = layout.kafka_home();
-    for path in [dir.join("data"), dir.join("logs"), dir.join("bin"), home.join("bin")] {
-        std::fs::create_dir_all(&path).map_err(LabError::io(format!("creating {}", path.display())))?;
+    for path in [
+        dir.join("data"),
+        dir.join("logs"),
+        dir.join("bin"),
+        home.join("bin"),
+    ] {
+        std::fs::create_dir_all(&path)
+            .map_err(LabError::io(format!("creating {}", path.display())))?;
     }
-    write(&dir.join("server.properties"), &server_properties(layout), false)?;
+    write(
+        &dir.join("server.properties"),
+        &server_properties(layout),
+        false,
+    )?;
     write(&dir.join("log4j2.properties"), LOG4J2, false)?;
-    write(&layout.kafka_script("start"), &start_script(layout, java), true)?;
+    write(
+        &layout.kafka_script("start"),
+        &start_script(layout, java),
+        true,
+    )?;
     write(&layout.kafka_script("stop"), &stop_script(layout), true)?;
     for (tool, class) in TOOLS {
         let script = format!(
@@ -65,21 +90,42 @@ pub async fn format_storage_once(layout: &Layout, java: &Java) -> Result<(), Lab
         return Ok(());
     }
     let classpath = format!("{}/lib/*", layout.kafka_home().display());
-    let log4j = format!("-Dlog4j2.configurationFile={}", layout.kafka_dir().join("log4j2.properties").display());
-    let uuid = run_java(java, &classpath, &log4j, &["kafka.tools.StorageTool", "random-uuid"]).await?;
+    let log4j = format!(
+        "-Dlog4j2.configurationFile={}",
+        layout.kafka_dir().join("log4j2.properties").display()
+    );
+    let uuid = run_java(
+        java,
+        &classpath,
+        &log4j,
+        &["kafka.tools.StorageTool", "random-uuid"],
+    )
+    .await?;
     let uuid = uuid.trim().to_string();
     let config = layout.kafka_dir().join("server.properties");
     run_java(
         java,
         &classpath,
         &log4j,
-        &["kafka.tools.StorageTool", "format", "-t", &uuid, "-c", &config.to_string_lossy()],
+        &[
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            &uuid,
+            "-c",
+            &config.to_string_lossy(),
+        ],
     )
     .await?;
     Ok(())
 }
 
-async fn run_java(java: &Java, classpath: &str, log4j: &str, args: &[&str]) -> Result<String, LabError> {
+async fn run_java(
+    java: &Java,
+    classpath: &str,
+    log4j: &str,
+    args: &[&str],
+) -> Result<String, LabError> {
     let output = tokio::time::timeout(
         Duration::from_secs(60),
         tokio::process::Command::new(&java.binary)
@@ -108,10 +154,13 @@ async fn run_java(java: &Java, classpath: &str, log4j: &str, args: &[&str]) -> R
 /// Starts the broker (a no-op when it runs) and waits for its port.
 pub async fn start(layout: &Layout) -> Result<(), LabError> {
     let script = layout.kafka_script("start");
-    let output = tokio::time::timeout(Duration::from_secs(30), tokio::process::Command::new(&script).output())
-        .await
-        .map_err(|_| LabError::Kafka(format!("{} did not return within 30 s", script.display())))?
-        .map_err(LabError::io(format!("running {}", script.display())))?;
+    let output = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(&script).output(),
+    )
+    .await
+    .map_err(|_| LabError::Kafka(format!("{} did not return within 30 s", script.display())))?
+    .map_err(LabError::io(format!("running {}", script.display())))?;
     if !output.status.success() {
         return Err(LabError::Kafka(format!(
             "{} failed: {}",
@@ -119,7 +168,14 @@ pub async fn start(layout: &Layout) -> Result<(), LabError> {
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    ready::wait_for_port("Kafka", KAFKA_ADDRESS, KAFKA_PORT, START_TIMEOUT, &layout.kafka_log()).await
+    ready::wait_for_port(
+        "Kafka",
+        KAFKA_ADDRESS,
+        KAFKA_PORT,
+        START_TIMEOUT,
+        &layout.kafka_log(),
+    )
+    .await
 }
 
 /// Creates the demo's topics (idempotent) and round-trips one message.
@@ -129,15 +185,22 @@ pub async fn create_topics_and_probe(_layout: &Layout) -> Result<(), LabError> {
         .create()
         .map_err(|e| LabError::Kafka(format!("admin client: {e}")))?;
     let topics = [
-        NewTopic::new(READINGS_TOPIC, READINGS_PARTITIONS, TopicReplication::Fixed(1)),
+        NewTopic::new(
+            READINGS_TOPIC,
+            READINGS_PARTITIONS,
+            TopicReplication::Fixed(1),
+        ),
         NewTopic::new(DLQ_TOPIC, 1, TopicReplication::Fixed(1)),
         NewTopic::new(PROBE_TOPIC, 1, TopicReplication::Fixed(1)),
     ];
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = tokio::time::timeout(Duration::from_secs(60), admin.create_topics(&topics, &options))
-        .await
-        .map_err(|_| LabError::Kafka("creating topics did not finish within 60 s".into()))?
-        .map_err(|e| LabError::Kafka(format!("creating topics: {e}")))?;
+    let results = tokio::time::timeout(
+        Duration::from_secs(60),
+        admin.create_topics(&topics, &options),
+    )
+    .await
+    .map_err(|_| LabError::Kafka("creating topics did not finish within 60 s".into()))?
+    .map_err(|e| LabError::Kafka(format!("creating topics: {e}")))?;
     for result in results {
         if let Err((topic, code)) = result
             && code != RDKafkaErrorCode::TopicAlreadyExists
@@ -157,7 +220,10 @@ async fn probe_round_trip() -> Result<(), LabError> {
         .map_err(|e| LabError::Kafka(format!("producer: {e}")))?;
     let payload = format!("probe {}", chrono::Utc::now().to_rfc3339());
     let delivery = producer
-        .send(FutureRecord::<(), _>::to(PROBE_TOPIC).payload(&payload), Duration::from_secs(30))
+        .send(
+            FutureRecord::<(), _>::to(PROBE_TOPIC).payload(&payload),
+            Duration::from_secs(30),
+        )
         .await
         .map_err(|(e, _)| LabError::Kafka(format!("produce to {PROBE_TOPIC}: {e}")))?;
     let consumer: BaseConsumer = ClientConfig::new()
@@ -168,9 +234,15 @@ async fn probe_round_trip() -> Result<(), LabError> {
         .map_err(|e| LabError::Kafka(format!("consumer: {e}")))?;
     let mut assignment = rdkafka::TopicPartitionList::new();
     assignment
-        .add_partition_offset(PROBE_TOPIC, delivery.partition, rdkafka::Offset::Offset(delivery.offset))
+        .add_partition_offset(
+            PROBE_TOPIC,
+            delivery.partition,
+            rdkafka::Offset::Offset(delivery.offset),
+        )
         .map_err(|e| LabError::Kafka(format!("assign: {e}")))?;
-    consumer.assign(&assignment).map_err(|e| LabError::Kafka(format!("assign: {e}")))?;
+    consumer
+        .assign(&assignment)
+        .map_err(|e| LabError::Kafka(format!("assign: {e}")))?;
     let fetched = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
@@ -187,7 +259,9 @@ async fn probe_round_trip() -> Result<(), LabError> {
     if fetched {
         Ok(())
     } else {
-        Err(LabError::Kafka(format!("the probe message produced to {PROBE_TOPIC} could not be fetched back within 30 s")))
+        Err(LabError::Kafka(format!(
+            "the probe message produced to {PROBE_TOPIC} could not be fetched back within 30 s"
+        )))
     }
 }
 
@@ -195,8 +269,9 @@ fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
     std::fs::write(path, content).map_err(LabError::io(format!("writing {}", path.display())))?;
     if executable {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-            .map_err(LabError::io(format!("making {} executable", path.display())))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(
+            LabError::io(format!("making {} executable", path.display())),
+        )?;
     }
     Ok(())
 }

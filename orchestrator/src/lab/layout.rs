@@ -142,7 +142,8 @@ impl Layout {
         remove_dir_if_present(&self.kafka_dir())?;
         let hosts = self.hosts_file();
         if hosts.exists() {
-            std::fs::remove_file(&hosts).map_err(LabError::io(format!("removing {}", hosts.display())))?;
+            std::fs::remove_file(&hosts)
+                .map_err(LabError::io(format!("removing {}", hosts.display())))?;
         }
         Ok(())
     }
@@ -174,7 +175,8 @@ impl Layout {
 
 fn remove_dir_if_present(dir: &Path) -> Result<(), LabError> {
     if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(LabError::io(format!("removing {}", dir.display())))?;
+        std::fs::remove_dir_all(dir)
+            .map_err(LabError::io(format!("removing {}", dir.display())))?;
     }
     Ok(())
 }
@@ -186,7 +188,11 @@ mod tests {
     #[test]
     fn tokens_are_evenly_spaced_and_distinct() {
         let layout = Layout::at(Path::new("/x"));
-        let tokens: Vec<i64> = layout.nodes().iter().map(NodeLayout::initial_token).collect();
+        let tokens: Vec<i64> = layout
+            .nodes()
+            .iter()
+            .map(NodeLayout::initial_token)
+            .collect();
         assert_eq!(tokens[0], i64::MIN);
         assert!(tokens[0] < tokens[1] && tokens[1] < tokens[2]);
         let gap1 = tokens[1] as i128 - tokens[0] as i128;

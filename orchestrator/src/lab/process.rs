@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::LabError;
-use super::layout::{CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT};
+use super::layout::{
+    CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
+};
 
 /// The Java runtime the lab runs on.
 #[derive(Debug, Clone)]
@@ -33,10 +35,16 @@ pub fn check_java() -> Result<Java, LabError> {
     let output = std::process::Command::new(&binary)
         .arg("-version")
         .output()
-        .map_err(LabError::io(format!("running {} -version", binary.display())))?;
+        .map_err(LabError::io(format!(
+            "running {} -version",
+            binary.display()
+        )))?;
     let text = String::from_utf8_lossy(&output.stderr);
     let major = parse_java_major(&text).ok_or_else(|| {
-        LabError::Prerequisite(format!("could not read the Java version from `{} -version`: {text}", binary.display()))
+        LabError::Prerequisite(format!(
+            "could not read the Java version from `{} -version`: {text}",
+            binary.display()
+        ))
     })?;
     if major < 17 {
         return Err(LabError::Prerequisite(format!(
@@ -53,7 +61,11 @@ fn parse_java_major(version_output: &str) -> Option<u32> {
     let quoted = version_output.split('"').nth(1)?;
     let mut parts = quoted.split(['.', '-', '+', '_']);
     let first: u32 = parts.next()?.parse().ok()?;
-    if first == 1 { parts.next()?.parse().ok() } else { Some(first) }
+    if first == 1 {
+        parts.next()?.parse().ok()
+    } else {
+        Some(first)
+    }
 }
 
 fn find_on_path(program: &str) -> Option<PathBuf> {
@@ -64,11 +76,15 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
 
 /// The first jar in `dir` whose name starts with `prefix`.
 pub fn find_jar(dir: &Path, prefix: &str) -> Option<PathBuf> {
-    std::fs::read_dir(dir).ok()?.flatten().map(|entry| entry.path()).find(|path| {
-        path.file_name()
-            .and_then(|name| name.to_str())
-            .is_some_and(|name| name.starts_with(prefix) && name.ends_with(".jar"))
-    })
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(prefix) && name.ends_with(".jar"))
+        })
 }
 
 /// cqlsh is a Python tool, not in Maven: `lab up` installs it into a venv
@@ -92,7 +108,11 @@ pub struct LabProcess {
 impl LabProcess {
     /// The pid when the process runs (and is not a zombie).
     pub fn live_pid(&self) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(&self.pid_file).ok()?.trim().parse().ok()?;
+        let pid: i32 = std::fs::read_to_string(&self.pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let marker = self.marker.to_string_lossy();
         let ours = String::from_utf8_lossy(&cmdline).contains(marker.as_ref());
@@ -191,12 +211,17 @@ pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
             println!("Stopping {} (pid {pid})...", process.name);
             let graceful = tokio::time::timeout(
                 STOP_TIMEOUT,
-                tokio::process::Command::new(&process.stop_script).kill_on_drop(true).output(),
+                tokio::process::Command::new(&process.stop_script)
+                    .kill_on_drop(true)
+                    .output(),
             )
             .await;
             if graceful.is_err() || process.live_pid().is_some() {
                 // Wake a frozen process first: SIGKILL works anyway, but be explicit.
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
                 let deadline = Instant::now() + Duration::from_secs(10);
                 while process.live_pid().is_some() && Instant::now() < deadline {
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -209,9 +234,15 @@ pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
     for handle in handles {
         let _ = handle.await;
     }
-    let left: Vec<String> = running_processes(layout).into_iter().map(|(p, pid)| format!("{} (pid {pid})", p.name)).collect();
+    let left: Vec<String> = running_processes(layout)
+        .into_iter()
+        .map(|(p, pid)| format!("{} (pid {pid})", p.name))
+        .collect();
     if !left.is_empty() {
-        return Err(LabError::Prerequisite(format!("could not stop: {}", left.join(", "))));
+        return Err(LabError::Prerequisite(format!(
+            "could not stop: {}",
+            left.join(", ")
+        )));
     }
     Ok(running.len())
 }
@@ -223,7 +254,9 @@ pub struct StatusReport {
 
 impl StatusReport {
     pub fn all_running(&self) -> bool {
-        self.rows.iter().all(|(_, pid, state, _)| pid.is_some() && *state != Some('T'))
+        self.rows
+            .iter()
+            .all(|(_, pid, state, _)| pid.is_some() && *state != Some('T'))
     }
 
     pub fn render(&self) -> String {
@@ -236,7 +269,9 @@ impl StatusReport {
             };
             let ports: Vec<String> = ports
                 .iter()
-                .map(|(address, port, open)| format!("{address}:{port} {}", if *open { "open" } else { "closed" }))
+                .map(|(address, port, open)| {
+                    format!("{address}:{port} {}", if *open { "open" } else { "closed" })
+                })
                 .collect();
             out.push_str(&format!("{name:<16} {state:<22} {}\n", ports.join(", ")));
         }
@@ -254,9 +289,16 @@ pub fn status_report(layout: &Layout) -> StatusReport {
                 .ports
                 .iter()
                 .map(|(address, port)| {
-                    let open = format!("{address}:{port}")
-                        .parse::<SocketAddr>()
-                        .is_ok_and(|socket| std::net::TcpStream::connect_timeout(&socket, Duration::from_millis(300)).is_ok());
+                    let open =
+                        format!("{address}:{port}")
+                            .parse::<SocketAddr>()
+                            .is_ok_and(|socket| {
+                                std::net::TcpStream::connect_timeout(
+                                    &socket,
+                                    Duration::from_millis(300),
+                                )
+                                .is_ok()
+                            });
                     (address.clone(), *port, open)
                 })
                 .collect();
@@ -272,9 +314,15 @@ mod tests {
 
     #[test]
     fn java_versions_are_read_in_both_schemes() {
-        assert_eq!(parse_java_major("openjdk version \"17.0.15\" 2025-04-15"), Some(17));
+        assert_eq!(
+            parse_java_major("openjdk version \"17.0.15\" 2025-04-15"),
+            Some(17)
+        );
         assert_eq!(parse_java_major("java version \"1.8.0_392\""), Some(8));
-        assert_eq!(parse_java_major("openjdk version \"21\" 2023-09-19"), Some(21));
+        assert_eq!(
+            parse_java_major("openjdk version \"21\" 2023-09-19"),
+            Some(21)
+        );
         assert_eq!(parse_java_major("garbage"), None);
     }
 

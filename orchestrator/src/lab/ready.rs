@@ -20,7 +20,8 @@ const RING_TIMEOUT: Duration = Duration::from_secs(90);
 fn spinner(message: String) -> ProgressBar {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     bar.set_message(message);
@@ -28,7 +29,13 @@ fn spinner(message: String) -> ProgressBar {
 }
 
 /// Waits for a TCP port, or fails with the tail of `log`.
-pub async fn wait_for_port(what: &str, address: &str, port: u16, timeout: Duration, log: &Path) -> Result<(), LabError> {
+pub async fn wait_for_port(
+    what: &str,
+    address: &str,
+    port: u16,
+    timeout: Duration,
+    log: &Path,
+) -> Result<(), LabError> {
     let bar = spinner(format!("Waiting for {what} on {address}:{port}"));
     let result = poll_port(address, port, timeout).await;
     bar.finish_and_clear();
@@ -48,7 +55,11 @@ async fn poll_port(address: &str, port: u16, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     let target = format!("{address}:{port}");
     while Instant::now() < deadline {
-        let attempt = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(&target)).await;
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(1),
+            tokio::net::TcpStream::connect(&target),
+        )
+        .await;
         if matches!(attempt, Ok(Ok(_))) {
             return true;
         }
@@ -58,7 +69,14 @@ async fn poll_port(address: &str, port: u16, timeout: Duration) -> bool {
 }
 
 pub async fn wait_for_node_cql(node: &NodeLayout, timeout: Duration) -> Result<(), LabError> {
-    wait_for_port(&format!("Cassandra {}", node.name()), &node.address(), CQL_PORT, timeout, &node.system_log()).await
+    wait_for_port(
+        &format!("Cassandra {}", node.name()),
+        &node.address(),
+        CQL_PORT,
+        timeout,
+        &node.system_log(),
+    )
+    .await
 }
 
 /// Every node answers CQL, and sees all nodes UN.
@@ -76,7 +94,10 @@ pub async fn wait_for_cluster(layout: &Layout) -> Result<(), LabError> {
             let (up_normal, view) = up_normal_count(&nodetool, &node).await;
             if up_normal != NODE_COUNT {
                 all_whole = false;
-                last_view = format!("{} sees {up_normal}/{NODE_COUNT} nodes UN:\n{view}", node.name());
+                last_view = format!(
+                    "{} sees {up_normal}/{NODE_COUNT} nodes UN:\n{view}",
+                    node.name()
+                );
                 break;
             }
         }
@@ -102,7 +123,13 @@ async fn up_normal_count(nodetool: &PathBuf, node: &NodeLayout) -> (usize, Strin
     let output = tokio::time::timeout(
         Duration::from_secs(30),
         tokio::process::Command::new(nodetool)
-            .args(["-h", "127.0.0.1", "-p", &node.jmx_port().to_string(), "status"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &node.jmx_port().to_string(),
+                "status",
+            ])
             .kill_on_drop(true)
             .output(),
     )

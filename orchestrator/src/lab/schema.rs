@@ -27,7 +27,8 @@ pub fn statements(cql: &str) -> Vec<String> {
 
 /// Connects to `addresses` (port 9042) and applies every statement of `file`.
 pub async fn apply_file(addresses: &[String], file: &Path) -> Result<(), LabError> {
-    let cql = std::fs::read_to_string(file).map_err(LabError::io(format!("reading {}", file.display())))?;
+    let cql = std::fs::read_to_string(file)
+        .map_err(LabError::io(format!("reading {}", file.display())))?;
     let session = tokio::time::timeout(
         Duration::from_secs(60),
         SessionBuilder::new()
@@ -61,7 +62,10 @@ mod tests {
         let cql = "-- a comment; with a semicolon\nCREATE TABLE a (x int PRIMARY KEY);\n\n  -- another\nCREATE TABLE b (\n y int PRIMARY KEY\n);\n";
         assert_eq!(
             statements(cql),
-            vec!["CREATE TABLE a (x int PRIMARY KEY)", "CREATE TABLE b ( y int PRIMARY KEY )"]
+            vec![
+                "CREATE TABLE a (x int PRIMARY KEY)",
+                "CREATE TABLE b ( y int PRIMARY KEY )"
+            ]
         );
     }
 
@@ -71,7 +75,10 @@ mod tests {
         let all = statements(cql);
         assert!(all.len() >= 4);
         for statement in all {
-            assert!(statement.contains("IF NOT EXISTS"), "not idempotent: {statement}");
+            assert!(
+                statement.contains("IF NOT EXISTS"),
+                "not idempotent: {statement}"
+            );
         }
     }
 }
