@@ -395,7 +395,9 @@ impl Run {
         .map_err(|err| Failed::new(err.to_string()))?;
         let progress = self.ui.progress("watching the API's readings", window);
         let started = Instant::now();
-        let mut staleness_ms: Vec<u128> = Vec::new();
+        // One entry per poll: the age of the oldest sensor's newest reading,
+        // or None when the poll failed.
+        let mut staleness_ms: Vec<Option<u64>> = Vec::new();
         let mut breaches: Vec<String> = Vec::new();
         let mut degraded = 0usize;
         while started.elapsed() < window {
@@ -405,7 +407,7 @@ impl Run {
                 Ok(freshness) => {
                     degraded += usize::from(freshness.degraded_reads);
                     let worst = freshness.worst_staleness.unwrap_or(Duration::MAX);
-                    staleness_ms.push(worst.as_millis().min(u128::from(u32::MAX)));
+                    staleness_ms.push(freshness.worst_staleness.map(millis));
                     if !freshness.all_fresh(max_staleness) {
                         breaches.push(if freshness.unseen.is_empty() {
                             format!("+{offset}: newest readings {} old", format_duration(worst))
@@ -415,19 +417,15 @@ impl Run {
                     }
                 }
                 Err(err) => {
-                    staleness_ms.push(u128::from(u32::MAX));
+                    staleness_ms.push(None);
                     breaches.push(format!("+{offset}: {err}"));
                 }
             }
-            let worst = staleness_ms
-                .iter()
-                .copied()
-                .filter(|ms| *ms < u128::from(u32::MAX))
-                .max();
+            let worst = staleness_ms.iter().flatten().max();
             progress.tick(format!(
                 "{} polls, worst {}, {} over {}",
                 staleness_ms.len(),
-                worst.map_or("-".into(), |ms| format!("{:.1} s", ms as f64 / 1000.0)),
+                worst.map_or("-".into(), |ms| format_duration(Duration::from_millis(*ms))),
                 breaches.len(),
                 format_duration(max_staleness)
             ));
@@ -435,7 +433,7 @@ impl Run {
         }
         drop(progress);
         let polls = staleness_ms.len();
-        let worst_ms = staleness_ms.iter().copied().max().unwrap_or(0);
+        let worst_ms = staleness_ms.iter().flatten().copied().max().unwrap_or(0);
         let details = json!({
             "window_ms": window.as_millis(),
             "bound_ms": max_staleness.as_millis(),
@@ -450,9 +448,7 @@ impl Run {
             let mut summary = format!(
                 "{polls} polls over {}: readings never older than {} (bound {})",
                 format_duration(window),
-                format_duration(Duration::from_millis(
-                    u64::try_from(worst_ms).unwrap_or(u64::MAX)
-                )),
+                format_duration(Duration::from_millis(worst_ms)),
                 format_duration(max_staleness)
             );
             if degraded > 0 {
@@ -771,6 +767,10 @@ impl Run {
         })?;
         read_ledger(ledger).map_err(|err| Failed::new(err.to_string()))
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn meets(wanted: Expectation, seen: Option<NodeState>) -> bool {
