@@ -25,6 +25,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Health probes give up after this long.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Building the services (first run of a fresh clone) gives up after this long.
+const BUILD_TIMEOUT: Duration = Duration::from_secs(1800);
 /// `npm ci` gives up after this long.
 const NPM_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -32,6 +34,8 @@ const NPM_TIMEOUT: Duration = Duration::from_secs(300);
 pub enum AppError {
     #[error("{} not found: build the services first (`cargo build --workspace`)", .0.display())]
     MissingBinary(PathBuf),
+    #[error("building the services failed; see {}:\n{tail}", log.display())]
+    Build { log: PathBuf, tail: String },
     #[error("cannot start {}: {source}", binary.display())]
     Spawn {
         binary: PathBuf,
@@ -220,6 +224,7 @@ pub async fn up(
     on_progress: &(dyn Fn(&str) + Sync),
 ) -> Result<UpReport, AppError> {
     let mut report = UpReport::default();
+    ensure_binaries(plan, on_progress).await?;
     if let Some(warning) =
         ensure_dashboard_dependencies(&plan.web_dir, &plan.state, on_progress).await
     {
@@ -273,6 +278,67 @@ pub async fn up(
         }
     }
     Ok(report)
+}
+
+/// Builds the services when their binaries are missing from a checkout's
+/// target directory (a fresh clone where only `demo` was built by `cargo run`).
+async fn ensure_binaries(
+    plan: &ServicesPlan,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), AppError> {
+    let missing: Vec<PathBuf> = Service::START_ORDER
+        .iter()
+        .map(|service| plan.binary(*service))
+        .filter(|binary| !binary.is_file())
+        .collect();
+    let Some(first_missing) = missing.first() else {
+        return Ok(());
+    };
+    let root = paths::project_root();
+    let profile = plan
+        .binaries
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned());
+    let in_checkout = plan.binaries.parent() == Some(root.join("target").as_path())
+        && root.join("Cargo.toml").is_file();
+    let Some(profile) = profile.filter(|_| in_checkout) else {
+        return Err(AppError::MissingBinary(first_missing.clone()));
+    };
+    on_progress("building producer, ingest and api (first run; a few minutes)");
+    std::fs::create_dir_all(&plan.state.path).map_err(|source| AppError::StateFile {
+        path: plan.state.path.clone(),
+        source,
+    })?;
+    let log_path = plan.state.log_file("build");
+    let log = std::fs::File::create(&log_path).map_err(|source| AppError::StateFile {
+        path: log_path.clone(),
+        source,
+    })?;
+    let log_err = log.try_clone().map_err(|source| AppError::StateFile {
+        path: log_path.clone(),
+        source,
+    })?;
+    let mut command =
+        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(["build", "--package", "iot-services", "--bins"]);
+    if profile == "release" {
+        command.arg("--release");
+    }
+    let status = command
+        .current_dir(&root)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .kill_on_drop(true)
+        .status();
+    let built = matches!(tokio::time::timeout(BUILD_TIMEOUT, status).await, Ok(Ok(status)) if status.success());
+    if !built || !first_missing.is_file() {
+        return Err(AppError::Build {
+            log: log_path.clone(),
+            tail: process::log_tail(&log_path, 15),
+        });
+    }
+    Ok(())
 }
 
 /// Waits until `service` serves: the api answers `/health` with 200, ingest
