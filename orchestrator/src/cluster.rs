@@ -34,7 +34,7 @@ use crate::remote::{Remote, RemoteError, RemoteOptions};
 
 /// nodetool starts a JVM each time; against a frozen node it can hang until
 /// the command timeout, so checks cap it lower than a start or stop.
-const NODETOOL_TIMEOUT_CAP: Duration = Duration::from_secs(30);
+const NODETOOL_TIMEOUT_CAP: Duration = Duration::from_secs(20);
 
 /// The shortest CQL probe: a loaded laptop may take a few seconds to answer.
 const CQL_TIMEOUT_FLOOR: Duration = Duration::from_secs(5);
@@ -139,6 +139,8 @@ impl ClusterReport {
         let mut schema_versions = BTreeSet::new();
         for observer in &observers {
             match &observer.describe {
+                // Already reported: its nodetool status failed.
+                Err(_) if observer.status.is_err() => {}
                 Err(err) => problems.push(format!(
                     "{}: no nodetool describecluster: {err}",
                     observer.name
@@ -506,10 +508,16 @@ async fn observe(
             .await
             .and_then(|raw| parse(&remote, nodetool::parse_status(&raw)))
             .map_err(|err| err.to_string());
-        let describe = run_nodetool(&remote, node, "describecluster", options)
-            .await
-            .and_then(|raw| parse(&remote, nodetool::parse_describecluster(&raw)))
-            .map_err(|err| err.to_string());
+        // A node whose nodetool failed (down, frozen) would only fail again,
+        // after another timeout.
+        let describe = if status.is_ok() {
+            run_nodetool(&remote, node, "describecluster", options)
+                .await
+                .and_then(|raw| parse(&remote, nodetool::parse_describecluster(&raw)))
+                .map_err(|err| err.to_string())
+        } else {
+            Err("not asked: nodetool status failed there".to_string())
+        };
         remote.close().await;
         (status, describe)
     };
