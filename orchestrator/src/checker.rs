@@ -18,6 +18,7 @@ use iot_services::cassandra::{CassandraError, prepare};
 use iot_services::ledger::LedgerEntry;
 use scylla::client::session::Session;
 use scylla::errors::{NextRowError, PagerExecutionError, TypeCheckError};
+use scylla::response::query_result::QueryResult;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
@@ -240,19 +241,8 @@ pub async fn check(
     statement.set_page_size(PAGE_SIZE);
     statement.set_request_timeout(Some(options.request_timeout));
 
-    let mut ranges: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for entry in entries {
-        let millis = entry.timestamp.timestamp_millis();
-        ranges
-            .entry(entry.sensor_id.as_str())
-            .and_modify(|(low, high)| {
-                *low = (*low).min(millis);
-                *high = (*high).max(millis);
-            })
-            .or_insert((millis, millis));
-    }
     let statement = &statement;
-    let stored: StoredReadings = stream::iter(ranges)
+    let stored: StoredReadings = stream::iter(sensor_ranges(entries))
         .map(|(sensor, (low, high))| async move {
             read_range(session, statement, sensor, low, high)
                 .await
@@ -342,27 +332,159 @@ pub async fn read_sources(
             .execute_unpaged(&statement, (sensor.as_str(),))
             .await
             .map_err(|err| CheckerError::read(sensor, err))?;
-        let mut source = ReadSource::Unknown;
-        if let Some(tracing_id) = result.tracing_id() {
-            // Trace events are written asynchronously: give them a moment.
-            for _ in 0..TRACE_ATTEMPTS {
-                if let Ok(trace) = session.get_tracing_info(&tracing_id).await {
-                    let activities: Vec<&str> = trace
-                        .events
-                        .iter()
-                        .filter_map(|event| event.activity.as_deref())
-                        .collect();
-                    source = read_source(&activities);
-                }
-                if source != ReadSource::Unknown {
-                    break;
-                }
-                tokio::time::sleep(TRACE_RETRY).await;
-            }
-        }
+        let activities = trace_activities(session, &result, |activities| {
+            read_source(&activities.iter().map(String::as_str).collect::<Vec<_>>())
+                != ReadSource::Unknown
+        })
+        .await
+        .unwrap_or_default();
+        let source = read_source(&activities.iter().map(String::as_str).collect::<Vec<_>>());
         sources.insert(sensor.clone(), source);
     }
     Ok(sources)
+}
+
+/// What a read at ALL, traced, says about the replicas of the entries' sensors.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AgreementReport {
+    /// The entries were found with their values (at ALL).
+    pub report: CheckReport,
+    /// Sensors whose replicas answered different data ("Digest mismatch"):
+    /// the coordinator then repaired them, so a later read cannot show it.
+    pub mismatched_sensors: Vec<String>,
+    /// Sensors whose trace could not be read.
+    pub untraced_sensors: Vec<String>,
+}
+
+impl AgreementReport {
+    pub fn replicas_agree(&self) -> bool {
+        self.report.is_complete()
+            && self.mismatched_sensors.is_empty()
+            && self.untraced_sensors.is_empty()
+    }
+}
+
+/// Did a trace record a digest mismatch between replicas?
+pub fn saw_digest_mismatch(activities: &[&str]) -> bool {
+    activities
+        .iter()
+        .any(|activity| activity.starts_with("Digest mismatch"))
+}
+
+/// Reads each sensor's range of `entries` once at consistency ALL, traced:
+/// every replica answers, the coordinator compares their digests. No
+/// mismatch means every replica, the returned node included, holds exactly
+/// the same rows. Read once only: a mismatch triggers a read repair.
+pub async fn check_replicas_agree(
+    session: &Session,
+    keyspace: &str,
+    entries: &[LedgerEntry],
+    options: &CheckOptions,
+) -> Result<AgreementReport, CheckerError> {
+    let started = Instant::now();
+    if !is_plain_identifier(keyspace) {
+        return Err(CheckerError::BadKeyspace(keyspace.to_owned()));
+    }
+    let cql = format!(
+        "SELECT timestamp, value FROM {keyspace}.sensor_data \
+         WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ?"
+    );
+    let mut statement = prepare(session, &cql, Consistency::All).await?;
+    statement.set_tracing(true);
+    statement.set_request_timeout(Some(options.request_timeout));
+    let mut stored = StoredReadings::new();
+    let mut mismatched_sensors = Vec::new();
+    let mut untraced_sensors = Vec::new();
+    for (sensor, (low, high)) in sensor_ranges(entries) {
+        let result = session
+            .execute_unpaged(&statement, (sensor, CqlTimestamp(low), CqlTimestamp(high)))
+            .await
+            .map_err(|err| CheckerError::read(sensor, err))?;
+        // Wait for the data read to show in the trace, then fetch it once
+        // more for any event written just after (a mismatch comes last).
+        let started_reading = trace_activities(session, &result, |activities| {
+            activities
+                .iter()
+                .any(|activity| activity.starts_with("reading data"))
+        })
+        .await;
+        let activities = match started_reading {
+            Some(_) => {
+                tokio::time::sleep(TRACE_RETRY).await;
+                trace_activities(session, &result, |_| true).await
+            }
+            None => None,
+        };
+        let rows = result
+            .into_rows_result()
+            .map_err(|err| CheckerError::read(sensor, err))?;
+        let rows: BTreeMap<i64, f64> = rows
+            .rows::<(CqlTimestamp, f64)>()
+            .map_err(|err| CheckerError::read(sensor, err))?
+            .map(|row| row.map(|(timestamp, value)| (timestamp.0, value)))
+            .collect::<Result<_, _>>()
+            .map_err(|err| CheckerError::read(sensor, err))?;
+        stored.insert(sensor.to_owned(), rows);
+        match activities {
+            Some(activities)
+                if saw_digest_mismatch(
+                    &activities.iter().map(String::as_str).collect::<Vec<_>>(),
+                ) =>
+            {
+                mismatched_sensors.push(sensor.to_owned());
+            }
+            Some(_) => {}
+            None => untraced_sensors.push(sensor.to_owned()),
+        }
+    }
+    let mut report = compare(entries, &stored, options.first_few);
+    report.consistency = "ALL".to_owned();
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(AgreementReport {
+        report,
+        mismatched_sensors,
+        untraced_sensors,
+    })
+}
+
+/// The activities of a query's trace, once `complete` says they are all
+/// there (trace events are written asynchronously); `None` if they never are.
+async fn trace_activities(
+    session: &Session,
+    result: &QueryResult,
+    complete: impl Fn(&[String]) -> bool,
+) -> Option<Vec<String>> {
+    let tracing_id = result.tracing_id()?;
+    for _ in 0..TRACE_ATTEMPTS {
+        if let Ok(trace) = session.get_tracing_info(&tracing_id).await {
+            let activities: Vec<String> = trace
+                .events
+                .iter()
+                .filter_map(|event| event.activity.clone())
+                .collect();
+            if complete(&activities) {
+                return Some(activities);
+            }
+        }
+        tokio::time::sleep(TRACE_RETRY).await;
+    }
+    None
+}
+
+/// Per sensor, the time range (milliseconds) its entries cover.
+fn sensor_ranges(entries: &[LedgerEntry]) -> BTreeMap<&str, (i64, i64)> {
+    let mut ranges: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for entry in entries {
+        let millis = entry.timestamp.timestamp_millis();
+        ranges
+            .entry(entry.sensor_id.as_str())
+            .and_modify(|(low, high)| {
+                *low = (*low).min(millis);
+                *high = (*high).max(millis);
+            })
+            .or_insert((millis, millis));
+    }
+    ranges
 }
 
 /// `[A-Za-z][A-Za-z0-9_]*`, at most 48 characters: what CQL accepts unquoted.
@@ -481,6 +603,18 @@ mod tests {
             read_source(&["Executing single-partition query"]),
             ReadSource::Unknown
         );
+    }
+
+    #[test]
+    fn a_digest_mismatch_is_seen_in_the_trace() {
+        assert!(saw_digest_mismatch(&[
+            "reading digest from /127.0.0.2:7000",
+            "Digest mismatch: Mismatch for key DecoratedKey(1, 73656e736f725f3031)"
+        ]));
+        assert!(!saw_digest_mismatch(&[
+            "reading digest from /127.0.0.2:7000",
+            "Request complete"
+        ]));
     }
 
     #[test]

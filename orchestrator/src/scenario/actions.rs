@@ -18,7 +18,7 @@ use super::journal::Capture;
 use super::probe::ApiProbe;
 use super::runner::{Done, Failed, Outage, Run, StepResult};
 use super::steps::{KillMode, VerifyConsistency, WantedState};
-use super::ui::format_duration;
+use super::ui::{Progress, format_duration};
 use crate::app::{self, Service};
 use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
 use crate::cluster::Expectation;
@@ -520,7 +520,6 @@ impl Run {
         let Some(Outage {
             out_at,
             back_at: Some(back_at),
-            ..
         }) = self.outages.get(&node.name).copied()
         else {
             return Err(Failed::new(format!(
@@ -541,117 +540,197 @@ impl Run {
                 node.name
             )));
         }
+        let progress = self.ui.progress(
+            &format!(
+                "reading {} readings through {} alone",
+                missed.len(),
+                node.name
+            ),
+            timeout,
+        );
+        let deadline = Instant::now() + timeout;
+        let session = self.connect_alone(node, deadline, &progress).await?;
         let keyspace = self.fleet.inventory.cluster.keyspace.clone();
+        let mut sensors: Vec<String> = missed.iter().map(|entry| entry.sensor_id.clone()).collect();
+        sensors.sort();
+        sensors.dedup();
+        // A node that coordinates a read at ONE may pass it to another
+        // replica: only reads it served from its own replica show what it holds.
+        let served = checker::read_sources(&session, &keyspace, &sensors)
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let (local, elsewhere): (Vec<LedgerEntry>, Vec<LedgerEntry>) = missed
+            .iter()
+            .cloned()
+            .partition(|entry| served.get(&entry.sensor_id) == Some(&ReadSource::Local));
+        let mut details = json!({
+            "node": node.name,
+            "out_at": out_at,
+            "back_at": back_at,
+            "missed_while_out": missed.len(),
+            "read_sources": served,
+        });
+        let mut found = 0;
+        if !local.is_empty() {
+            progress.tick(format!(
+                "{} readings served by {} itself",
+                local.len(),
+                node.name
+            ));
+            let report = self
+                .wait_served_locally(&session, &local, deadline, &progress)
+                .await?;
+            found += report.found;
+            details["report"] = json!(report);
+        }
+        if !elsewhere.is_empty() {
+            // Those sensors' reads go to peers: once the peers have handed
+            // over their hints, one read at ALL compares every replica.
+            self.wait_hints_handed_over(node, deadline, &progress)
+                .await?;
+            let agreement = checker::check_replicas_agree(
+                &session,
+                &keyspace,
+                &elsewhere,
+                &CheckOptions::default(),
+            )
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+            details["agreement_at_all"] = json!(agreement);
+            if !agreement.replicas_agree() {
+                return Err(Failed {
+                    message: format!(
+                        "{}'s replica did not match its peers after the hints were replayed \
+                         (digest mismatch for {:?}, untraced {:?}; {})",
+                        node.name,
+                        agreement.mismatched_sensors,
+                        agreement.untraced_sensors,
+                        agreement.report.render()
+                    ),
+                    details,
+                });
+            }
+            found += agreement.report.found;
+        }
+        let elapsed = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+        let mut summary = format!(
+            "{} holds all {found} readings acknowledged during its {} s outage, {} after its return",
+            node.name,
+            (back_at - out_at).num_seconds(),
+            format_duration(elapsed)
+        );
+        if !local.is_empty() {
+            summary.push_str(&format!(
+                "; {} read from {} alone at ONE",
+                local.len(),
+                node.name
+            ));
+        }
+        if !elsewhere.is_empty() {
+            summary.push_str(&format!(
+                "; {} (sensors its snitch reads from peers: {}) identical on every replica at ALL after the hints \
+                 were handed over",
+                elsewhere.len(),
+                describe_sources(&served)
+            ));
+        }
+        Ok(Done { summary, details })
+    }
+
+    /// A session to `node` alone (it coordinates every request), retried until `deadline`.
+    async fn connect_alone(
+        &self,
+        node: &NodeSpec,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<scylla::client::session::Session, Failed> {
         let address = node.address.to_string();
+        loop {
+            match connect_single_node(&address, Duration::from_secs(5)).await {
+                Ok(session) => return Ok(session),
+                Err(err) if Instant::now() + RECHECK >= deadline => {
+                    return Err(Failed::new(format!(
+                        "{} does not answer CQL: {err}",
+                        node.name
+                    )));
+                }
+                Err(err) => progress.tick(err.to_string()),
+            }
+            tokio::time::sleep(RECHECK).await;
+        }
+    }
+
+    /// Reads `entries` at ONE through `session` until all are there or `deadline`.
+    async fn wait_served_locally(
+        &self,
+        session: &scylla::client::session::Session,
+        entries: &[LedgerEntry],
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<CheckReport, Failed> {
+        let keyspace = &self.fleet.inventory.cluster.keyspace;
         let options = CheckOptions {
             consistency: Consistency::One,
             ..CheckOptions::default()
         };
-        let mut sensors: Vec<String> = missed.iter().map(|entry| entry.sensor_id.clone()).collect();
-        sensors.sort();
-        sensors.dedup();
-        let progress = self.ui.progress(
-            &format!("reading {} readings from {} alone", missed.len(), node.name),
-            timeout,
-        );
-        let started = Instant::now();
-        let mut last = String::from("not checked yet");
-        let mut last_report: Option<CheckReport> = None;
-        let mut sources: Option<BTreeMap<String, ReadSource>> = None;
-        while started.elapsed() < timeout {
-            let session = match connect_single_node(&address, Duration::from_secs(5)).await {
-                Ok(session) => session,
-                Err(err) => {
-                    last = err.to_string();
-                    progress.tick(last.clone());
-                    tokio::time::sleep(RECHECK).await;
-                    continue;
-                }
+        loop {
+            let last = match checker::check(session, keyspace, entries, &options).await {
+                Ok(report) if report.is_complete() => return Ok(report),
+                Ok(report) => report.render(),
+                Err(err) => err.to_string(),
             };
-            // Only reads the node served from its own replica prove what it holds.
-            if sources.is_none() {
-                match checker::read_sources(&session, &keyspace, &sensors).await {
-                    Ok(found) => sources = Some(found),
-                    Err(err) => {
-                        last = err.to_string();
-                        progress.tick(last.clone());
-                        tokio::time::sleep(RECHECK).await;
-                        continue;
-                    }
-                }
+            if Instant::now() + RECHECK >= deadline {
+                return Err(Failed::new(format!("not caught up in time: {last}")));
             }
-            let served = sources.as_ref().map_or_else(BTreeMap::new, Clone::clone);
-            let local: Vec<LedgerEntry> = missed
-                .iter()
-                .filter(|entry| served.get(&entry.sensor_id) == Some(&ReadSource::Local))
-                .cloned()
-                .collect();
-            if local.is_empty() {
-                return Err(Failed {
-                    message: format!(
-                        "{} passed every read at ONE to another replica ({}): nothing it holds can be shown; \
-                         configure a snitch that prefers the local replica (GossipingPropertyFileSnitch)",
-                        node.name,
-                        describe_sources(&served)
-                    ),
-                    details: json!({ "node": node.name, "read_sources": served }),
-                });
-            }
-            match checker::check(&session, &keyspace, &local, &options).await {
-                Ok(report) if report.is_complete() => {
-                    let local_sensors = served
-                        .values()
-                        .filter(|source| **source == ReadSource::Local)
-                        .count();
-                    let mut summary = format!(
-                        "{} alone (consistency ONE, its own replica) serves all {} readings acknowledged while it \
-                         was out ({} s outage), {} after its return",
-                        node.name,
-                        report.expected,
-                        (back_at - out_at).num_seconds(),
-                        format_duration(started.elapsed())
-                    );
-                    if local_sensors < served.len() {
-                        summary.push_str(&format!(
-                            "; {} of {} sensors only: the others' reads went to peers ({})",
-                            local_sensors,
-                            served.len(),
-                            describe_sources(&served)
-                        ));
-                    }
-                    return Ok(Done {
-                        summary,
-                        details: json!({
-                            "node": node.name,
-                            "report": report,
-                            "missed_while_out": missed.len(),
-                            "read_sources": served,
-                            "out_at": out_at,
-                            "back_at": back_at,
-                        }),
-                    });
-                }
-                Ok(report) => {
-                    last = format!(
-                        "{} of {} readings on {}",
-                        report.found, report.expected, node.name
-                    );
-                    last_report = Some(report);
-                }
-                Err(err) => last = err.to_string(),
-            }
-            progress.tick(last.clone());
+            progress.tick(last.lines().next().unwrap_or("").to_owned());
             tokio::time::sleep(RECHECK).await;
         }
-        Err(Failed {
-            message: format!(
-                "{} has not caught up within {}: {}",
+    }
+
+    /// Waits until no running peer holds hints for `node`.
+    async fn wait_hints_handed_over(
+        &self,
+        node: &NodeSpec,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<(), Failed> {
+        let peers: Vec<&NodeSpec> = self
+            .fleet
+            .inventory
+            .nodes
+            .iter()
+            .filter(|peer| peer.name != node.name && !self.is_out(peer))
+            .collect();
+        loop {
+            let answers = join_all(
+                peers
+                    .iter()
+                    .map(|peer| self.fleet.holds_hints_for(peer, node)),
+            )
+            .await;
+            let holding: Vec<String> = peers
+                .iter()
+                .zip(&answers)
+                .filter(|(_, answer)| !matches!(answer, Ok(false)))
+                .map(|(peer, answer)| match answer {
+                    Err(err) => format!("{}: {}", peer.name, err.lines().next().unwrap_or("")),
+                    Ok(_) => peer.name.clone(),
+                })
+                .collect();
+            if holding.is_empty() {
+                return Ok(());
+            }
+            let waiting = format!(
+                "hints for {} still held by {}",
                 node.name,
-                format_duration(timeout),
-                last_report.as_ref().map_or(last, CheckReport::render)
-            ),
-            details: json!({ "node": node.name, "report": last_report, "read_sources": sources }),
-        })
+                holding.join(", ")
+            );
+            if Instant::now() + RECHECK >= deadline {
+                return Err(Failed::new(format!("not caught up in time: {waiting}")));
+            }
+            progress.tick(waiting);
+            tokio::time::sleep(RECHECK).await;
+        }
     }
 
     pub(super) async fn verify(

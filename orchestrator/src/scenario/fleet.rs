@@ -8,7 +8,7 @@ use crate::cli::FaultMode;
 use crate::cluster::{self, ClusterReport, NodeStates};
 use crate::hosts::{Inventory, NodeSpec};
 use crate::nemesis;
-use crate::remote::RemoteOptions;
+use crate::remote::{Remote, RemoteOptions};
 
 /// The inventory and how to reach its nodes.
 pub struct Fleet {
@@ -59,5 +59,41 @@ impl Fleet {
             .await
             .map(drop)
             .map_err(|err| err.to_string())
+    }
+
+    /// Does `peer` still hold hints for `node` (`nodetool listpendinghints`)?
+    pub async fn holds_hints_for(&self, peer: &NodeSpec, node: &NodeSpec) -> Result<bool, String> {
+        let remote = Remote::connect(&self.inventory, peer, &self.remote)
+            .await
+            .map_err(|err| err.to_string())?;
+        let output = remote.run_ok(&peer.nodetool("listpendinghints")).await;
+        remote.close().await;
+        let output = output.map_err(|err| err.to_string())?;
+        Ok(lists_hints_for(&output.stdout, &node.address.to_string()))
+    }
+}
+
+/// `nodetool listpendinghints` prints one row per target node with pending
+/// hints (its address among the columns), or "does not have any pending hints".
+fn lists_hints_for(listing: &str, address: &str) -> bool {
+    listing
+        .lines()
+        .any(|line| line.split_whitespace().any(|column| column == address))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_hints_are_found_by_the_target_address() {
+        let listing = "Host ID                               Address    Rack   DC           Status  Total files  Newest                   Oldest\n\
+                       9b9b6771-20ef-4290-97b2-85a324184772  127.0.0.2  rack1  datacenter1  DOWN    2            2026-11-26 11:45:40,000  2026-11-26 11:45:30,000\n";
+        assert!(lists_hints_for(listing, "127.0.0.2"));
+        assert!(!lists_hints_for(listing, "127.0.0.3"));
+        assert!(!lists_hints_for(
+            "This node does not have any pending hints\n",
+            "127.0.0.2"
+        ));
     }
 }
