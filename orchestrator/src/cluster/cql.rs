@@ -76,6 +76,10 @@ async fn query_replication(
     timeout: Duration,
 ) -> Result<Option<Replication>, String> {
     let node = SocketAddr::new(address, CQL_PORT);
+    // A closed port is answer enough, and spares the driver's noisy retries.
+    tokio::net::TcpStream::connect(node)
+        .await
+        .map_err(|err| format!("CQL port {node} does not accept connections: {err}"))?;
     let only_this_node =
         AllowListHostFilter::new([node]).map_err(|err| format!("{node}: {err}"))?;
     let profile = ExecutionProfile::builder()
