@@ -43,12 +43,15 @@ pub enum CassandraError {
     #[error("cannot connect to Cassandra at {contact_points}: {source}")]
     Connect {
         contact_points: String,
-        source: NewSessionError,
+        source: Box<NewSessionError>,
     },
     #[error("Cassandra did not answer within {0:?} while connecting")]
     ConnectTimeout(Duration),
     #[error("cannot prepare `{cql}`: {source}")]
-    Prepare { cql: String, source: PrepareError },
+    Prepare {
+        cql: String,
+        source: Box<PrepareError>,
+    },
     #[error("invalid keyspace name {0:?} (expected a letter then up to 47 letters, digits or _)")]
     BadKeyspace(String),
     #[error(
@@ -61,9 +64,15 @@ pub enum CassandraError {
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
-    Execution(#[from] ExecutionError),
+    Execution(Box<ExecutionError>),
     #[error("unexpected result from Cassandra: {0}")]
     Result(String),
+}
+
+impl From<ExecutionError> for QueryError {
+    fn from(error: ExecutionError) -> Self {
+        QueryError::Execution(Box::new(error))
+    }
 }
 
 /// How to reach the cluster and how patient to be with it.
@@ -186,7 +195,7 @@ pub async fn prepare(
         .await
         .map_err(|source| CassandraError::Prepare {
             cql: cql.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
     statement.set_consistency(consistency);
     statement.set_is_idempotent(true);
@@ -300,7 +309,7 @@ async fn build(
         Ok(Ok(session)) => Ok(session),
         Ok(Err(source)) => Err(CassandraError::Connect {
             contact_points: described,
-            source,
+            source: Box::new(source),
         }),
         Err(_) => Err(CassandraError::ConnectTimeout(patience)),
     }

@@ -131,7 +131,8 @@ pub async fn run(args: ProducerArgs) -> Result<Summary, ProducerError> {
     if args.sensors == 0 {
         return Err(ProducerError::Settings("--sensors must be at least 1"));
     }
-    if !args.max_rate && !(args.rate.is_finite() && args.rate > 0.0) {
+    let rate_is_valid = args.rate.is_finite() && args.rate > 0.0;
+    if !args.max_rate && !rate_is_valid {
         return Err(ProducerError::Settings("--rate must be a positive number"));
     }
     let stop = shutdown::on_signals().map_err(ProducerError::Signals)?;

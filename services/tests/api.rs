@@ -150,7 +150,7 @@ fn every_endpoint_answers_with_its_documented_shape() {
         assert!(
             node["latency_ms"]
                 .as_f64()
-                .is_some_and(|l| l >= 0.0 && l < 1000.0),
+                .is_some_and(|l| (0.0..1000.0).contains(&l)),
             "{node}"
         );
     }

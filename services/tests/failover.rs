@@ -67,7 +67,9 @@ fn start_flow(tag: &str, seconds: u32, api_args: &[&str]) -> Flow {
         base,
         producer,
     };
-    wait_for("first readings in the API", Duration::from_secs(20), || fresh_latest(&flow).ok());
+    wait_for("first readings in the API", Duration::from_secs(20), || {
+        fresh_latest(&flow).ok()
+    });
     flow
 }
 
@@ -81,7 +83,9 @@ fn fresh_latest(flow: &Flow) -> Result<(Duration, Duration), String> {
         return Err(format!("{status}: {body}"));
     }
     let json: Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
-    let age = (Utc::now() - api_time(&json["timestamp"])).to_std().unwrap_or_default();
+    let age = (Utc::now() - api_time(&json["timestamp"]))
+        .to_std()
+        .unwrap_or_default();
     Ok((age, took))
 }
 
@@ -102,7 +106,8 @@ fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
     let mut worst_age = Duration::ZERO;
     let mut polls = 0;
     while started.elapsed() < duration {
-        let (age, took) = fresh_latest(flow).unwrap_or_else(|e| panic!("API failed during the fault: {e}"));
+        let (age, took) =
+            fresh_latest(flow).unwrap_or_else(|e| panic!("API failed during the fault: {e}"));
         polls += 1;
         worst_took = worst_took.max(took);
         if started.elapsed() > grace {
@@ -116,19 +121,32 @@ fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
          {written_during} readings written"
     );
     assert!(worst_took <= MAX_STALL, "API stalled {worst_took:?}");
-    assert!(worst_age <= MAX_STALL + Duration::from_millis(500), "data {worst_age:?} old");
+    assert!(
+        worst_age <= MAX_STALL + Duration::from_millis(500),
+        "data {worst_age:?} old"
+    );
     // 20 readings/s produced: at least half of them must have been written.
-    assert!(written_during as f64 >= duration.as_secs_f64() * 10.0, "ingest wrote only {written_during}");
+    assert!(
+        written_during as f64 >= duration.as_secs_f64() * 10.0,
+        "ingest wrote only {written_during}"
+    );
 }
 
 /// Lets the producer finish and checks the ledger against Cassandra.
 fn finish_and_check(mut flow: Flow) {
     let started = Instant::now();
     while flow.producer.is_running() {
-        assert!(started.elapsed() < Duration::from_secs(120), "producer did not finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "producer did not finish"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(flow.producer.log_text().contains("failed 0"), "{}", flow.producer.log_text());
+    assert!(
+        flow.producer.log_text().contains("failed 0"),
+        "{}",
+        flow.producer.log_text()
+    );
     let ledger = read_ledger(&flow.ledger).unwrap();
     Cassandra::connect(runtime()).wait_all_stored(&ledger, Duration::from_secs(60));
     assert!(flow.ingest.is_running() && flow.api.is_running());
@@ -177,16 +195,26 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
     let second = NodeFault::apply(3, "kill");
     let first = NodeFault::apply(2, "kill");
     // Let ingest notice, then watch it hold its offsets.
-    wait_for("ingest reporting Cassandra unwritable", Duration::from_secs(30), || {
-        let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
-        text.contains("ingest_cassandra_writable 0").then_some(())
-    });
+    wait_for(
+        "ingest reporting Cassandra unwritable",
+        Duration::from_secs(30),
+        || {
+            let (_, text) =
+                http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
+            text.contains("ingest_cassandra_writable 0").then_some(())
+        },
+    );
     let committed_before = committed_offsets(&flow);
     std::thread::sleep(Duration::from_secs(6));
     let committed_after = committed_offsets(&flow);
-    assert_eq!(committed_before, committed_after, "ingest committed while QUORUM was impossible");
+    assert_eq!(
+        committed_before, committed_after,
+        "ingest committed while QUORUM was impossible"
+    );
     assert!(
-        flow.ingest.log_text().contains("Cassandra cannot take writes"),
+        flow.ingest
+            .log_text()
+            .contains("Cassandra cannot take writes"),
         "ingest did not say so"
     );
 
@@ -194,20 +222,33 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
     let url = format!("{}/sensors/{}01/latest", flow.base, flow.prefix);
     let (status, headers, body) = http_get_with_headers(&url).unwrap();
     assert_eq!(status, 200, "{body}");
-    assert_eq!(headers.get("x-read-consistency").map(|v| v.to_str().unwrap()), Some("ONE"));
+    assert_eq!(
+        headers
+            .get("x-read-consistency")
+            .map(|v| v.to_str().unwrap()),
+        Some("ONE")
+    );
 
     // One node back: QUORUM possible again, ingest resumes by itself.
     first.restore();
     wait_for("ingest writing again", Duration::from_secs(60), || {
-        let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
+        let (_, text) =
+            http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
         text.contains("ingest_cassandra_writable 1").then_some(())
     });
-    assert!(flow.ingest.log_text().contains("Cassandra takes writes again"));
+    assert!(
+        flow.ingest
+            .log_text()
+            .contains("Cassandra takes writes again")
+    );
     let ledger_path = flow.ledger.clone();
     let mut flow = flow;
     let started = Instant::now();
     while flow.producer.is_running() {
-        assert!(started.elapsed() < Duration::from_secs(120), "producer did not finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "producer did not finish"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let ledger = read_ledger(&ledger_path).unwrap();
@@ -228,7 +269,9 @@ fn committed_offsets(flow: &Flow) -> Vec<(i32, i64)> {
     for partition in 0..6 {
         list.add_partition(&flow.topics.readings, partition);
     }
-    let committed = consumer.committed_offsets(list, Duration::from_secs(10)).unwrap();
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .unwrap();
     committed
         .elements()
         .iter()

@@ -255,7 +255,7 @@ impl Store {
                     });
                 }
             }
-            events.sort_by(|a, b| b.at.cmp(&a.at));
+            events.sort_by_key(|e| std::cmp::Reverse(e.at));
             events.truncate(usize::try_from(limit).unwrap_or(0));
             Ok(events)
         })

@@ -1,0 +1,632 @@
+//! Benchmark of the data path on the lab (not part of the test suite).
+//!
+//! Runs, in one go and against the same lab: a reference writer (the fastest
+//! way this machine can write `sensor_data` rows at QUORUM), ingest's sustained
+//! throughput at QUORUM, produce → visible-in-API latency at the demo rate,
+//! `GET /history?limit=300` under 32 concurrent clients with all nodes up and
+//! with one node stopped, and the resident memory of each service. Prints a
+//! Markdown report; docs/BENCHMARKS.md explains how to read it.
+//!
+//! Build and run (release binaries sit next to this example):
+//!   cargo build --release -p iot-services --bins --examples
+//!   target/release/examples/bench
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::Parser;
+use iot_services::cassandra::{self, SessionOptions, prepare};
+use iot_services::kafka::{durable_producer_config, ensure_topics};
+use iot_services::reading::{Reading, format_timestamp};
+use nix::fcntl::{Flock, FlockArg};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use scylla::statement::Consistency;
+use scylla::value::CqlTimestamp;
+use tokio::sync::Semaphore;
+
+/// Benchmark producer → Kafka → ingest → Cassandra → API on the lab.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092")]
+    kafka: String,
+    /// Cassandra contact points.
+    #[arg(long, default_value = "127.0.0.1,127.0.0.2,127.0.0.3")]
+    cassandra: String,
+    /// Seconds of the reference writer.
+    #[arg(long, default_value_t = 20)]
+    reference_seconds: u64,
+    /// Writes in flight of the reference writer.
+    #[arg(long, default_value_t = 256)]
+    reference_concurrency: usize,
+    /// Readings queued in Kafka before ingest starts draining them.
+    #[arg(long, default_value_t = 150_000)]
+    throughput_readings: u64,
+    /// Seconds of the demo-rate phase (latency and memory).
+    #[arg(long, default_value_t = 60)]
+    demo_seconds: u64,
+    /// Seconds of each history load run.
+    #[arg(long, default_value_t = 20)]
+    history_seconds: u64,
+    /// Concurrent history clients.
+    #[arg(long, default_value_t = 32)]
+    history_clients: usize,
+    /// Skip the one-node-down history run (it stops PC2 under the lab fault lock).
+    #[arg(long)]
+    skip_node_down: bool,
+}
+
+/// A child service, killed by pid when dropped.
+struct Spawned {
+    name: &'static str,
+    child: Child,
+}
+
+impl Spawned {
+    fn start(name: &'static str, args: &[String], logs: &Path) -> Result<Spawned> {
+        let log = File::create(logs.join(format!("{name}.log")))?;
+        let child = Command::new(binaries_dir().join(name))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {name} (build with `cargo build --release -p iot-services --bins`)"
+                )
+            })?;
+        Ok(Spawned { name, child })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn wait(&mut self, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait()? {
+                if status.success() {
+                    return Ok(());
+                }
+                bail!("{} exited with {status}", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("{} still running after {timeout:?}", self.name)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// target/release: this example lives in target/release/examples.
+fn binaries_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target/release"))
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Resident memory of `pid` in MiB, from /proc.
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+async fn wait_http_ok(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    bail!("{url} not OK after {timeout:?}")
+}
+
+/// The reference: prepared inserts of `sensor_data` rows at QUORUM, as many in
+/// flight as `concurrency`, for `seconds`. Returns rows/s.
+async fn reference_writer(args: &Args, run: &str) -> Result<f64> {
+    let session = Arc::new(
+        cassandra::connect(&SessionOptions::new(cassandra::split_contact_points(
+            &args.cassandra,
+        )))
+        .await?,
+    );
+    let insert = Arc::new(
+        prepare(
+            &session,
+            "INSERT INTO iot_demo.sensor_data (sensor_id, timestamp, value) VALUES (?, ?, ?)",
+            Consistency::Quorum,
+        )
+        .await?,
+    );
+    let slots = Arc::new(Semaphore::new(args.reference_concurrency));
+    let written = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.reference_seconds);
+    let base = Utc::now().timestamp_millis();
+    let mut n: i64 = 0;
+    while Instant::now() < deadline {
+        let slot = slots.clone().acquire_owned().await?;
+        let (session, insert, written) = (session.clone(), insert.clone(), written.clone());
+        let sensor = format!("bench_ref_{run}_{:03}", n % 100);
+        let at = base + n / 100;
+        n += 1;
+        tokio::spawn(async move {
+            if session
+                .execute_unpaged(&insert, (sensor.as_str(), CqlTimestamp(at), 21.5))
+                .await
+                .is_ok()
+            {
+                written.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(slot);
+        });
+    }
+    let _ = slots
+        .acquire_many(args.reference_concurrency as u32)
+        .await?;
+    Ok(written.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// 32 clients hammering history for `seconds`: (p50, p99, requests/s, errors).
+async fn history_load(
+    base: &str,
+    sensors: &[String],
+    since: &str,
+    args: &Args,
+) -> (Duration, Duration, f64, u64) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.history_clients)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(args.history_seconds);
+    let errors = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..args.history_clients {
+        let url = format!(
+            "{base}/sensors/{}/history?since={since}&limit=300",
+            sensors[c % sensors.len()]
+        );
+        let (client, errors) = (client.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                match client.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(started.elapsed());
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_default());
+    }
+    all.sort_unstable();
+    let rate = all.len() as f64 / args.history_seconds as f64;
+    (
+        percentile(&all, 50.0),
+        percentile(&all, 99.0),
+        rate,
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+/// Stops PC2 under the lab fault lock, runs `body`, brings PC2 back.
+struct NodeDown {
+    _lock: Flock<File>,
+}
+
+impl NodeDown {
+    fn stop_pc2() -> Result<NodeDown> {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open("/tmp/lab-faults.lock")?;
+        eprintln!("waiting for the lab fault lock…");
+        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e)?;
+        run_script("stop")?;
+        Ok(NodeDown { _lock: lock })
+    }
+}
+
+impl Drop for NodeDown {
+    fn drop(&mut self) {
+        let _ = run_script("thaw");
+        let _ = run_script("start");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let started = Instant::now();
+        if let Ok(runtime) = runtime {
+            while started.elapsed() < Duration::from_secs(180) {
+                let answered = runtime.block_on(async {
+                    let s = cassandra::connect_single_node("127.0.0.2", Duration::from_secs(2))
+                        .await
+                        .ok()?;
+                    s.query_unpaged("SELECT release_version FROM system.local", ())
+                        .await
+                        .ok()
+                });
+                if answered.is_some() {
+                    eprintln!("PC2 answers CQL again");
+                    // Let gossip mark it UN everywhere before releasing the lock.
+                    std::thread::sleep(Duration::from_secs(5));
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        eprintln!("PC2 did not come back within 180 s: check the lab");
+    }
+}
+
+fn run_script(verb: &str) -> Result<()> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../.lab/node2/bin/{verb}"));
+    let out = Command::new(&script)
+        .output()
+        .with_context(|| script.display().to_string())?;
+    eprintln!(
+        "{} → {}",
+        script.display(),
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let run = format!("{}", Utc::now().timestamp() % 1_000_000);
+    let logs = tempfile::Builder::new().prefix("bench-").tempdir()?.keep();
+    let client = reqwest::Client::new();
+    let since = format_timestamp(Utc::now() - chrono::Duration::minutes(1));
+    eprintln!("bench run {run}; service logs in {}", logs.display());
+
+    // 1. Reference writer.
+    eprintln!("reference writer: {} s at QUORUM…", args.reference_seconds);
+    let reference = reference_writer(&args, &run).await?;
+    eprintln!("  {reference:.0} rows/s");
+
+    // 2. Ingest throughput: fill a topic, then let ingest drain it.
+    let topic = format!("bench-{run}");
+    let dlq = format!("bench-{run}-dlq");
+    ensure_topics(&args.kafka, &[(&topic, 6), (&dlq, 1)]).await?;
+    let common = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "--kafka".into(),
+            args.kafka.clone(),
+            "--topic".into(),
+            topic.clone(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    eprintln!(
+        "filling {topic} with {} readings…",
+        args.throughput_readings
+    );
+    let fill_started = Instant::now();
+    let mut filler = Spawned::start(
+        "producer",
+        &common(&[
+            "--max-rate",
+            "--sensors",
+            "100",
+            "--count",
+            &args.throughput_readings.to_string(),
+            "--sensor-prefix",
+            &format!("bench_ing_{run}_"),
+        ]),
+        &logs,
+    )?;
+    filler.wait(Duration::from_secs(600))?;
+    let produce_rate = args.throughput_readings as f64 / fill_started.elapsed().as_secs_f64();
+    eprintln!("  producer --max-rate: {produce_rate:.0} readings/s acknowledged");
+
+    let metrics_port = free_port()?;
+    let ingest = Spawned::start(
+        "ingest",
+        &{
+            let mut v = common(&[]);
+            v.extend(
+                [
+                    "--dlq-topic",
+                    &dlq,
+                    "--group-id",
+                    &format!("bench-{run}"),
+                    "--metrics-listen",
+                    &format!("127.0.0.1:{metrics_port}"),
+                    "--cassandra",
+                    &args.cassandra,
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            v
+        },
+        &logs,
+    )?;
+    let target = args.throughput_readings as f64;
+    let mut samples: Vec<(Instant, f64)> = Vec::new();
+    let drain_started = Instant::now();
+    loop {
+        let written = metric(&client, metrics_port, "ingest_written_total")
+            .await
+            .unwrap_or(0.0);
+        samples.push((Instant::now(), written));
+        if written >= target {
+            break;
+        }
+        if drain_started.elapsed() > Duration::from_secs(900) {
+            bail!("ingest wrote only {written} of {target} in 900 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let at = |fraction: f64| {
+        samples
+            .iter()
+            .find(|(_, w)| *w >= target * fraction)
+            .copied()
+    };
+    let ingest_rate = match (at(0.1), at(0.9)) {
+        (Some((t1, w1)), Some((t2, w2))) if t2 > t1 => (w2 - w1) / (t2 - t1).as_secs_f64(),
+        _ => target / drain_started.elapsed().as_secs_f64(),
+    };
+    eprintln!(
+        "  ingest: {ingest_rate:.0} readings/s (ratio {:.2})",
+        ingest_rate / reference
+    );
+
+    // 3. Demo rate: latency and memory.
+    let api_port = free_port()?;
+    let api = Spawned::start(
+        "api",
+        &[
+            "--listen".into(),
+            format!("127.0.0.1:{api_port}"),
+            "--cassandra".into(),
+            args.cassandra.clone(),
+        ],
+        &logs,
+    )?;
+    let base = format!("http://127.0.0.1:{api_port}");
+    wait_http_ok(&client, &format!("{base}/health"), Duration::from_secs(30)).await?;
+    let demo = Spawned::start(
+        "producer",
+        &common(&[
+            "--sensors",
+            "5",
+            "--rate",
+            "1",
+            "--duration",
+            &args.demo_seconds.to_string(),
+            "--sensor-prefix",
+            &format!("bench_demo_{run}_"),
+        ]),
+        &logs,
+    )?;
+    let pids = [
+        ("producer", demo.pid()),
+        ("ingest", ingest.pid()),
+        ("api", api.pid()),
+    ];
+    let sampling = Arc::new(AtomicBool::new(true));
+    let rss_task = {
+        let sampling = sampling.clone();
+        tokio::spawn(async move {
+            let mut peak = [0.0f64; 3];
+            while sampling.load(Ordering::Relaxed) {
+                for (slot, (_, pid)) in peak.iter_mut().zip(pids) {
+                    *slot = slot.max(rss_mib(pid).unwrap_or(0.0));
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            peak
+        })
+    };
+    eprintln!(
+        "demo rate for {} s: probing produce → visible latency…",
+        args.demo_seconds
+    );
+    let probe: FutureProducer =
+        durable_producer_config(&args.kafka, Duration::from_secs(10)).create()?;
+    let probe_id = format!("bench_probe_{run}");
+    let mut latencies = Vec::new();
+    let demo_deadline = Instant::now() + Duration::from_secs(args.demo_seconds);
+    while Instant::now() < demo_deadline {
+        let tick = Instant::now();
+        let reading = Reading {
+            sensor_id: probe_id.clone(),
+            // Millisecond precision, as stored.
+            timestamp: iot_services::reading::parse_timestamp(&format_timestamp(Utc::now()))?,
+            value: 20.0,
+        };
+        let stamp = format_timestamp(reading.timestamp);
+        let payload = reading.to_json();
+        let sent = Instant::now();
+        probe
+            .send(
+                FutureRecord::to(&topic)
+                    .key(probe_id.as_str())
+                    .payload(payload.as_str()),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)?;
+        let url = format!("{base}/sensors/{probe_id}/latest");
+        loop {
+            if let Ok(r) = client.get(&url).send().await
+                && let Ok(body) = r.text().await
+                && body.contains(&stamp)
+            {
+                latencies.push(sent.elapsed());
+                break;
+            }
+            if sent.elapsed() > Duration::from_secs(10) {
+                eprintln!("  probe reading not visible after 10 s");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep_until((tick + Duration::from_millis(200)).into()).await;
+    }
+    sampling.store(false, Ordering::Relaxed);
+    let peak = rss_task.await?;
+    latencies.sort_unstable();
+    let (lat50, lat99) = (percentile(&latencies, 50.0), percentile(&latencies, 99.0));
+    eprintln!(
+        "  latency p50 {} p99 {} over {} readings",
+        ms(lat50),
+        ms(lat99),
+        latencies.len()
+    );
+    drop(demo);
+
+    // 4. History under load.
+    let history_sensors: Vec<String> = (1..=5).map(|n| format!("bench_ing_{run}_{n:03}")).collect();
+    eprintln!(
+        "history: {} clients for {} s, all nodes up…",
+        args.history_clients, args.history_seconds
+    );
+    let up = history_load(&base, &history_sensors, &since, &args).await;
+    eprintln!(
+        "  p50 {} p99 {} ({:.0} req/s, {} errors)",
+        ms(up.0),
+        ms(up.1),
+        up.2,
+        up.3
+    );
+    let down = if args.skip_node_down {
+        None
+    } else {
+        let stopped = NodeDown::stop_pc2()?;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        eprintln!("history: PC2 stopped…");
+        let result = history_load(&base, &history_sensors, &since, &args).await;
+        eprintln!(
+            "  p50 {} p99 {} ({:.0} req/s, {} errors)",
+            ms(result.0),
+            ms(result.1),
+            result.2,
+            result.3
+        );
+        drop(stopped);
+        Some(result)
+    };
+
+    println!("| measure | figure | target |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| reference writer, sensor_data rows at QUORUM ({} in flight) | {reference:.0} rows/s | |",
+        args.reference_concurrency
+    );
+    println!(
+        "| ingest, sustained at QUORUM ({} readings queued, 100 sensors) | {ingest_rate:.0} readings/s | |",
+        args.throughput_readings
+    );
+    println!(
+        "| ingest / reference | {:.2} | ≥ 0.8 |",
+        ingest_rate / reference
+    );
+    println!("| producer --max-rate (acks=all) | {produce_rate:.0} readings/s | |");
+    println!(
+        "| produce → visible in /latest, p50 / p99 ({} readings) | {} / {} | p99 ≤ 250 ms |",
+        latencies.len(),
+        ms(lat50),
+        ms(lat99)
+    );
+    println!(
+        "| history?limit=300, {} clients, all up: p50 / p99 ({:.0} req/s, {} errors) | {} / {} | p99 ≤ 20 ms |",
+        args.history_clients,
+        up.2,
+        up.3,
+        ms(up.0),
+        ms(up.1)
+    );
+    if let Some(d) = down {
+        println!(
+            "| history?limit=300, {} clients, PC2 stopped: p50 / p99 ({:.0} req/s, {} errors) | {} / {} | p99 ≤ 20 ms |",
+            args.history_clients,
+            d.2,
+            d.3,
+            ms(d.0),
+            ms(d.1)
+        );
+    }
+    for ((name, _), mib) in pids.iter().zip(peak) {
+        println!("| peak RSS of {name} at the demo rate | {mib:.1} MiB | ≤ 64 MiB |");
+    }
+    drop(api);
+    drop(ingest);
+    Ok(())
+}
