@@ -36,6 +36,9 @@ const m = messagesFor(lang);
 const numberFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 const connectivity = new Connectivity();
+/** `?prefix=sensor_` keeps only the demo's sensors (a rehearsal lab also holds tests' sensors). */
+const sensorPrefix = params.get("prefix") || "";
+
 const state = {
   sensors: [],
   selection: params.get("sensor") || "all",
@@ -417,7 +420,7 @@ function renderStatus() {
 async function pollSensors() {
   const { data } = await getJson("/sensors", connectivity);
   if (!Array.isArray(data)) return;
-  state.sensors = data;
+  state.sensors = data.filter((s) => typeof s?.sensor_id === "string" && s.sensor_id.startsWith(sensorPrefix));
   fillSensorSelect();
   syncDatasets();
 }

@@ -7,7 +7,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 
-import { Stack, RESULTS_DIR, waitFor, sleep } from "./support/stack.js";
+import { Stack, RESULTS_DIR, bounded, waitFor, sleep } from "./support/stack.js";
 import { openBrowser, openPage, chartSnapshot } from "./support/browser.js";
 import { connectEvents } from "./support/events.js";
 import { takeFaultLock, labNodeCommand } from "./support/lab-fault.js";
@@ -28,13 +28,21 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   }, { timeout: 150000 });
 
   after(async () => {
-    await events?.removeAll();
-    await events?.close();
-    await browser?.close();
-    await stack?.stop();
-  }, { timeout: 60000 });
+    await bounded(events?.removeAll(), 20000, "deleting the test's events");
+    await bounded(events?.close(), 10000, "closing the Cassandra driver");
+    await bounded(browser?.close(), 20000, "closing Chromium");
+    await bounded(stack?.stop(), 90000, "stopping the services");
+    // Everything this file started is stopped. Should a client library still hold a
+    // socket open, it must not keep the test runner waiting: leave 15 s, then exit.
+    setTimeout(() => {
+      console.error("a handle is still open 15 s after cleanup; exiting");
+      process.exit();
+    }, 15000).unref();
+  }, { timeout: 150000 });
 
-  const pageUrl = (params) => `${stack.baseUrl}/?${new URLSearchParams({ lang: "fr", window: "5", ...params })}`;
+  // prefix= keeps the page to this run's sensors: the shared lab also holds other tests' sensors.
+  const pageUrl = (params) =>
+    `${stack.baseUrl}/?${new URLSearchParams({ lang: "fr", window: "5", prefix: stack.sensorPrefix, ...params })}`;
   const shot = (page, name) => page.screenshot({ path: path.join(RESULTS_DIR, name) });
 
   /** Waits until the chart's curve of `sensorId` has a point newer than `afterX`; returns it. */

@@ -38,6 +38,22 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Awaits `promise` for at most `ms`; a cleanup step that hangs must not hang the run. */
+export async function bounded(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      console.error(`${what}: still not done after ${ms} ms, moving on`);
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([Promise.resolve(promise).catch((err) => console.error(`${what}: ${err.message}`)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `probe` every `everyMs` until it returns a truthy value, or throws `what` after `timeoutMs`. */
 export async function waitFor(what, probe, { timeoutMs, everyMs = 250 }) {
   const deadline = Date.now() + timeoutMs;
