@@ -241,7 +241,7 @@ exec {java} -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 {modules} \
         modules = JAVA17_MODULE_OPTIONS.join(" "),
         logs = quote(&home.join("logs")),
         logback = quote(&home.join("conf/logback-tools.xml")),
-        lib = format!("'{}/lib/*'", home.display()),
+        lib = quote(&home.join("lib/*")),
     )
 }
 
@@ -296,7 +296,7 @@ echo \"{name} started (pid $!)\"\n",
         logs = quote(&dir.join("logs")),
         dir_q = quote(dir),
         logback = quote(&dir.join("conf/logback.xml")),
-        lib = format!("'{}/lib/*'", home.display()),
+        lib = quote(&home.join("lib/*")),
         stdout = quote(&dir.join("logs/stdout.log")),
     )
 }

@@ -247,21 +247,36 @@ pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
     Ok(running.len())
 }
 
+/// One line of `lab status`: a process, its pid and state letter when it
+/// runs, and whether each of its ports answers.
+struct StatusRow {
+    name: String,
+    pid: Option<i32>,
+    state: Option<char>,
+    ports: Vec<(String, u16, bool)>,
+}
+
 /// What `lab status` shows.
 pub struct StatusReport {
-    rows: Vec<(String, Option<i32>, Option<char>, Vec<(String, u16, bool)>)>,
+    rows: Vec<StatusRow>,
 }
 
 impl StatusReport {
     pub fn all_running(&self) -> bool {
         self.rows
             .iter()
-            .all(|(_, pid, state, _)| pid.is_some() && *state != Some('T'))
+            .all(|row| row.pid.is_some() && row.state != Some('T'))
     }
 
     pub fn render(&self) -> String {
         let mut out = format!("{:<16} {:<22} {}\n", "PROCESS", "STATE", "PORTS");
-        for (name, pid, state, ports) in &self.rows {
+        for StatusRow {
+            name,
+            pid,
+            state,
+            ports,
+        } in &self.rows
+        {
             let state = match (pid, state) {
                 (None, _) => "stopped".to_string(),
                 (Some(pid), Some('T')) => format!("FROZEN (pid {pid})"),
@@ -302,7 +317,12 @@ pub fn status_report(layout: &Layout) -> StatusReport {
                     (address.clone(), *port, open)
                 })
                 .collect();
-            (process.name, pid, state, ports)
+            StatusRow {
+                name: process.name,
+                pid,
+                state,
+                ports,
+            }
         })
         .collect();
     StatusReport { rows }
