@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// current directory holding `schema.cql`, else the checkout this binary was
 /// built from.
 pub fn project_root() -> PathBuf {
-    if let Some(root) = std::env::var_os("DEMO_ROOT") {
+    if let Some(root) = std::env::var_os("DEMO_ROOT").filter(|root| !root.is_empty()) {
         return PathBuf::from(root);
     }
     if let Ok(cwd) = std::env::current_dir() {

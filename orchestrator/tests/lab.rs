@@ -22,6 +22,7 @@ const NODES: [(&str, u16); 3] = [
 
 fn root() -> PathBuf {
     std::env::var_os("DEMO_ROOT")
+        .filter(|root| !root.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
@@ -357,5 +358,67 @@ fn lab_down_leaves_nothing_running_and_up_twice_is_harmless() {
         status.status.success(),
         "{}",
         String::from_utf8_lossy(&status.stdout)
+    );
+}
+
+/// A fresh checkout with nothing fetched: only what `lab up` reads first.
+fn empty_checkout() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("schema.cql"), dir.path().join("schema.cql")).unwrap();
+    std::fs::write(dir.path().join("Cargo.toml"), "").unwrap();
+    dir
+}
+
+fn lab_up_in(
+    checkout: &std::path::Path,
+    path: &str,
+    java_home: Option<&str>,
+) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
+    command
+        .args(["lab", "up"])
+        .env("DEMO_ROOT", checkout)
+        .env("PATH", path)
+        .env_remove("JAVA_HOME");
+    if let Some(home) = java_home {
+        command.env("JAVA_HOME", home);
+    }
+    command.output().expect("the demo binary runs")
+}
+
+#[test]
+fn lab_up_without_java_says_what_to_install() {
+    let checkout = empty_checkout();
+    let output = lab_up_in(checkout.path(), "/nonexistent", None);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Java was not found") && stderr.contains("JDK 17"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lab_up_without_maven_says_what_to_install_before_fetching() {
+    let java = Command::new("sh")
+        .args(["-c", "readlink -f \"$(command -v java)\""])
+        .output()
+        .unwrap();
+    let java = String::from_utf8_lossy(&java.stdout).trim().to_string();
+    let java_home = std::path::Path::new(&java)
+        .parent()
+        .and_then(|bin| bin.parent())
+        .expect("java in a JDK bin/");
+    let checkout = empty_checkout();
+    let output = lab_up_in(
+        checkout.path(),
+        "/nonexistent",
+        Some(&java_home.to_string_lossy()),
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`mvn`") && stderr.contains("apt-get install maven"),
+        "{stderr}"
     );
 }

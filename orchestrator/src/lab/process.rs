@@ -347,6 +347,30 @@ mod tests {
     }
 
     #[test]
+    fn a_taken_port_is_named_with_its_holder() {
+        // Hold the broker's controller port unless the running lab already does:
+        // either way a checkout without pid files must refuse to start.
+        let _held = TcpListener::bind(("127.0.0.1", KAFKA_CONTROLLER_PORT));
+        let checkout = tempfile::tempdir().unwrap();
+        match check_ports_free(&Layout::at(checkout.path())) {
+            Err(LabError::PortTaken { port, holder, .. }) => {
+                assert!(
+                    port == CQL_PORT || port == STORAGE_PORT || port > 7000,
+                    "{port}"
+                );
+                let message = LabError::PortTaken {
+                    address: "127.0.0.1".into(),
+                    port,
+                    holder,
+                }
+                .to_string();
+                assert!(message.contains(&format!("port {port}")), "{message}");
+            }
+            other => panic!("expected a taken port, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn this_process_state_is_readable() {
         let state = process_state(std::process::id() as i32);
         assert!(matches!(state, Some('R' | 'S')), "{state:?}");
