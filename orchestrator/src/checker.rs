@@ -27,7 +27,7 @@ const PAGE_SIZE: i32 = 5000;
 /// Sensors read at once.
 const CONCURRENT_SENSORS: usize = 4;
 /// Fetches of a query trace before giving up on it, and the pause between two.
-const TRACE_ATTEMPTS: usize = 10;
+const TRACE_ATTEMPTS: usize = 40;
 const TRACE_RETRY: Duration = Duration::from_millis(300);
 
 #[derive(Debug, thiserror::Error)]

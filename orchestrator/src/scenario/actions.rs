@@ -27,6 +27,9 @@ use crate::nodetool::{self, NodeState};
 
 /// Pause between two polls of a wait (nodetool starts a JVM: not faster).
 const POLL: Duration = Duration::from_secs(1);
+/// After a node is seen up, how long before its peers' hint listings are
+/// trusted (their dispatch period is 10 s; see `wait_hints_handed_over`).
+const HINTS_SETTLE: Duration = Duration::from_secs(12);
 /// Pause between two attempts of a data check.
 const RECHECK: Duration = Duration::from_secs(2);
 /// Readings younger than this may still be on their way when the producer
@@ -189,6 +192,7 @@ impl Run {
                     Outage {
                         out_at,
                         back_at: None,
+                        seen_up_at: None,
                     },
                 );
                 match result {
@@ -231,6 +235,7 @@ impl Run {
                     Outage {
                         out_at,
                         back_at: None,
+                        seen_up_at: None,
                     },
                 );
                 Ok(Done {
@@ -506,6 +511,9 @@ impl Run {
             .wait_seen(node, WantedState::Up, None, remaining)
             .await?;
         self.out.retain(|(out, _)| out.name != node.name);
+        if let Some(outage) = self.outages.get_mut(&node.name) {
+            outage.seen_up_at = Some(Instant::now());
+        }
         Ok(Done {
             summary: format!("{} is back: {seen}", node.label()),
             details: json!({ "node": node.name, "at": back_at, "after_ms": clock.elapsed().as_millis() }),
@@ -520,6 +528,7 @@ impl Run {
         let Some(Outage {
             out_at,
             back_at: Some(back_at),
+            seen_up_at,
         }) = self.outages.get(&node.name).copied()
         else {
             return Err(Failed::new(format!(
@@ -586,7 +595,7 @@ impl Run {
         if !elsewhere.is_empty() {
             // Those sensors' reads go to peers: once the peers have handed
             // over their hints, one read at ALL compares every replica.
-            self.wait_hints_handed_over(node, deadline, &progress)
+            self.wait_hints_handed_over(node, seen_up_at, deadline, &progress)
                 .await?;
             let agreement = checker::check_replicas_agree(
                 &session,
@@ -687,13 +696,21 @@ impl Run {
         }
     }
 
-    /// Waits until no running peer holds hints for `node`.
+    /// Waits until the peers have handed their hints for `node` over.
+    ///
+    /// `nodetool listpendinghints` only lists closed hint files, and a peer
+    /// closes the file it writes for a node at most one dispatch period
+    /// (10 s) after seeing it up; so the listing is trusted only from
+    /// `HINTS_SETTLE` after that, and only when empty twice in a row.
     async fn wait_hints_handed_over(
         &self,
         node: &NodeSpec,
+        seen_up_at: Option<Instant>,
         deadline: Instant,
         progress: &Progress,
     ) -> Result<(), Failed> {
+        let trusted_from = seen_up_at.unwrap_or_else(Instant::now) + HINTS_SETTLE;
+        let mut empty_listings = 0;
         let peers: Vec<&NodeSpec> = self
             .fleet
             .inventory
@@ -717,14 +734,22 @@ impl Run {
                     Ok(_) => peer.name.clone(),
                 })
                 .collect();
-            if holding.is_empty() {
-                return Ok(());
-            }
-            let waiting = format!(
-                "hints for {} still held by {}",
-                node.name,
-                holding.join(", ")
-            );
+            let waiting = if !holding.is_empty() {
+                empty_listings = 0;
+                format!(
+                    "hints for {} still held by {}",
+                    node.name,
+                    holding.join(", ")
+                )
+            } else if Instant::now() < trusted_from {
+                format!("letting the peers close their hint files for {}", node.name)
+            } else {
+                empty_listings += 1;
+                if empty_listings >= 2 {
+                    return Ok(());
+                }
+                format!("no hints left for {}; confirming", node.name)
+            };
             if Instant::now() + RECHECK >= deadline {
                 return Err(Failed::new(format!("not caught up in time: {waiting}")));
             }

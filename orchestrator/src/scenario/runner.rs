@@ -69,6 +69,8 @@ pub type StepResult = Result<Done, Failed>;
 pub struct Outage {
     pub out_at: DateTime<Utc>,
     pub back_at: Option<DateTime<Utc>>,
+    /// When its peers saw it UP again (hints are handed over after that).
+    pub seen_up_at: Option<Instant>,
 }
 
 /// Everything a run knows while it goes.
