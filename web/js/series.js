@@ -71,17 +71,32 @@ export function activeSensors(sensors, horizonMs, max) {
     .slice(0, max);
 }
 
+/** The conductor's step kinds (scenario/*.toml) and how each one looks on the dashboard. */
+const STEP_KIND_TONES = {
+  "kill-node": "fault",
+  "start-node": "recovery",
+  "expect-catch-up": "recovery",
+  "check-cluster": "info",
+  "start-services": "info",
+  "expect-data": "info",
+  "expect-continuity": "info",
+  "wait-node-state": "info",
+  capture: "info",
+  verify: "info",
+  pause: "info",
+};
+
 /**
  * How an event should look: "fault" (a PC taken out, a failed step), "recovery" (a PC
- * back, caught up) or "info". The conductor's step kinds decide first; labels written
- * by hand (a scenario's `label`, another tool) are matched on their meaning.
+ * back, caught up) or "info". A failed step is a fault; a conductor step's kind decides
+ * next (so "PC2 vu DOWN", a check, stays quiet and only the stop itself is red); events
+ * of other kinds (written by hand or another tool) are read from their label.
  */
 export function eventTone(event) {
   const status = String(event?.status || "").toLowerCase();
   if (/fail|error/.test(status)) return "fault";
   const kind = String(event?.kind || "").toLowerCase();
-  if (kind === "kill-node") return "fault";
-  if (kind === "start-node" || kind === "expect-catch-up") return "recovery";
+  if (Object.hasOwn(STEP_KIND_TONES, kind)) return STEP_KIND_TONES[kind];
   const label = String(event?.label || "").toLowerCase();
   if (/arrêt|planté|gelé|éteint|\bdown\b|stopped|killed|frozen|crash/.test(label)) return "fault";
   if (/redémarr|rattrap|restart|back up|recovered|caught up/.test(label)) return "recovery";

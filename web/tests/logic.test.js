@@ -83,7 +83,10 @@ test("event tones follow the step kind, then the status, then the label's meanin
   assert.equal(eventTone({ kind: "start-node", label: "PC2 redémarré", status: "ok" }), "recovery");
   assert.equal(eventTone({ kind: "expect-catch-up", label: "PC2 a rattrapé", status: "ok" }), "recovery");
   assert.equal(eventTone({ kind: "verify", label: "Rien n'est perdu", status: "failed" }), "fault");
-  assert.equal(eventTone({ kind: "capture", label: "nodetool status : PC2 DOWN", status: "ok" }), "fault");
+  assert.equal(eventTone({ kind: "capture", label: "nodetool status : PC2 DOWN", status: "ok" }), "info");
+  assert.equal(eventTone({ kind: "wait-node-state", label: "PC2 vu DOWN", status: "ok" }), "info");
+  assert.equal(eventTone({ kind: "manual", label: "PC2 down" }), "fault");
+  assert.equal(eventTone({ kind: "manual", label: "PC2 back up" }), "recovery");
   assert.equal(eventTone({ kind: "start-services", label: "Services démarrés", status: "ok" }), "info");
   assert.equal(eventTone({ kind: "narrate", label: "Bienvenue" }), "info");
 });
