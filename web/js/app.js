@@ -8,11 +8,11 @@ import { pickLanguage, messagesFor, SUPPORTED_LANGUAGES } from "./i18n.js";
 import { eventMarkersPlugin } from "./event-markers.js";
 import {
   activeSensors,
-  appendNewReadings,
   collapseSteps,
   colourFor,
   eventTone,
   formatClock,
+  mergeReadings,
   parseTimestamp,
   roundClockTicks,
   secondsAgo,
@@ -27,6 +27,10 @@ const TILES_FOR_ONE_SENSOR = 5;
 const TICK_STEP_MS = { 1: 10000, 5: 60000, 15: 120000 };
 const HISTORY_LIMIT = 10000;
 const UNTIL_MARGIN_MS = 60 * 60 * 1000;
+/** Each poll asks again for this much before the last point, to catch readings written late. */
+const RECHECK_MS = 5000;
+/** A curve breaks where no reading came for this long, rather than draw a line over the hole. */
+const GAP_MS = 10000;
 /** Only correct for a skewed viewer clock beyond this; below it the API time is not precise enough. */
 const SKEW_THRESHOLD_MS = 3000;
 
@@ -102,6 +106,7 @@ function createChart() {
       maintainAspectRatio: false,
       parsing: false,
       normalized: true,
+      spanGaps: GAP_MS,
       interaction: { mode: "nearest", axis: "x", intersect: false },
       elements: { point: { radius: 0, hoverRadius: 5 }, line: { borderWidth: 3, tension: 0 } },
       scales: {
@@ -433,7 +438,7 @@ async function pollCurves() {
       const series = state.series.get(id);
       if (!series) return;
       const last = series.points[series.points.length - 1];
-      const since = new Date(last && series.loaded ? last.x : windowStart).toISOString();
+      const since = new Date(last && series.loaded ? last.x - RECHECK_MS : windowStart).toISOString();
       // An explicit `until` ahead of now: readings stamped by a PC whose clock runs a little
       // ahead of the API's must still come back (the API refuses since > its default until).
       const until = new Date(Math.max(Date.parse(since), Date.now()) + UNTIL_MARGIN_MS).toISOString();
@@ -442,7 +447,7 @@ async function pollCurves() {
       const { data } = await getJson(path, connectivity);
       // An answer to a request made before the selection changed belongs to another curve.
       if (generation !== state.generation || state.series.get(id) !== series) return;
-      appendNewReadings(series.points, Array.isArray(data) ? data : []);
+      mergeReadings(series.points, Array.isArray(data) ? data : []);
       series.loaded = true;
     }),
   );

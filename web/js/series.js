@@ -1,4 +1,4 @@
-// Why: the pure logic behind the live chart and tiles (parsing API times, appending only
+// Why: the pure logic behind the live chart and tiles (parsing API times, merging only
 // new points, trimming to the window, picking the sensors worth overlaying, classifying
 // events), kept free of the DOM and Chart.js so node's test runner checks it directly.
 
@@ -24,20 +24,32 @@ export function formatClock(ms) {
 }
 
 /**
- * Appends to `points` (sorted {x, y}) the readings of `history` ([{timestamp, value}],
- * oldest first) that are newer than its last point: the API's `since` bound is inclusive,
- * so the last point comes back on every poll and must not be drawn twice.
- * Returns how many points were added.
+ * Merges into `points` (sorted {x, y}) the readings of `history` ([{timestamp, value}])
+ * that it does not hold yet: newer ones are appended, and a late one (written by ingest
+ * after a newer reading of the same sensor was already drawn) is inserted in order.
+ * Polls ask again for a few seconds before the last point, so such late readings are
+ * caught; the ones already drawn are recognised by their time. Returns how many were added.
  */
-export function appendNewReadings(points, history) {
-  let lastX = points.length ? points[points.length - 1].x : -Infinity;
+export function mergeReadings(points, history) {
   let added = 0;
   for (const reading of history || []) {
     const x = parseTimestamp(reading.timestamp);
     const y = Number(reading.value);
-    if (!Number.isFinite(x) || !Number.isFinite(y) || x <= lastX) continue;
-    points.push({ x, y });
-    lastX = x;
+    if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+    if (points.length === 0 || x > points[points.length - 1].x) {
+      points.push({ x, y });
+      added += 1;
+      continue;
+    }
+    let lo = 0;
+    let hi = points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (points[mid].x < x) lo = mid + 1;
+      else hi = mid;
+    }
+    if (points[lo].x === x) continue;
+    points.splice(lo, 0, { x, y });
     added += 1;
   }
   return added;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { pickLanguage, messagesFor } from "../js/i18n.js";
 import {
   activeSensors,
-  appendNewReadings,
+  mergeReadings,
   collapseSteps,
   eventTone,
   parseTimestamp,
@@ -43,20 +43,25 @@ test("timestamps: RFC 3339 with or without zone (zone-less is UTC)", () => {
   assert.equal(secondsAgo(NaN, 5000), null);
 });
 
-test("appending readings skips the inclusive `since` point and anything older", () => {
+test("merging readings skips those already drawn and inserts late ones in order", () => {
   const points = [];
   const t = (s) => `2026-01-04T10:00:0${s}.000Z`;
-  assert.equal(appendNewReadings(points, [{ timestamp: t(1), value: 1 }, { timestamp: t(2), value: 2 }]), 2);
+  assert.equal(mergeReadings(points, [{ timestamp: t(1), value: 1 }, { timestamp: t(3), value: 3 }]), 2);
   assert.equal(
-    appendNewReadings(points, [
+    mergeReadings(points, [
+      { timestamp: t(1), value: 1 },
       { timestamp: t(2), value: 2 },
       { timestamp: t(3), value: 3 },
-      { timestamp: "garbage", value: 4 },
-      { timestamp: t(4), value: "not a number" },
+      { timestamp: t(4), value: 4 },
+      { timestamp: "garbage", value: 5 },
+      { timestamp: t(5), value: "not a number" },
     ]),
-    1,
+    2,
   );
-  assert.deepEqual(points.map((p) => p.y), [1, 2, 3]);
+  assert.deepEqual(points.map((p) => p.y), [1, 2, 3, 4]);
+  assert.ok(points.every((p, i) => i === 0 || points[i - 1].x < p.x), "sorted, no duplicate");
+  assert.equal(mergeReadings(points, [{ timestamp: t(0), value: 0 }]), 1, "older than everything goes first");
+  assert.equal(points[0].y, 0);
 });
 
 test("trimming keeps one point before the window so the line enters from the edge", () => {
