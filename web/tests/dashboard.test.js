@@ -217,14 +217,25 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       });
       const stopAsked = Date.now();
       stopped = true;
+      // Watch the card while the stop runs (drain, then SIGTERM), to date DOWN precisely.
+      let downSeen = null;
+      const watching = waitFor(`${FAULT_NODE_NAME} DOWN on the page`, async () => {
+        if (page.isClosed()) return true; // the test ended (failed) before: stop watching
+        if ((await nodeState(page, FAULT_NODE_NAME)) !== "down") return false;
+        downSeen = Date.now();
+        return true;
+      }, { timeoutMs: 200000, everyMs: 100 });
+      watching.catch(() => {});
       await labNodeCommand(FAULT_NODE, "stop");
       const stopDone = Date.now();
-      await waitFor(`${FAULT_NODE_NAME} DOWN on the page`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "down", {
+      await waitFor(`${FAULT_NODE_NAME} DOWN on the page within 10 s of the stop`, () => downSeen !== null, {
         timeoutMs: 10000,
         everyMs: 100,
       });
-      const downSeen = Date.now();
-      console.log(`stop took ${stopDone - stopAsked} ms; card DOWN ${downSeen - stopDone} ms after the stop returned`);
+      console.log(
+        `stop (drain + SIGTERM) took ${stopDone - stopAsked} ms; card DOWN ${downSeen - stopAsked} ms after the stop was asked` +
+          ` (${downSeen <= stopDone ? "before it returned" : `${downSeen - stopDone} ms after it returned`})`,
+      );
 
       const lastBefore = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
       const newer = await waitForNewPoint(page, watched, Math.max(lastBefore.x, downSeen), 10000);
