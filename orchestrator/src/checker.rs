@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -298,20 +299,37 @@ pub enum ReadSource {
     Unknown,
 }
 
-/// Reads a trace's activities: where the data read went.
-pub fn read_source(activities: &[&str]) -> ReadSource {
-    for activity in activities {
-        if activity.starts_with("reading data locally") {
-            return ReadSource::Local;
-        }
-        if let Some(target) = activity.strip_prefix("reading data from ") {
+/// One event of a query's trace: what happened, and on which node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEvent {
+    pub activity: String,
+    pub source: Option<IpAddr>,
+}
+
+/// Where a read's data came from, from its trace: a data request sent to
+/// another replica ("reading data from /<address>:<port>"), or the query
+/// executed on the coordinator itself.
+pub fn read_source(events: &[TraceEvent], coordinator: Option<IpAddr>) -> ReadSource {
+    for event in events {
+        if let Some(target) = event.activity.strip_prefix("reading data from ") {
             let address = target.split_whitespace().next().unwrap_or(target);
             let address = address.trim_start_matches('/');
             let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
             return ReadSource::Remote(host.to_owned());
         }
     }
-    ReadSource::Unknown
+    let executed_here = events.iter().any(|event| {
+        (event.activity.starts_with("reading data locally")
+            || event
+                .activity
+                .starts_with("Executing single-partition query"))
+            && coordinator.is_some_and(|coordinator| event.source == Some(coordinator))
+    });
+    if executed_here {
+        ReadSource::Local
+    } else {
+        ReadSource::Unknown
+    }
 }
 
 /// For each sensor, one traced read at ONE through `session`: which replica served it.
@@ -332,13 +350,13 @@ pub async fn read_sources(
             .execute_unpaged(&statement, (sensor.as_str(),))
             .await
             .map_err(|err| CheckerError::read(sensor, err))?;
-        let activities = trace_activities(session, &result, |activities| {
-            read_source(&activities.iter().map(String::as_str).collect::<Vec<_>>())
-                != ReadSource::Unknown
+        let source = trace_events(session, &result, |events, coordinator| {
+            read_source(events, coordinator) != ReadSource::Unknown
         })
         .await
-        .unwrap_or_default();
-        let source = read_source(&activities.iter().map(String::as_str).collect::<Vec<_>>());
+        .map_or(ReadSource::Unknown, |(events, coordinator)| {
+            read_source(&events, coordinator)
+        });
         sources.insert(sensor.clone(), source);
     }
     Ok(sources)
@@ -365,10 +383,10 @@ impl AgreementReport {
 }
 
 /// Did a trace record a digest mismatch between replicas?
-pub fn saw_digest_mismatch(activities: &[&str]) -> bool {
-    activities
+pub fn saw_digest_mismatch(events: &[TraceEvent]) -> bool {
+    events
         .iter()
-        .any(|activity| activity.starts_with("Digest mismatch"))
+        .any(|event| event.activity.starts_with("Digest mismatch"))
 }
 
 /// Reads each sensor's range of `entries` once at consistency ALL, traced:
@@ -402,16 +420,20 @@ pub async fn check_replicas_agree(
             .map_err(|err| CheckerError::read(sensor, err))?;
         // Wait for the data read to show in the trace, then fetch it once
         // more for any event written just after (a mismatch comes last).
-        let started_reading = trace_activities(session, &result, |activities| {
-            activities
+        // Wait for the requests to the replicas to show in the trace, then
+        // fetch it once more for any event written just after (a mismatch comes last).
+        let started_reading = trace_events(session, &result, |events, _| {
+            events
                 .iter()
-                .any(|activity| activity.starts_with("reading data"))
+                .any(|event| event.activity.starts_with("reading "))
         })
         .await;
         let activities = match started_reading {
             Some(_) => {
                 tokio::time::sleep(TRACE_RETRY).await;
-                trace_activities(session, &result, |_| true).await
+                trace_events(session, &result, |_, _| true)
+                    .await
+                    .map(|(events, _)| events)
             }
             None => None,
         };
@@ -426,11 +448,7 @@ pub async fn check_replicas_agree(
             .map_err(|err| CheckerError::read(sensor, err))?;
         stored.insert(sensor.to_owned(), rows);
         match activities {
-            Some(activities)
-                if saw_digest_mismatch(
-                    &activities.iter().map(String::as_str).collect::<Vec<_>>(),
-                ) =>
-            {
+            Some(events) if saw_digest_mismatch(&events) => {
                 mismatched_sensors.push(sensor.to_owned());
             }
             Some(_) => {}
@@ -447,23 +465,28 @@ pub async fn check_replicas_agree(
     })
 }
 
-/// The activities of a query's trace, once `complete` says they are all
-/// there (trace events are written asynchronously); `None` if they never are.
-async fn trace_activities(
+/// A query's trace events and its coordinator, once `complete` says they are
+/// all there (trace events are written asynchronously); `None` if they never are.
+async fn trace_events(
     session: &Session,
     result: &QueryResult,
-    complete: impl Fn(&[String]) -> bool,
-) -> Option<Vec<String>> {
+    complete: impl Fn(&[TraceEvent], Option<IpAddr>) -> bool,
+) -> Option<(Vec<TraceEvent>, Option<IpAddr>)> {
     let tracing_id = result.tracing_id()?;
     for _ in 0..TRACE_ATTEMPTS {
         if let Ok(trace) = session.get_tracing_info(&tracing_id).await {
-            let activities: Vec<String> = trace
+            let events: Vec<TraceEvent> = trace
                 .events
                 .iter()
-                .filter_map(|event| event.activity.clone())
+                .filter_map(|event| {
+                    event.activity.clone().map(|activity| TraceEvent {
+                        activity,
+                        source: event.source,
+                    })
+                })
                 .collect();
-            if complete(&activities) {
-                return Some(activities);
+            if complete(&events, trace.coordinator) {
+                return Some((events, trace.coordinator));
             }
         }
         tokio::time::sleep(TRACE_RETRY).await;
@@ -589,32 +612,56 @@ mod tests {
         assert_eq!(entries_between(&ledger, None, until).len(), 2);
     }
 
+    fn event(activity: &str, source: &str) -> TraceEvent {
+        TraceEvent {
+            activity: activity.into(),
+            source: source.parse().ok(),
+        }
+    }
+
     #[test]
     fn the_trace_tells_which_replica_served_the_read() {
+        let coordinator = "127.0.0.2".parse().ok();
+        // At ONE, a local read shows only as the query executed on the coordinator.
+        let local = [
+            event(
+                "Parsing SELECT timestamp FROM iot_demo.sensor_data",
+                "127.0.0.2",
+            ),
+            event(
+                "Executing single-partition query on sensor_data",
+                "127.0.0.2",
+            ),
+        ];
+        assert_eq!(read_source(&local, coordinator), ReadSource::Local);
+        let remote = [
+            event("reading data from /127.0.0.1:7000", "127.0.0.2"),
+            event(
+                "Executing single-partition query on sensor_data",
+                "127.0.0.1",
+            ),
+        ];
         assert_eq!(
-            read_source(&["Parsing SELECT", "reading data locally [ReadStage-2]"]),
-            ReadSource::Local
-        );
-        assert_eq!(
-            read_source(&["reading data from /127.0.0.1:7000 [Native-Transport-Requests-2]"]),
+            read_source(&remote, coordinator),
             ReadSource::Remote("127.0.0.1".into())
         );
-        assert_eq!(
-            read_source(&["Executing single-partition query"]),
-            ReadSource::Unknown
-        );
+        let incomplete = [event("Parsing SELECT", "127.0.0.2")];
+        assert_eq!(read_source(&incomplete, coordinator), ReadSource::Unknown);
     }
 
     #[test]
     fn a_digest_mismatch_is_seen_in_the_trace() {
         assert!(saw_digest_mismatch(&[
-            "reading digest from /127.0.0.2:7000",
-            "Digest mismatch: Mismatch for key DecoratedKey(1, 73656e736f725f3031)"
+            event("reading digest from /127.0.0.3:7000", "127.0.0.2"),
+            event(
+                "Digest mismatch: Mismatch for key DecoratedKey(1, 73656e736f725f3031)",
+                "127.0.0.2"
+            ),
         ]));
-        assert!(!saw_digest_mismatch(&[
-            "reading digest from /127.0.0.2:7000",
-            "Request complete"
-        ]));
+        assert!(!saw_digest_mismatch(&[event(
+            "reading digest from /127.0.0.3:7000",
+            "127.0.0.2"
+        )]));
     }
 
     #[test]
