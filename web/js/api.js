@@ -15,33 +15,42 @@ export class ApiError extends Error {
   }
 }
 
+/** A 5xx answer (the API up, Cassandra not answering it) colours the status this long. */
+export const SERVER_ERROR_MEMORY_MS = 3000;
+
 /**
  * Tracks whether the API answers: the outcome of the last request, how long it took,
- * since when it has been failing. The page reads `state()` to draw its status.
+ * since when it has been failing, when it last said it could not read Cassandra. The
+ * page reads `state()` to draw its status.
  */
 export class Connectivity {
   constructor() {
     this.lastSuccessAt = null;
     this.failingSince = null;
     this.lastLatencyMs = null;
+    this.lastServerErrorAt = null;
     this.readConsistency = null;
   }
 
-  recordSuccess(latencyMs, nowMs, readConsistency) {
+  /** The API answered, with HTTP `status`, after `latencyMs`. */
+  recordAnswer(latencyMs, nowMs, status, readConsistency) {
     this.lastSuccessAt = nowMs;
     this.failingSince = null;
     this.lastLatencyMs = latencyMs;
+    if (status >= 500) this.lastServerErrorAt = nowMs;
     if (readConsistency !== undefined) this.readConsistency = readConsistency;
   }
 
+  /** The API could not be reached (network error or timeout). */
   recordFailure(nowMs) {
     if (this.failingSince === null) this.failingSince = nowMs;
   }
 
-  /** "connecting" before the first answer, "down", "slow" or "ok". */
-  state() {
+  /** "connecting" before the first answer, then "down", "degraded" (5xx), "slow" or "ok". */
+  state(nowMs = Date.now()) {
     if (this.failingSince !== null) return "down";
     if (this.lastSuccessAt === null) return "connecting";
+    if (this.lastServerErrorAt !== null && nowMs - this.lastServerErrorAt < SERVER_ERROR_MEMORY_MS) return "degraded";
     if (this.lastLatencyMs !== null && this.lastLatencyMs > SLOW_MS) return "slow";
     return "ok";
   }
@@ -73,7 +82,7 @@ export async function getJson(path, connectivity) {
   }
   const latencyMs = Math.round(performance.now() - started);
   const consistency = response.headers.get("X-Read-Consistency");
-  connectivity.recordSuccess(latencyMs, Date.now(), path.startsWith("/sensors") ? consistency : undefined);
+  connectivity.recordAnswer(latencyMs, Date.now(), response.status, path.startsWith("/sensors") ? consistency : undefined);
   if (!response.ok) {
     const reason = data && typeof data.error === "string" ? data.error : `HTTP ${response.status}`;
     throw new ApiError(reason, response.status);

@@ -54,7 +54,6 @@ const state = {
   events: [],
   steps: [],
   cluster: null,
-  health: null,
   /** Server time minus viewer time, when the viewer's clock is clearly off. */
   clockOffsetMs: 0,
   /** Bumped on every selection/window change so answers to older requests are dropped. */
@@ -404,13 +403,18 @@ function renderStatus() {
   const apiState = connectivity.state();
   const pill = $("api-status");
   pill.dataset.state = apiState;
-  pill.textContent =
-    apiState === "down" ? m.apiDown : apiState === "slow" ? m.apiSlow(connectivity.lastLatencyMs) : apiState === "ok" ? m.apiOk : "…";
+  const pillTexts = {
+    down: m.apiDown,
+    degraded: m.apiDegraded,
+    slow: m.apiSlow(connectivity.lastLatencyMs),
+    ok: m.apiOk,
+  };
+  pill.textContent = pillTexts[apiState] || "…";
   const alert = $("api-alert");
   let text = "";
   if (apiState === "down") text = m.apiDownLong(secondsAgo(connectivity.failingSince, Date.now()));
+  else if (apiState === "degraded") text = m.dbDegraded;
   else if (apiState === "slow") text = m.apiSlowLong(connectivity.lastLatencyMs);
-  else if (state.health === "degraded") text = m.dbDegraded;
   alert.hidden = !text;
   alert.dataset.state = apiState;
   alert.textContent = text;
@@ -478,14 +482,9 @@ async function pollEvents() {
   renderEvents();
 }
 
+/** /health answers 503 when the API cannot reach Cassandra; getJson records that for the status. */
 async function pollHealth() {
-  try {
-    const { data } = await getJson("/health", connectivity);
-    state.health = data?.status || "ok";
-  } catch (err) {
-    // 503 means the API answers but Cassandra does not: that is worth saying.
-    state.health = err.status === 503 ? "degraded" : null;
-  }
+  await getJson("/health", connectivity);
 }
 
 /** Runs `task` forever, `periodMs` apart, never two at once; failures are shown by renderStatus. */

@@ -32,10 +32,11 @@ const MESSAGES = {
     apiOk: "Live",
     apiSlow: (ms) => `API slow (${ms} ms)`,
     apiDown: "API unreachable",
+    apiDegraded: "Database unreachable",
     apiDownLong: (s) =>
       `The API cannot be reached (for ${s} s). The figures below are frozen at the last data received; the page retries by itself every second.`,
     apiSlowLong: (ms) => `The API answers slowly (${ms} ms). Figures may lag behind.`,
-    dbDegraded: "The API is up but cannot reach Cassandra.",
+    dbDegraded: "The API answers but cannot read Cassandra: no figure can be refreshed until a quorum of PCs answers it.",
     readOne: "A node is missing: the API reads with consistency ONE.",
     chartMissing:
       "Chart.js could not be loaded (run `npm --prefix web ci` on the PC that serves this page). Everything else still works.",
@@ -71,10 +72,11 @@ const MESSAGES = {
     apiOk: "En direct",
     apiSlow: (ms) => `API lente (${ms} ms)`,
     apiDown: "API injoignable",
+    apiDegraded: "Base injoignable",
     apiDownLong: (s) =>
       `L'API ne répond plus (depuis ${s} s). Les chiffres ci-dessous sont figés aux dernières données reçues ; la page réessaie toute seule chaque seconde.`,
     apiSlowLong: (ms) => `L'API répond lentement (${ms} ms). Les chiffres peuvent avoir du retard.`,
-    dbDegraded: "L'API fonctionne mais ne joint plus Cassandra.",
+    dbDegraded: "L'API répond mais ne peut plus lire Cassandra : les chiffres ne seront mis à jour que lorsque assez de PC lui répondront.",
     readOne: "Un nœud manque : l'API lit avec la cohérence ONE.",
     chartMissing:
       "Chart.js n'a pas pu être chargé (lancer `npm --prefix web ci` sur le PC qui sert cette page). Le reste fonctionne.",

@@ -15,7 +15,7 @@ import {
   secondsAgo,
   trimBefore,
 } from "../js/series.js";
-import { Connectivity, SLOW_MS } from "../js/api.js";
+import { Connectivity, SERVER_ERROR_MEMORY_MS, SLOW_MS } from "../js/api.js";
 
 test("language: ?lang wins, then the browser's languages, then English", () => {
   assert.equal(pickLanguage("?lang=fr", ["en-US"]), "fr");
@@ -119,18 +119,22 @@ test("clock ticks land on round times", () => {
   assert.deepEqual(roundClockTicks(0, 10, 0), []);
 });
 
-test("connectivity: connecting, ok, slow, down, then recovered", () => {
+test("connectivity: connecting, ok, slow, degraded, down, then recovered", () => {
   const c = new Connectivity();
-  assert.equal(c.state(), "connecting");
-  c.recordSuccess(20, 1000, null);
-  assert.equal(c.state(), "ok");
-  c.recordSuccess(SLOW_MS + 1, 2000, null);
-  assert.equal(c.state(), "slow");
-  c.recordFailure(3000);
-  c.recordFailure(4000);
-  assert.equal(c.state(), "down");
-  assert.equal(c.failingSince, 3000, "the outage is dated from its first failure");
-  c.recordSuccess(15, 5000, "ONE");
-  assert.equal(c.state(), "ok");
+  assert.equal(c.state(0), "connecting");
+  c.recordAnswer(20, 1000, 200, null);
+  assert.equal(c.state(1000), "ok");
+  c.recordAnswer(SLOW_MS + 1, 2000, 200, null);
+  assert.equal(c.state(2000), "slow");
+  c.recordAnswer(20, 3000, 503, undefined);
+  c.recordAnswer(20, 3100, 200, undefined);
+  assert.equal(c.state(3100), "degraded", "a 5xx is remembered over the next answers");
+  assert.equal(c.state(3000 + SERVER_ERROR_MEMORY_MS), "ok", "and forgotten once the API reads again");
+  c.recordFailure(7000);
+  c.recordFailure(8000);
+  assert.equal(c.state(8000), "down");
+  assert.equal(c.failingSince, 7000, "the outage is dated from its first failure");
+  c.recordAnswer(15, 9000, 200, "ONE");
+  assert.equal(c.state(9000), "ok");
   assert.equal(c.readConsistency, "ONE");
 });
