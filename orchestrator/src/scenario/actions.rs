@@ -623,7 +623,7 @@ impl Run {
         }
         let elapsed = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
         let mut summary = format!(
-            "{} holds all {found} readings acknowledged during its {} s outage, {} after its return",
+            "{} holds all {found} readings acknowledged during its {} s outage (checked in {})",
             node.name,
             (back_at - out_at).num_seconds(),
             format_duration(elapsed)
