@@ -65,6 +65,7 @@ pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
         false,
     )?;
     write(&dir.join("log4j2.properties"), LOG4J2, false)?;
+    write(&dir.join("tools-log4j2.properties"), TOOLS_LOG4J2, false)?;
     write(
         &layout.kafka_script("start"),
         &start_script(layout, java),
@@ -75,7 +76,7 @@ pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
         let script = format!(
             "#!/bin/sh\nexec '{java}' -Xmx256m -Dlog4j2.configurationFile='{log4j}' -cp '{lib}/*' {class} \"$@\"\n",
             java = java.binary.display(),
-            log4j = dir.join("log4j2.properties").display(),
+            log4j = dir.join("tools-log4j2.properties").display(),
             lib = home.join("lib").display(),
         );
         write(&home.join("bin").join(tool), &script, true)?;
@@ -92,7 +93,7 @@ pub async fn format_storage_once(layout: &Layout, java: &Java) -> Result<(), Lab
     let classpath = format!("{}/lib/*", layout.kafka_home().display());
     let log4j = format!(
         "-Dlog4j2.configurationFile={}",
-        layout.kafka_dir().join("log4j2.properties").display()
+        layout.kafka_dir().join("tools-log4j2.properties").display()
     );
     let uuid = run_java(
         java,
@@ -317,6 +318,16 @@ logger.kafka.name = kafka\n\
 logger.kafka.level = info\n\
 logger.apache.name = org.apache.kafka\n\
 logger.apache.level = warn\n";
+
+/// The command-line tools log warnings to stderr, never a file in the caller's directory.
+const TOOLS_LOG4J2: &str = "status = warn\n\
+appender.err.type = Console\n\
+appender.err.name = STDERR\n\
+appender.err.target = SYSTEM_ERR\n\
+appender.err.layout.type = PatternLayout\n\
+appender.err.layout.pattern = %p %m%n\n\
+rootLogger.level = warn\n\
+rootLogger.appenderRef.err.ref = STDERR\n";
 
 fn start_script(layout: &Layout, java: &Java) -> String {
     let dir = layout.kafka_dir();
