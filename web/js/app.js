@@ -12,6 +12,7 @@ import {
   colourFor,
   eventTone,
   formatClock,
+  median,
   mergeReadings,
   parseTimestamp,
   roundClockTicks,
@@ -33,6 +34,8 @@ const RECHECK_MS = 5000;
 const GAP_MS = 10000;
 /** Only correct for a skewed viewer clock beyond this; below it the API time is not precise enough. */
 const SKEW_THRESHOLD_MS = 3000;
+const SKEW_SAMPLES = 15;
+const skewSamples = [];
 
 const params = new URLSearchParams(location.search);
 const lang = pickLanguage(location.search, navigator.languages || [navigator.language]);
@@ -464,8 +467,11 @@ async function pollCluster() {
   state.cluster = data;
   const serverMs = parseTimestamp(data.checked_at);
   if (Number.isFinite(serverMs)) {
-    // checked_at is at most ~1 s old; only a clearly wrong viewer clock is corrected.
-    const skew = serverMs - Date.now();
+    // checked_at is normally under a second old; the median of recent samples ignores a
+    // probe round that ran late, and only a clearly wrong viewer clock is corrected.
+    skewSamples.push(serverMs - Date.now());
+    if (skewSamples.length > SKEW_SAMPLES) skewSamples.shift();
+    const skew = median(skewSamples);
     state.clockOffsetMs = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
   }
   renderCluster();

@@ -139,6 +139,14 @@ export function collapseSteps(events) {
   return out.sort((a, b) => parseTimestamp(b.at) - parseTimestamp(a.at));
 }
 
+/** The median of `values` (NaN when empty). */
+export function median(values) {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Tick values on multiples of `stepMs` between `min` and `max`, for a linear time axis in ms. */
 export function roundClockTicks(min, max, stepMs) {
   const ticks = [];

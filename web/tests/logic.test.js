@@ -10,6 +10,7 @@ import {
   mergeReadings,
   collapseSteps,
   eventTone,
+  median,
   parseTimestamp,
   roundClockTicks,
   secondsAgo,
@@ -111,6 +112,12 @@ test("a step's running and ok events fold into one entry dated from its start", 
   ]);
   assert.equal(steps[0].narration, "b", "the latest narration is kept");
   assert.deepEqual(collapseSteps([]), []);
+});
+
+test("median resists one late sample", () => {
+  assert.equal(median([-400, -300, -9000, -500, -350]), -400);
+  assert.equal(median([1, 3]), 2);
+  assert.ok(Number.isNaN(median([])));
 });
 
 test("clock ticks land on round times", () => {
