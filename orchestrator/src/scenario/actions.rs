@@ -28,8 +28,8 @@ use crate::nodetool::{self, NodeState};
 /// Pause between two polls of a wait (nodetool starts a JVM: not faster).
 const POLL: Duration = Duration::from_secs(1);
 /// After a node is seen up, how long before its peers' hint listings are
-/// trusted (their dispatch period is 10 s; see `wait_hints_handed_over`).
-const HINTS_SETTLE: Duration = Duration::from_secs(12);
+/// trusted (two dispatch rounds of 10 s; see `wait_hints_handed_over`).
+const HINTS_SETTLE: Duration = Duration::from_secs(22);
 /// Pause between two attempts of a data check.
 const RECHECK: Duration = Duration::from_secs(2);
 /// Readings younger than this may still be on their way when the producer
@@ -698,10 +698,12 @@ impl Run {
 
     /// Waits until the peers have handed their hints for `node` over.
     ///
-    /// `nodetool listpendinghints` only lists closed hint files, and a peer
-    /// closes the file it writes for a node at most one dispatch period
-    /// (10 s) after seeing it up; so the listing is trusted only from
-    /// `HINTS_SETTLE` after that, and only when empty twice in a row.
+    /// A peer closes the hint file it writes for a node at its next dispatch
+    /// round (every 10 s) after seeing it up, and sends it at the round after;
+    /// `nodetool listpendinghints` lists closed files only, and not the one
+    /// being sent. So: from `HINTS_SETTLE` after the node was seen up, every
+    /// peer must list no hints for it and have no dispatch running or queued,
+    /// twice in a row with no dispatch completed in between.
     async fn wait_hints_handed_over(
         &self,
         node: &NodeSpec,
@@ -710,7 +712,6 @@ impl Run {
         progress: &Progress,
     ) -> Result<(), Failed> {
         let trusted_from = seen_up_at.unwrap_or_else(Instant::now) + HINTS_SETTLE;
-        let mut empty_listings = 0;
         let peers: Vec<&NodeSpec> = self
             .fleet
             .inventory
@@ -718,36 +719,32 @@ impl Run {
             .iter()
             .filter(|peer| peer.name != node.name && !self.is_out(peer))
             .collect();
+        let mut previous: Option<Vec<u64>> = None;
         loop {
-            let answers = join_all(
-                peers
-                    .iter()
-                    .map(|peer| self.fleet.holds_hints_for(peer, node)),
-            )
-            .await;
-            let holding: Vec<String> = peers
-                .iter()
-                .zip(&answers)
-                .filter(|(_, answer)| !matches!(answer, Ok(false)))
-                .map(|(peer, answer)| match answer {
-                    Err(err) => format!("{}: {}", peer.name, err.lines().next().unwrap_or("")),
-                    Ok(_) => peer.name.clone(),
-                })
-                .collect();
-            let waiting = if !holding.is_empty() {
-                empty_listings = 0;
-                format!(
-                    "hints for {} still held by {}",
-                    node.name,
-                    holding.join(", ")
-                )
+            let answers =
+                join_all(peers.iter().map(|peer| self.fleet.hints_toward(peer, node))).await;
+            let mut busy = Vec::new();
+            let mut dispatched = Vec::new();
+            for (peer, answer) in peers.iter().zip(&answers) {
+                match answer {
+                    Ok(state) if state.is_quiet() => dispatched.push(state.dispatched),
+                    Ok(_) => busy.push(format!("{} is sending hints", peer.name)),
+                    Err(err) => busy.push(format!(
+                        "{}: {}",
+                        peer.name,
+                        err.lines().next().unwrap_or("")
+                    )),
+                }
+            }
+            let waiting = if !busy.is_empty() {
+                previous = None;
+                busy.join(", ")
             } else if Instant::now() < trusted_from {
                 format!("letting the peers close their hint files for {}", node.name)
+            } else if previous.as_ref() == Some(&dispatched) {
+                return Ok(());
             } else {
-                empty_listings += 1;
-                if empty_listings >= 2 {
-                    return Ok(());
-                }
+                previous = Some(dispatched);
                 format!("no hints left for {}; confirming", node.name)
             };
             if Instant::now() + RECHECK >= deadline {

@@ -61,15 +61,55 @@ impl Fleet {
             .map_err(|err| err.to_string())
     }
 
-    /// Does `peer` still hold hints for `node` (`nodetool listpendinghints`)?
-    pub async fn holds_hints_for(&self, peer: &NodeSpec, node: &NodeSpec) -> Result<bool, String> {
+    /// How `peer` stands with its hints for `node`: `nodetool listpendinghints`
+    /// and the HintsDispatcher pool of `nodetool tpstats`, in one round trip.
+    pub async fn hints_toward(
+        &self,
+        peer: &NodeSpec,
+        node: &NodeSpec,
+    ) -> Result<HintsState, String> {
         let remote = Remote::connect(&self.inventory, peer, &self.remote)
             .await
             .map_err(|err| err.to_string())?;
-        let output = remote.run_ok(&peer.nodetool("listpendinghints")).await;
+        let command = format!(
+            "{} && echo {SEPARATOR} && {}",
+            peer.nodetool("listpendinghints"),
+            peer.nodetool("tpstats")
+        );
+        let output = remote.run_ok(&command).await;
         remote.close().await;
         let output = output.map_err(|err| err.to_string())?;
-        Ok(lists_hints_for(&output.stdout, &node.address.to_string()))
+        let (listing, tpstats) = output
+            .stdout
+            .split_once(SEPARATOR)
+            .ok_or_else(|| format!("{}: unexpected nodetool output", peer.name))?;
+        let dispatcher = dispatcher_pool(tpstats)
+            .ok_or_else(|| format!("{}: no HintsDispatcher pool in nodetool tpstats", peer.name))?;
+        Ok(HintsState {
+            holds_hints: lists_hints_for(listing, &node.address.to_string()),
+            dispatching: dispatcher.0 + dispatcher.1,
+            dispatched: dispatcher.2,
+        })
+    }
+}
+
+/// Separates the two outputs of `hints_toward`'s command.
+const SEPARATOR: &str = "---demo-hints---";
+
+/// A peer's hints toward one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintsState {
+    /// Closed hint files for the node wait to be sent.
+    pub holds_hints: bool,
+    /// Hint files being sent or queued to be (to any node).
+    pub dispatching: u64,
+    /// Hint files sent so far (to any node).
+    pub dispatched: u64,
+}
+
+impl HintsState {
+    pub fn is_quiet(&self) -> bool {
+        !self.holds_hints && self.dispatching == 0
     }
 }
 
@@ -79,6 +119,18 @@ fn lists_hints_for(listing: &str, address: &str) -> bool {
     listing
         .lines()
         .any(|line| line.split_whitespace().any(|column| column == address))
+}
+
+/// Active, pending and completed of the HintsDispatcher pool in `nodetool tpstats`.
+fn dispatcher_pool(tpstats: &str) -> Option<(u64, u64, u64)> {
+    let line = tpstats
+        .lines()
+        .find(|line| line.starts_with("HintsDispatcher"))?;
+    let mut numbers = line
+        .split_whitespace()
+        .skip(1)
+        .map(|column| column.parse::<u64>().ok());
+    Some((numbers.next()??, numbers.next()??, numbers.next()??))
 }
 
 #[cfg(test)]
