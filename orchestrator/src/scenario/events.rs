@@ -29,7 +29,7 @@ pub enum EventError {
     #[error(transparent)]
     Cassandra(#[from] CassandraError),
     #[error("writing a scenario event: {0}")]
-    Write(#[from] ExecutionError),
+    Write(Box<ExecutionError>),
 }
 
 /// Where a step stands, as the dashboard shows it.
@@ -125,7 +125,8 @@ impl EventLog {
                     event.narration,
                 ),
             )
-            .await?;
+            .await
+            .map_err(|err| EventError::Write(Box::new(err)))?;
         Ok(())
     }
 }
