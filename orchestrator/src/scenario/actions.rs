@@ -73,11 +73,15 @@ impl Run {
 
     pub(super) async fn start_services(&mut self, timeout: Duration) -> StepResult {
         let progress = self.ui.progress("starting the services", timeout);
+        let started_at = Utc::now();
         let report = app::up(&self.plan, timeout, &|message| progress.tick(message)).await;
         drop(progress);
         let report = report.map_err(|err| Failed::new(err.to_string()))?;
         self.started_services.extend(report.started.iter().copied());
         self.own_producer = report.started.contains(&Service::Producer);
+        if self.own_producer {
+            self.producer_started_at = Some(started_at);
+        }
         self.ledger = report.ledger.clone();
         self.journal.ledger = self.ledger.as_ref().map(|path| path.display().to_string());
         for warning in report.warnings {
@@ -130,8 +134,12 @@ impl Run {
         let started = Instant::now();
         let mut last = String::from("no answer yet");
         while started.elapsed() < within {
+            // Readings older than the run's producer are a previous run's.
+            let bound = self.producer_started_at.map_or(max_staleness, |since| {
+                max_staleness.min((Utc::now() - since).to_std().unwrap_or_default())
+            });
             match self.probe.freshness().await {
-                Ok(freshness) if freshness.all_fresh(max_staleness) => {
+                Ok(freshness) if freshness.all_fresh(bound) => {
                     let worst = freshness.worst_staleness.unwrap_or_default();
                     return Ok(Done {
                         summary: format!(

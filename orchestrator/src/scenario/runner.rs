@@ -90,6 +90,8 @@ pub struct Run {
     pub ledger: Option<PathBuf>,
     /// Whether that producer is the run's own (so the run may stop it).
     pub own_producer: bool,
+    /// When the run's own producer started: older readings are not the run's.
+    pub producer_started_at: Option<DateTime<Utc>>,
     /// Every outage of the run, by node name.
     pub outages: BTreeMap<String, Outage>,
     /// Nodes currently out because of this run, in the order they went out.
@@ -148,6 +150,7 @@ impl Run {
             started_services: Vec::new(),
             ledger: None,
             own_producer: false,
+            producer_started_at: None,
             outages: BTreeMap::new(),
             out: Vec::new(),
             interrupt: watch_ctrl_c(),
