@@ -9,7 +9,7 @@ use chrono::DateTime;
 use demo::checker::{CheckOptions, check};
 use futures::StreamExt;
 use iot_services::cassandra::{SessionOptions, connect};
-use iot_services::ledger::LedgerEntry;
+use iot_services::ledger::{LedgerEntry, read_ledger};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
@@ -99,6 +99,15 @@ async fn the_checker_finds_what_is_missing_or_different() {
     let mut tampered = ledger.clone();
     tampered.push(never_written.clone());
     tampered[6_001].value = 123.0;
+    // Through a ledger file, as the producer writes it and the run reads it.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("ledger.jsonl");
+    let lines: Vec<String> = tampered
+        .iter()
+        .map(|entry| serde_json::to_string(entry).expect("serialises"))
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").expect("ledger written");
+    let tampered = read_ledger(&path).expect("ledger read back");
     let report = check(&session, "iot_demo", &tampered, &options)
         .await
         .expect("checked");
