@@ -5,9 +5,9 @@
 //! checker's verdict on the history (the producer's ledger against Cassandra).
 //!
 //! `parse` reads and checks the file into `steps`' types; `runner` conducts
-//! the run (`actions` holds what each step kind does, `fleet` reaches the
-//! Cassandra PCs, `probe` the API); `ui`, `journal` and `events` report it to
-//! the presenter, to the run directory and to the dashboard.
+//! the run (what each step kind does is in `actions`, `watch` and `proofs`;
+//! `fleet` reaches the Cassandra PCs, `probe` the API); `ui`, `journal` and
+//! `events` report it to the presenter, to the run directory and to the dashboard.
 
 mod actions;
 pub mod events;
@@ -15,9 +15,11 @@ mod fleet;
 pub mod journal;
 pub mod parse;
 pub mod probe;
+mod proofs;
 mod runner;
 pub mod steps;
 pub mod ui;
+mod watch;
 
 use anyhow::{Context, bail};
 

@@ -463,7 +463,11 @@ impl StepSource<'_> {
             "pause" => Action::Pause {
                 duration: self.seconds(&raw.duration, 5.0)?,
             },
-            other => unreachable!("step kind {other} was checked against STEP_KINDS"),
+            other => {
+                return Err(self
+                    .source
+                    .error(self.span.clone(), format!("unknown step kind \"{other}\"")));
+            }
         })
     }
 

@@ -1,0 +1,370 @@
+//! The proofs: the returned node holds what it missed (`expect-catch-up`)
+//! and nothing acknowledged was lost (`verify`), both against the
+//! producer's ledger.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::future::join_all;
+use iot_services::cassandra::{SessionOptions, connect, connect_single_node};
+use iot_services::ledger::{LedgerEntry, read_ledger};
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use serde_json::json;
+
+use super::runner::{Done, Failed, Outage, Run, StepResult};
+use super::steps::VerifyConsistency;
+use super::ui::{Progress, format_duration};
+use crate::app::{self, Service};
+use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
+use crate::hosts::NodeSpec;
+
+/// After a node is seen up, how long before its peers' hint listings are
+/// trusted (two dispatch rounds of 10 s; see `wait_hints_handed_over`).
+const HINTS_SETTLE: Duration = Duration::from_secs(22);
+/// Pause between two attempts of a data check.
+const RECHECK: Duration = Duration::from_secs(2);
+/// Readings younger than this may still be on their way when the producer
+/// keeps running: the final check leaves them out.
+const IN_FLIGHT_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+impl Run {
+    pub(super) async fn expect_catch_up(
+        &mut self,
+        node: &NodeSpec,
+        timeout: Duration,
+    ) -> StepResult {
+        let Some(Outage {
+            out_at,
+            back_at: Some(back_at),
+            seen_up_at,
+        }) = self.outages.get(&node.name).copied()
+        else {
+            return Err(Failed::new(format!(
+                "{} was not taken out and brought back earlier in this run",
+                node.name
+            )));
+        };
+        let ledger = self.ledger_entries()?;
+        // A little before the fault: writes in flight when it struck count too.
+        let missed = checker::entries_between(
+            &ledger,
+            Some(out_at - chrono::TimeDelta::seconds(1)),
+            Some(back_at),
+        );
+        if missed.is_empty() {
+            return Err(Failed::new(format!(
+                "no reading was acknowledged while {} was out: is the producer running?",
+                node.name
+            )));
+        }
+        let progress = self.ui.progress(
+            &format!(
+                "reading {} readings through {} alone",
+                missed.len(),
+                node.name
+            ),
+            timeout,
+        );
+        let deadline = Instant::now() + timeout;
+        let session = self.connect_alone(node, deadline, &progress).await?;
+        let keyspace = self.fleet.inventory.cluster.keyspace.clone();
+        let mut sensors: Vec<String> = missed.iter().map(|entry| entry.sensor_id.clone()).collect();
+        sensors.sort();
+        sensors.dedup();
+        // A node that coordinates a read at ONE may pass it to another
+        // replica: only reads it served from its own replica show what it holds.
+        let served = checker::read_sources(&session, &keyspace, &sensors)
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let (local, elsewhere): (Vec<LedgerEntry>, Vec<LedgerEntry>) = missed
+            .iter()
+            .cloned()
+            .partition(|entry| served.get(&entry.sensor_id) == Some(&ReadSource::Local));
+        let mut details = json!({
+            "node": node.name,
+            "out_at": out_at,
+            "back_at": back_at,
+            "missed_while_out": missed.len(),
+            "read_sources": served,
+        });
+        let mut found = 0;
+        if !local.is_empty() {
+            progress.tick(format!(
+                "{} readings served by {} itself",
+                local.len(),
+                node.name
+            ));
+            let report = self
+                .wait_served_locally(&session, &local, deadline, &progress)
+                .await?;
+            found += report.found;
+            details["report"] = json!(report);
+        }
+        if !elsewhere.is_empty() {
+            // Those sensors' reads go to peers: once the peers have handed
+            // over their hints, one read at ALL compares every replica.
+            self.wait_hints_handed_over(node, seen_up_at, deadline, &progress)
+                .await?;
+            let agreement = checker::check_replicas_agree(
+                &session,
+                &keyspace,
+                &elsewhere,
+                &CheckOptions::default(),
+            )
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+            details["agreement_at_all"] = json!(agreement);
+            if !agreement.replicas_agree() {
+                return Err(Failed {
+                    message: format!(
+                        "{}'s replica did not match its peers after the hints were replayed \
+                         (digest mismatch for {:?}, untraced {:?}; {})",
+                        node.name,
+                        agreement.mismatched_sensors,
+                        agreement.untraced_sensors,
+                        agreement.report.render()
+                    ),
+                    details,
+                });
+            }
+            found += agreement.report.found;
+        }
+        let elapsed = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+        let mut summary = format!(
+            "{} holds all {found} readings acknowledged during its {} s outage (checked in {})",
+            node.name,
+            (back_at - out_at).num_seconds(),
+            format_duration(elapsed)
+        );
+        if !local.is_empty() {
+            summary.push_str(&format!(
+                "; {} read from {} alone at ONE",
+                local.len(),
+                node.name
+            ));
+        }
+        if !elsewhere.is_empty() {
+            summary.push_str(&format!(
+                "; {} (sensors its snitch reads from peers: {}) identical on every replica at ALL after the hints \
+                 were handed over",
+                elsewhere.len(),
+                describe_sources(&served)
+            ));
+        }
+        Ok(Done { summary, details })
+    }
+
+    /// A session to `node` alone (it coordinates every request), retried until `deadline`.
+    async fn connect_alone(
+        &self,
+        node: &NodeSpec,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<Session, Failed> {
+        let address = node.address.to_string();
+        loop {
+            match connect_single_node(&address, Duration::from_secs(5)).await {
+                Ok(session) => return Ok(session),
+                Err(err) if Instant::now() + RECHECK >= deadline => {
+                    return Err(Failed::new(format!(
+                        "{} does not answer CQL: {err}",
+                        node.name
+                    )));
+                }
+                Err(err) => progress.tick(err.to_string()),
+            }
+            tokio::time::sleep(RECHECK).await;
+        }
+    }
+
+    /// Reads `entries` at ONE through `session` until all are there or `deadline`.
+    async fn wait_served_locally(
+        &self,
+        session: &Session,
+        entries: &[LedgerEntry],
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<CheckReport, Failed> {
+        let keyspace = &self.fleet.inventory.cluster.keyspace;
+        let options = CheckOptions {
+            consistency: Consistency::One,
+            ..CheckOptions::default()
+        };
+        loop {
+            let last = match checker::check(session, keyspace, entries, &options).await {
+                Ok(report) if report.is_complete() => return Ok(report),
+                Ok(report) => report.render(),
+                Err(err) => err.to_string(),
+            };
+            if Instant::now() + RECHECK >= deadline {
+                return Err(Failed::new(format!("not caught up in time: {last}")));
+            }
+            progress.tick(last.lines().next().unwrap_or("").to_owned());
+            tokio::time::sleep(RECHECK).await;
+        }
+    }
+
+    /// Waits until the peers have handed their hints for `node` over.
+    ///
+    /// A peer closes the hint file it writes for a node at its next dispatch
+    /// round (every 10 s) after seeing it up, and sends it at the round after;
+    /// `nodetool listpendinghints` lists closed files only, and not the one
+    /// being sent. So: from `HINTS_SETTLE` after the node was seen up, every
+    /// peer must list no hints for it and have no dispatch running or queued,
+    /// twice in a row with no dispatch completed in between.
+    async fn wait_hints_handed_over(
+        &self,
+        node: &NodeSpec,
+        seen_up_at: Option<Instant>,
+        deadline: Instant,
+        progress: &Progress,
+    ) -> Result<(), Failed> {
+        let trusted_from = seen_up_at.unwrap_or_else(Instant::now) + HINTS_SETTLE;
+        let peers: Vec<&NodeSpec> = self
+            .fleet
+            .inventory
+            .nodes
+            .iter()
+            .filter(|peer| peer.name != node.name && !self.is_out(peer))
+            .collect();
+        let mut previous: Option<Vec<u64>> = None;
+        loop {
+            let answers =
+                join_all(peers.iter().map(|peer| self.fleet.hints_toward(peer, node))).await;
+            let mut busy = Vec::new();
+            let mut dispatched = Vec::new();
+            for (peer, answer) in peers.iter().zip(&answers) {
+                match answer {
+                    Ok(state) if state.is_quiet() => dispatched.push(state.dispatched),
+                    Ok(_) => busy.push(format!("{} is sending hints", peer.name)),
+                    Err(err) => busy.push(format!(
+                        "{}: {}",
+                        peer.name,
+                        err.lines().next().unwrap_or("")
+                    )),
+                }
+            }
+            let waiting = if !busy.is_empty() {
+                previous = None;
+                busy.join(", ")
+            } else if Instant::now() < trusted_from {
+                format!("letting the peers close their hint files for {}", node.name)
+            } else if previous.as_ref() == Some(&dispatched) {
+                return Ok(());
+            } else {
+                previous = Some(dispatched);
+                format!("no hints left for {}; confirming", node.name)
+            };
+            if Instant::now() + RECHECK >= deadline {
+                return Err(Failed::new(format!("not caught up in time: {waiting}")));
+            }
+            progress.tick(waiting);
+            tokio::time::sleep(RECHECK).await;
+        }
+    }
+
+    pub(super) async fn verify(
+        &mut self,
+        timeout: Duration,
+        consistency: VerifyConsistency,
+        stop_producer: bool,
+    ) -> StepResult {
+        let mut cutoff = None;
+        if stop_producer && self.own_producer {
+            let stopped = app::stop(&self.plan.state, Service::Producer)
+                .await
+                .map_err(|err| Failed::new(format!("stopping the producer: {err}")))?;
+            self.started_services
+                .retain(|service| *service != Service::Producer);
+            self.ui.info(&format!(
+                "producer stopped ({stopped:?}): its ledger is complete"
+            ));
+        } else {
+            // Readings still on their way are not counted as missing.
+            cutoff = Some(Utc::now() - IN_FLIGHT_MARGIN);
+        }
+        let since = (!self.own_producer).then_some(self.journal.started_at);
+        let entries = checker::entries_between(&self.ledger_entries()?, since, cutoff);
+        if entries.is_empty() {
+            return Err(Failed::new("the ledger holds no reading to verify"));
+        }
+        let level = match consistency {
+            VerifyConsistency::Quorum => Consistency::Quorum,
+            VerifyConsistency::All => Consistency::All,
+        };
+        let mut session_options = SessionOptions::new(self.plan.contact_points.clone());
+        session_options.consistency = level;
+        session_options.request_timeout = Duration::from_secs(10);
+        let session = connect(&session_options)
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let options = CheckOptions {
+            consistency: level,
+            ..CheckOptions::default()
+        };
+        let keyspace = self.fleet.inventory.cluster.keyspace.clone();
+        let progress = self
+            .ui
+            .progress(&format!("checking {} readings", entries.len()), timeout);
+        let started = Instant::now();
+        let mut last: Result<CheckReport, String> = Err("not checked yet".into());
+        while started.elapsed() < timeout {
+            last = checker::check(&session, &keyspace, &entries, &options)
+                .await
+                .map_err(|err| err.to_string());
+            match &last {
+                Ok(report) if report.is_complete() => break,
+                Ok(report) => {
+                    progress.tick(format!("{} missing of {}", report.missing, report.expected))
+                }
+                Err(err) => progress.tick(err.clone()),
+            }
+            tokio::time::sleep(RECHECK).await;
+        }
+        drop(progress);
+        match last {
+            Ok(report) if report.is_complete() => Ok(Done {
+                summary: format!(
+                    "nothing lost: all {} readings Kafka acknowledged ({} sensors) are in Cassandra with their \
+                     values (read at {})",
+                    report.expected, report.sensors, report.consistency
+                ),
+                details: json!({ "report": report, "cutoff": cutoff }),
+            }),
+            Ok(report) => {
+                self.ui.info(&report.render());
+                Err(Failed {
+                    message: format!(
+                        "{} of {} acknowledged readings missing or different",
+                        report.missing + report.mismatched,
+                        report.expected
+                    ),
+                    details: json!({ "report": report, "cutoff": cutoff }),
+                })
+            }
+            Err(err) => Err(Failed::new(format!("could not read Cassandra: {err}"))),
+        }
+    }
+
+    fn ledger_entries(&self) -> Result<Vec<LedgerEntry>, Failed> {
+        let ledger = self.ledger.as_ref().ok_or_else(|| {
+            Failed::new("no producer ledger: the run has no start-services step before")
+        })?;
+        read_ledger(ledger).map_err(|err| Failed::new(err.to_string()))
+    }
+}
+
+/// "sensor_01 → 127.0.0.1, sensor_04 → local".
+fn describe_sources(sources: &BTreeMap<String, ReadSource>) -> String {
+    sources
+        .iter()
+        .map(|(sensor, source)| match source {
+            ReadSource::Local => format!("{sensor} → local"),
+            ReadSource::Remote(address) => format!("{sensor} → {address}"),
+            ReadSource::Unknown => format!("{sensor} → ?"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
