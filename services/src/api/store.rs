@@ -5,7 +5,10 @@
 //! left the API can still answer from it if the operator allowed a fallback
 //! to ONE, and every answer says which consistency it was read at.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
 
 use chrono::{DateTime, TimeZone, Utc};
 use scylla::client::session::Session;
@@ -20,6 +23,16 @@ use crate::cassandra::{CassandraError, Keyspace, QueryError, prepare};
 
 /// Most rows `GET /sensors` returns.
 const MAX_SENSORS: i32 = 10_000;
+
+/// A scan of the sensors index takes milliseconds; when it does not, a replica
+/// is probably gone but not yet declared down (a killed or frozen PC), and the
+/// coordinator would wait its whole range timeout. Give up early and read the
+/// known sensors one partition at a time: single-partition reads are
+/// speculatively retried on another replica, range scans are not.
+const SCAN_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// Single-partition reads of the sensors index in flight at once.
+const PARTITION_READS_IN_FLIGHT: usize = 32;
 
 /// One row of `GET /sensors`.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +71,7 @@ pub struct Read<T> {
 /// The prepared reads at one consistency level.
 struct Statements {
     sensors: PreparedStatement,
+    sensor: PreparedStatement,
     latest: PreparedStatement,
     history: PreparedStatement,
     known: PreparedStatement,
@@ -73,10 +87,20 @@ impl Statements {
         let sensors = keyspace.table("sensors");
         let sensor_data = keyspace.table("sensor_data");
         let scenario_events = keyspace.table("scenario_events");
+        let mut scan = prepare(
+            session,
+            &format!("SELECT sensor_id, last_timestamp, last_value FROM {sensors} LIMIT ?"),
+            consistency,
+        )
+        .await?;
+        scan.set_request_timeout(Some(SCAN_TIMEOUT));
         Ok(Statements {
-            sensors: prepare(
+            sensors: scan,
+            sensor: prepare(
                 session,
-                &format!("SELECT sensor_id, last_timestamp, last_value FROM {sensors} LIMIT ?"),
+                &format!(
+                    "SELECT sensor_id, last_timestamp, last_value FROM {sensors} WHERE sensor_id = ?"
+                ),
                 consistency,
             )
             .await?,
@@ -118,6 +142,9 @@ pub struct Store {
     primary: Statements,
     fallback: Option<Statements>,
     health: PreparedStatement,
+    /// Sensor ids of the last successful scan, for reading partition by
+    /// partition when a scan cannot finish.
+    known_ids: Mutex<Vec<String>>,
 }
 
 impl Store {
@@ -145,30 +172,83 @@ impl Store {
             primary,
             fallback,
             health,
+            known_ids: Mutex::new(Vec::new()),
         })
     }
 
     /// Every known sensor with its latest reading, ordered by id.
+    ///
+    /// One scan of the index normally; when the scan fails (a replica silent
+    /// but not yet known down), the sensors of the last good scan are read
+    /// one partition at a time instead, so the list stays fresh.
     pub async fn sensors(&self) -> Result<Read<Vec<SensorSummary>>, QueryError> {
-        self.read(|s| async move {
-            let result = self
-                .session
-                .execute_unpaged(&s.sensors, (MAX_SENSORS,))
-                .await?;
-            let mut sensors = rows::<(String, Option<CqlTimestamp>, Option<f64>)>(result)?
-                .into_iter()
-                .map(|(sensor_id, at, value)| {
-                    Ok(SensorSummary {
-                        sensor_id,
-                        last_timestamp: at.map(to_time).transpose()?,
-                        last_value: value,
-                    })
-                })
-                .collect::<Result<Vec<_>, QueryError>>()?;
-            sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
-            Ok(sensors)
-        })
-        .await
+        let known: Vec<String> = self
+            .known_ids
+            .lock()
+            .map(|ids| ids.clone())
+            .unwrap_or_default();
+        let scanned = if known.is_empty() {
+            self.read(|s| self.scan_sensors(s)).await
+        } else {
+            self.scan_sensors(&self.primary).await.map(|value| Read {
+                value,
+                fell_back: false,
+            })
+        };
+        match scanned {
+            Ok(read) => {
+                if let Ok(mut ids) = self.known_ids.lock() {
+                    *ids = read.value.iter().map(|s| s.sensor_id.clone()).collect();
+                }
+                Ok(read)
+            }
+            Err(error) if !known.is_empty() => {
+                tracing::warn!(
+                    "scanning the sensors index failed ({error}); reading its {} known sensors one by one",
+                    known.len()
+                );
+                self.read(|s| self.sensors_by_id(s, &known)).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn scan_sensors(&self, s: &Statements) -> Result<Vec<SensorSummary>, QueryError> {
+        let result = self
+            .session
+            .execute_unpaged(&s.sensors, (MAX_SENSORS,))
+            .await?;
+        let mut sensors = rows::<SummaryRow>(result)?
+            .into_iter()
+            .map(to_summary)
+            .collect::<Result<Vec<_>, QueryError>>()?;
+        sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
+        Ok(sensors)
+    }
+
+    async fn sensors_by_id(
+        &self,
+        s: &Statements,
+        ids: &[String],
+    ) -> Result<Vec<SensorSummary>, QueryError> {
+        let mut sensors: Vec<SensorSummary> = futures::stream::iter(ids.to_vec())
+            .map(|id: String| async move {
+                let result = self
+                    .session
+                    .execute_unpaged(&s.sensor, (id.as_str(),))
+                    .await?;
+                rows::<SummaryRow>(result)?
+                    .into_iter()
+                    .next()
+                    .map(to_summary)
+                    .transpose()
+            })
+            .buffer_unordered(PARTITION_READS_IN_FLIGHT)
+            .try_filter_map(|found| async move { Ok(found) })
+            .try_collect()
+            .await?;
+        sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
+        Ok(sensors)
     }
 
     /// The newest reading of `sensor_id`, if it has any.
@@ -311,6 +391,16 @@ fn to_time(t: CqlTimestamp) -> Result<DateTime<Utc>, QueryError> {
     Utc.timestamp_millis_opt(t.0)
         .single()
         .ok_or_else(|| QueryError::Result(format!("timestamp {} out of range", t.0)))
+}
+
+type SummaryRow = (String, Option<CqlTimestamp>, Option<f64>);
+
+fn to_summary((sensor_id, at, value): SummaryRow) -> Result<SensorSummary, QueryError> {
+    Ok(SensorSummary {
+        sensor_id,
+        last_timestamp: at.map(to_time).transpose()?,
+        last_value: value,
+    })
 }
 
 fn to_point((timestamp, value): (CqlTimestamp, f64)) -> Result<Point, QueryError> {
