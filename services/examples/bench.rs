@@ -137,22 +137,108 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The 1-minute load average: the machine is shared, figures depend on it.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// Resident memory of `pid` in MiB, from /proc.
 fn rss_mib(pid: u32) -> Option<f64> {
+    proc_status_mib(pid, "VmRSS:")
+}
+
+/// Peak resident memory of `pid` in MiB.
+fn peak_rss_mib(pid: u32) -> Option<f64> {
+    proc_status_mib(pid, "VmHWM:")
+}
+
+fn proc_status_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
         .ok()?;
     Some(kib / 1024.0)
+}
+
+/// CPU time (user + system) of `pid` so far, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // /proc reports USER_HZ ticks, fixed at 100 per second by the kernel ABI.
+    Some(ticks / 100.0)
+}
+
+/// The processes that share the machine's cores during a run: the given ones,
+/// each Cassandra node and Kafka (from the lab's pid files).
+fn cpu_snapshot(named: &[(&str, u32)]) -> Vec<(String, u32, f64)> {
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.lab");
+    let from_file =
+        |path: PathBuf| -> Option<u32> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+    let mut processes: Vec<(String, u32)> =
+        named.iter().map(|(n, p)| (n.to_string(), *p)).collect();
+    for node in 1..=3 {
+        if let Some(pid) = from_file(lab.join(format!("node{node}/cassandra.pid"))) {
+            processes.push((format!("Cassandra PC{node}"), pid));
+        }
+    }
+    if let Some(pid) = from_file(lab.join("kafka/kafka.pid")) {
+        processes.push(("Kafka".into(), pid));
+    }
+    processes
+        .into_iter()
+        .filter_map(|(name, pid)| Some((name, pid, cpu_seconds(pid)?)))
+        .collect()
+}
+
+fn cpu_delta(before: &[(String, u32, f64)]) -> Vec<(String, f64)> {
+    before
+        .iter()
+        .filter_map(|(name, pid, seconds)| Some((name.clone(), cpu_seconds(*pid)? - seconds)))
+        .collect()
+}
+
+fn start_ingest(
+    args: &Args,
+    topic: &str,
+    dlq: &str,
+    group: &str,
+    metrics_port: u16,
+    logs: &Path,
+) -> Result<Spawned> {
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let argv: Vec<String> = [
+        "--kafka",
+        &args.kafka,
+        "--topic",
+        topic,
+        "--dlq-topic",
+        dlq,
+        "--group-id",
+        group,
+        "--metrics-listen",
+        &metrics,
+        "--cassandra",
+        &args.cassandra,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    Spawned::start("ingest", &argv, logs)
 }
 
 async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
@@ -283,6 +369,7 @@ async fn history_load(
 /// Stops PC2 under the lab fault lock, runs `body`, brings PC2 back.
 struct NodeDown {
     _lock: Flock<File>,
+    restored: bool,
 }
 
 impl NodeDown {
@@ -295,38 +382,45 @@ impl NodeDown {
         eprintln!("waiting for the lab fault lock…");
         let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e)?;
         run_script("stop")?;
-        Ok(NodeDown { _lock: lock })
+        Ok(NodeDown {
+            _lock: lock,
+            restored: false,
+        })
+    }
+}
+
+impl NodeDown {
+    /// Brings PC2 back and waits until it answers CQL again.
+    async fn restore(mut self) {
+        self.restored = true;
+        let _ = run_script("thaw");
+        let _ = run_script("start");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(180) {
+            if let Ok(session) =
+                cassandra::connect_single_node("127.0.0.2", Duration::from_secs(2)).await
+                && session
+                    .query_unpaged("SELECT release_version FROM system.local", ())
+                    .await
+                    .is_ok()
+            {
+                eprintln!("PC2 answers CQL again");
+                // Let gossip mark it UN everywhere before releasing the lock.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        eprintln!("PC2 did not come back within 180 s: check the lab");
     }
 }
 
 impl Drop for NodeDown {
+    /// On an early exit, at least start PC2 again (restore() already did when it ran).
     fn drop(&mut self) {
-        let _ = run_script("thaw");
-        let _ = run_script("start");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        let started = Instant::now();
-        if let Ok(runtime) = runtime {
-            while started.elapsed() < Duration::from_secs(180) {
-                let answered = runtime.block_on(async {
-                    let s = cassandra::connect_single_node("127.0.0.2", Duration::from_secs(2))
-                        .await
-                        .ok()?;
-                    s.query_unpaged("SELECT release_version FROM system.local", ())
-                        .await
-                        .ok()
-                });
-                if answered.is_some() {
-                    eprintln!("PC2 answers CQL again");
-                    // Let gossip mark it UN everywhere before releasing the lock.
-                    std::thread::sleep(Duration::from_secs(5));
-                    return;
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
+        if !self.restored {
+            let _ = run_script("start");
         }
-        eprintln!("PC2 did not come back within 180 s: check the lab");
     }
 }
 
@@ -350,6 +444,7 @@ async fn main() -> Result<()> {
     let logs = tempfile::Builder::new().prefix("bench-").tempdir()?.keep();
     let client = reqwest::Client::new();
     let since = format_timestamp(Utc::now() - chrono::Duration::minutes(1));
+    let load_before = load_average();
     eprintln!("bench run {run}; service logs in {}", logs.display());
 
     // 1. Reference writer.
@@ -394,26 +489,12 @@ async fn main() -> Result<()> {
     eprintln!("  producer --max-rate: {produce_rate:.0} readings/s acknowledged");
 
     let metrics_port = free_port()?;
-    let ingest = Spawned::start(
-        "ingest",
-        &{
-            let mut v = common(&[]);
-            v.extend(
-                [
-                    "--dlq-topic",
-                    &dlq,
-                    "--group-id",
-                    &format!("bench-{run}"),
-                    "--metrics-listen",
-                    &format!("127.0.0.1:{metrics_port}"),
-                    "--cassandra",
-                    &args.cassandra,
-                ]
-                .iter()
-                .map(|s| s.to_string()),
-            );
-            v
-        },
+    let ingest = start_ingest(
+        &args,
+        &topic,
+        &dlq,
+        &format!("bench-{run}"),
+        metrics_port,
         &logs,
     )?;
     let target = args.throughput_readings as f64;
@@ -447,7 +528,32 @@ async fn main() -> Result<()> {
         ingest_rate / reference
     );
 
-    // 3. Demo rate: latency and memory.
+    let drained_peak = peak_rss_mib(ingest.pid()).unwrap_or(0.0);
+    drop(ingest);
+
+    // 3. Demo rate: latency and memory, with a fresh ingest on its own topic
+    // (memory after a full-speed drain says little about the demo).
+    let demo_topic = format!("bench-{run}-demo");
+    ensure_topics(&args.kafka, &[(&demo_topic, 6)]).await?;
+    let demo_metrics_port = free_port()?;
+    let ingest = start_ingest(
+        &args,
+        &demo_topic,
+        &dlq,
+        &format!("bench-{run}-demo"),
+        demo_metrics_port,
+        &logs,
+    )?;
+    let demo_args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec![
+            "--kafka".into(),
+            args.kafka.clone(),
+            "--topic".into(),
+            demo_topic.clone(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
     let api_port = free_port()?;
     let api = Spawned::start(
         "api",
@@ -463,7 +569,7 @@ async fn main() -> Result<()> {
     wait_http_ok(&client, &format!("{base}/health"), Duration::from_secs(30)).await?;
     let demo = Spawned::start(
         "producer",
-        &common(&[
+        &demo_args(&[
             "--sensors",
             "5",
             "--rate",
@@ -558,7 +664,9 @@ async fn main() -> Result<()> {
         "history: {} clients for {} s, all nodes up…",
         args.history_clients, args.history_seconds
     );
+    let cpu_before = cpu_snapshot(&[("api", api.pid()), ("bench client", std::process::id())]);
     let up = history_load(&base, &history_sensors, &since, &args).await;
+    let cpu_used = cpu_delta(&cpu_before);
     eprintln!(
         "  p50 {} p99 {} ({:.0} req/s, {} errors)",
         ms(up.0),
@@ -580,10 +688,15 @@ async fn main() -> Result<()> {
             result.2,
             result.3
         );
-        drop(stopped);
+        stopped.restore().await;
         Some(result)
     };
 
+    println!(
+        "Run {run} at {}; load average (1 min) {load_before} before, {} after.\n",
+        format_timestamp(Utc::now()),
+        load_average()
+    );
     println!("| measure | figure | target |");
     println!("| --- | --- | --- |");
     println!(
@@ -626,6 +739,19 @@ async fn main() -> Result<()> {
     for ((name, _), mib) in pids.iter().zip(peak) {
         println!("| peak RSS of {name} at the demo rate | {mib:.1} MiB | ≤ 64 MiB |");
     }
+    println!(
+        "| peak RSS of ingest while draining at full speed (informative) | {drained_peak:.1} MiB | |"
+    );
+    println!(
+        "\nCPU seconds used during the {} s all-up history run (2 cores = {} core-seconds): {}",
+        args.history_seconds,
+        2 * args.history_seconds,
+        cpu_used
+            .iter()
+            .map(|(name, seconds)| format!("{name} {seconds:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     drop(api);
     drop(ingest);
     Ok(())

@@ -171,6 +171,10 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
         .set("session.timeout.ms", "10000")
+        // librdkafka prefetches up to 64 MiB by default; a few MiB keep
+        // thousands of readings ahead of the writers at a fraction of the memory.
+        .set("queued.max.messages.kbytes", "4096")
+        .set("queued.min.messages", "5000")
         .create_with_context(IngestContext {
             metrics: metrics.clone(),
         })
