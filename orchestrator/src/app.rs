@@ -197,9 +197,14 @@ impl ServicesPlan {
             .collect()
     }
 
-    /// The dashboard, as a browser opens it.
+    /// The dashboard, as a browser opens it: every curve of this producer's
+    /// sensors overlaid (other sensors in the table, e.g. from tests, are left out).
     pub fn dashboard_url(&self) -> String {
-        format!("{}/", self.api_url.trim_end_matches('/'))
+        format!(
+            "{}/?prefix={}&sensor=all",
+            self.api_url.trim_end_matches('/'),
+            self.producer.sensor_prefix
+        )
     }
 }
 

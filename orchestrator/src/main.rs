@@ -12,7 +12,8 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DEMO_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+                // The driver's warnings about a frozen node would print over the narration.
+                .unwrap_or_else(|_| "warn,scylla=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
