@@ -72,7 +72,7 @@ struct Spawned {
 
 impl Spawned {
     fn start(name: &'static str, args: &[String], logs: &Path) -> Result<Spawned> {
-        let log = File::create(logs.join(format!("{name}.log")))?;
+        let log = File::create(logs.join(format!("{name}-{}.log", Utc::now().timestamp_micros())))?;
         let child = Command::new(binaries_dir().join(name))
             .args(args)
             .env("RUST_LOG", "warn")
@@ -449,8 +449,8 @@ async fn main() -> Result<()> {
 
     // 1. Reference writer.
     eprintln!("reference writer: {} s at QUORUM…", args.reference_seconds);
-    let reference = reference_writer(&args, &run).await?;
-    eprintln!("  {reference:.0} rows/s");
+    let reference_before = reference_writer(&args, &run).await?;
+    eprintln!("  {reference_before:.0} rows/s");
 
     // 2. Ingest throughput: fill a topic, then let ingest drain it.
     let topic = format!("bench-{run}");
@@ -523,13 +523,17 @@ async fn main() -> Result<()> {
         (Some((t1, w1)), Some((t2, w2))) if t2 > t1 => (w2 - w1) / (t2 - t1).as_secs_f64(),
         _ => target / drain_started.elapsed().as_secs_f64(),
     };
-    eprintln!(
-        "  ingest: {ingest_rate:.0} readings/s (ratio {:.2})",
-        ingest_rate / reference
-    );
-
     let drained_peak = peak_rss_mib(ingest.pid()).unwrap_or(0.0);
     drop(ingest);
+    // The cluster's state changed meanwhile (memtables, compactions, other
+    // users of the machine): measure the reference again and compare with both.
+    eprintln!("reference writer again…");
+    let reference_after = reference_writer(&args, &format!("{run}b")).await?;
+    let reference = (reference_before + reference_after) / 2.0;
+    eprintln!(
+        "  {reference_after:.0} rows/s; ingest {ingest_rate:.0} readings/s, ratio {:.2}",
+        ingest_rate / reference
+    );
 
     // 3. Demo rate: latency and memory, with a fresh ingest on its own topic
     // (memory after a full-speed drain says little about the demo).
@@ -622,7 +626,7 @@ async fn main() -> Result<()> {
         let sent = Instant::now();
         probe
             .send(
-                FutureRecord::to(&topic)
+                FutureRecord::to(&demo_topic)
                     .key(probe_id.as_str())
                     .payload(payload.as_str()),
                 Duration::from_secs(5),
@@ -700,7 +704,7 @@ async fn main() -> Result<()> {
     println!("| measure | figure | target |");
     println!("| --- | --- | --- |");
     println!(
-        "| reference writer, sensor_data rows at QUORUM ({} in flight) | {reference:.0} rows/s | |",
+        "| reference writer, sensor_data rows at QUORUM ({} in flight), before / after ingest | {reference_before:.0} / {reference_after:.0} rows/s | |",
         args.reference_concurrency
     );
     println!(
@@ -708,7 +712,7 @@ async fn main() -> Result<()> {
         args.throughput_readings
     );
     println!(
-        "| ingest / reference | {:.2} | ≥ 0.8 |",
+        "| ingest / mean of the two references | {:.2} | ≥ 0.8 |",
         ingest_rate / reference
     );
     println!("| producer --max-rate (acks=all) | {produce_rate:.0} readings/s | |");

@@ -333,3 +333,70 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     );
     Cassandra::connect(rt).wait_all_stored(&ledger, Duration::from_secs(60));
 }
+
+#[test]
+fn ingest_on_sigterm_finishes_in_flight_work_commits_and_exits_cleanly() {
+    require_lab();
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let topics = Topics::create(&rt, "term");
+    let prefix = unique_prefix("term");
+    let group = unique("term-group");
+    let ledger_path = dir.path().join("ledger.jsonl");
+    let (mut ingest, _) = start_ingest(&topics, &group, dir.path(), &[]);
+    run_producer(
+        &topics.readings,
+        &prefix,
+        &ledger_path,
+        &["--sensors", "4", "--rate", "50", "--count", "200"],
+        Duration::from_secs(60),
+    );
+    let ledger = read_ledger(&ledger_path).unwrap();
+    Cassandra::connect(rt).wait_all_stored(&ledger, Duration::from_secs(30));
+
+    let status = ingest
+        .terminate(Duration::from_secs(20))
+        .expect("ingest exits on SIGTERM");
+    assert!(status.success(), "{status}: {}", ingest.log_text());
+    assert!(
+        ingest.log_text().contains("stopped: consumed 200"),
+        "{}",
+        ingest.log_text()
+    );
+
+    // Everything is committed: the group's offsets sum to the readings produced.
+    let committed: i64 = committed_offsets(&topics.readings, &group)
+        .iter()
+        .map(|(_, o)| (*o).max(0))
+        .sum();
+    assert_eq!(committed, 200);
+}
+
+#[test]
+fn producer_without_kafka_retries_says_so_and_counts_the_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger.jsonl");
+    let output = std::process::Command::new(binary("producer"))
+        .args([
+            "--kafka",
+            "127.0.0.1:1",
+            "--count",
+            "2",
+            "--drain-timeout-secs",
+            "3",
+        ])
+        .arg("--ledger")
+        .arg(&ledger)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stdout.contains("sent 2 / acknowledged 0 / failed 2"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("never acknowledged"), "{stderr}");
+    assert!(read_ledger(&ledger).unwrap().is_empty());
+}

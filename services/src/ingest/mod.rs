@@ -24,7 +24,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use scylla::statement::Consistency;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::backoff::Backoff;
 use crate::cassandra::{self, CassandraError, parse_consistency};
@@ -214,10 +214,21 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     // Drain: let in-flight work finish, then commit what it finished.
     let drain = Duration::from_secs(args.drain_timeout_secs);
     let all_slots = u32::try_from(max_in_flight).unwrap_or(u32::MAX);
-    if tokio::time::timeout(drain, slots.acquire_many(all_slots))
-        .await
-        .is_err()
-    {
+    let drained = tokio::time::timeout(drain, async {
+        let _all = slots.acquire_many(all_slots).await;
+        // Readings past their write may still wait for their `sensors` upsert.
+        while pipeline
+            .tracker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unfinished()
+            > 0
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    if drained.is_err() {
         let left = pipeline
             .tracker
             .lock()
@@ -299,7 +310,7 @@ async fn consume(
         let give_up = give_up.clone();
         tokio::spawn(async move {
             let done = pipeline
-                .handle(partition, offset, &payload, key.as_deref(), &give_up)
+                .handle(partition, offset, &payload, key.as_deref(), slot, &give_up)
                 .await;
             if done.is_ok() {
                 pipeline
@@ -309,30 +320,30 @@ async fn consume(
                     .finished(partition, offset);
             }
             pipeline.metrics.in_flight.add(-1);
-            drop(slot);
         });
     }
 }
 
 impl Pipeline {
-    /// Writes a valid reading, or dead-letters an invalid message.
+    /// Writes a valid reading, or dead-letters an invalid message. The
+    /// in-flight `slot` is given back as soon as the reading is in
+    /// `sensor_data`: waiting for the coalesced `sensors` upsert costs no write
+    /// slot, only the commit of the offset waits for it.
     async fn handle(
         &self,
         partition: i32,
         offset: i64,
         payload: &[u8],
         key: Option<&[u8]>,
+        slot: OwnedSemaphorePermit,
         give_up: &Shutdown,
     ) -> Result<(), Abandoned> {
         match parse_reading(payload, Utc::now()) {
             Ok(reading) => {
-                let insert = async {
-                    self.writer.insert_reading(&reading, give_up).await?;
-                    self.metrics.written.inc();
-                    Ok(())
-                };
-                let (inserted, indexed) = tokio::join!(insert, self.index.cover(&reading, give_up));
-                inserted.and(indexed)
+                self.writer.insert_reading(&reading, give_up).await?;
+                self.metrics.written.inc();
+                drop(slot);
+                self.index.cover(&reading, give_up).await
             }
             Err(rejection) => {
                 tracing::info!(

@@ -440,6 +440,30 @@ pub fn read_dlq(topic: &str, count: usize, timeout: Duration) -> Vec<DeadLettere
     letters
 }
 
+/// The committed offsets of `group` on the 6 partitions of `topic` (-1: none).
+pub fn committed_offsets(topic: &str, group: &str) -> Vec<(i32, i64)> {
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = client_config(KAFKA)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut list = TopicPartitionList::new();
+    for partition in 0..6 {
+        list.add_partition(topic, partition);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => (e.partition(), o),
+            _ => (e.partition(), -1),
+        })
+        .collect()
+}
+
 /// Parses an API timestamp.
 pub fn api_time(value: &serde_json::Value) -> DateTime<Utc> {
     let text = value
