@@ -29,7 +29,7 @@ use crate::simulate::Fleet;
 
 /// Simulate sensors and publish their readings to Kafka.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "producer", version, about, long_about = None)]
+#[command(name = "producer", version)]
 pub struct ProducerArgs {
     #[command(flatten)]
     pub kafka: KafkaArgs,

@@ -117,7 +117,7 @@ fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
     }
     let written_during = written(flow) - written_before;
     eprintln!(
-        "during the fault: {polls} API polls, slowest answer {worst_took:?}, stalest reading {worst_age:?}, \
+        "during the fault: {polls} rounds of /latest + /history + /sensors, slowest answer {worst_took:?}, stalest reading {worst_age:?}, \
          {written_during} readings written"
     );
     assert!(worst_took <= MAX_STALL, "API stalled {worst_took:?}");

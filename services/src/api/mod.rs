@@ -33,7 +33,7 @@ use telemetry::{ApiMetrics, Measured};
 
 /// Serve the sensors' data and the dashboard over HTTP.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "api", version, about, long_about = None)]
+#[command(name = "api", version)]
 pub struct ApiArgs {
     #[command(flatten)]
     pub cassandra: CassandraArgs,
@@ -58,7 +58,7 @@ pub struct ApiArgs {
     /// Longest time an HTTP request may take before a 503.
     #[arg(
         long,
-        env = "API_REQUEST_TIMEOUT_MS",
+        env = "API_HTTP_TIMEOUT_MS",
         default_value_t = 5000,
         value_name = "MS"
     )]

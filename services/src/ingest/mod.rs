@@ -43,7 +43,7 @@ use writer::Writer;
 
 /// Consume sensor readings from Kafka and write them to Cassandra.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ingest", version, about, long_about = None)]
+#[command(name = "ingest", version)]
 pub struct IngestArgs {
     #[command(flatten)]
     pub cassandra: CassandraArgs,
