@@ -47,10 +47,17 @@ npm --prefix web ci --no-audit --no-fund --loglevel=error
 phase "lab up"
 "$DEMO" lab up
 
+# A failing suite does not hide the next one: every suite runs, the exit
+# status says whether any failed.
+failed=""
 phase "Rust tests (unit + integration on the lab, serial)"
-cargo test --workspace --quiet -- --test-threads=1
+cargo test --workspace --quiet --no-fail-fast -- --test-threads=1 || failed="$failed rust"
 
 phase "dashboard tests (headless Chromium)"
-npm --prefix web test
+npm --prefix web test || failed="$failed dashboard"
 
 phase "done"
+if [ -n "$failed" ]; then
+  echo "FAILED suites:$failed"
+  exit 1
+fi

@@ -184,20 +184,15 @@ fn every_node_sees_every_node_up_with_one_cluster_name_and_rf3() {
             );
         }
         let describe = nodetool(jmx, "describecluster");
-        assert!(
-            describe.contains("Name: iot_demo_lab"),
-            "{observer}: {describe}"
-        );
-        let versions = describe.split("Schema versions:").nth(1).unwrap_or("");
-        let version_lines = versions
-            .lines()
-            .take_while(|l| !l.trim().is_empty())
-            .filter(|l| l.contains('['))
-            .count();
+        let cluster =
+            demo::nodetool::parse_describecluster(&describe).expect("describecluster parses");
+        assert_eq!(cluster.name, "iot_demo_lab", "{observer}: {describe}");
         assert_eq!(
-            version_lines, 1,
+            cluster.schema_versions.len(),
+            1,
             "{observer} sees schema disagreement:\n{describe}"
         );
+        assert!(cluster.unreachable.is_empty(), "{observer}: {describe}");
     }
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let session = whole_cluster_session().await;
