@@ -55,10 +55,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Set when part of an answer is the last good copy rather than a fresh read.
+const STALE_HEADER: &str = "x-data-stale";
+
 /// A JSON answer read from Cassandra; flags a fallback to ONE in a header.
 pub struct Answer {
     body: Value,
     fell_back: bool,
+    /// Some rows are the last good copy (a replica was silent); said in a header.
+    stale: bool,
 }
 
 impl IntoResponse for Answer {
@@ -68,6 +73,11 @@ impl IntoResponse for Answer {
             response
                 .headers_mut()
                 .insert(READ_CONSISTENCY_HEADER, HeaderValue::from_static("ONE"));
+        }
+        if self.stale {
+            response
+                .headers_mut()
+                .insert(STALE_HEADER, HeaderValue::from_static("true"));
         }
         response
     }
@@ -109,6 +119,7 @@ pub async fn sensors(State(state): State<Arc<ApiState>>) -> Result<Answer, ApiEr
     Ok(Answer {
         body: body.into(),
         fell_back: read.fell_back,
+        stale: read.stale,
     })
 }
 
@@ -125,6 +136,7 @@ pub async fn latest(
     Ok(Answer {
         body: json!({ "sensor_id": id, "timestamp": format_timestamp(point.timestamp), "value": point.value }),
         fell_back: read.fell_back,
+        stale: read.stale,
     })
 }
 
@@ -148,6 +160,7 @@ pub async fn history(
     Ok(Answer {
         body: body.into(),
         fell_back: read.fell_back,
+        stale: read.stale,
     })
 }
 
@@ -180,6 +193,7 @@ pub async fn events(State(state): State<Arc<ApiState>>, query: Params) -> Result
     Ok(Answer {
         body: body.into(),
         fell_back: read.fell_back,
+        stale: read.stale,
     })
 }
 

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use chrono::{DateTime, TimeZone, Utc};
 use scylla::client::session::Session;
@@ -66,6 +66,8 @@ pub struct Event {
 pub struct Read<T> {
     pub value: T,
     pub fell_back: bool,
+    /// Part of the value is the last good copy, not a fresh read.
+    pub stale: bool,
 }
 
 /// The prepared reads at one consistency level.
@@ -142,9 +144,10 @@ pub struct Store {
     primary: Statements,
     fallback: Option<Statements>,
     health: PreparedStatement,
-    /// Sensor ids of the last successful scan, for reading partition by
-    /// partition when a scan cannot finish.
-    known_ids: Mutex<Vec<String>>,
+    /// The last complete answer of `sensors()`: its ids are read partition by
+    /// partition when a scan cannot finish, and its rows stand in for a sensor
+    /// whose own read fails too.
+    last_good: Mutex<Vec<SensorSummary>>,
 }
 
 impl Store {
@@ -172,7 +175,7 @@ impl Store {
             primary,
             fallback,
             health,
-            known_ids: Mutex::new(Vec::new()),
+            last_good: Mutex::new(Vec::new()),
         })
     }
 
@@ -182,35 +185,89 @@ impl Store {
     /// but not yet known down), the sensors of the last good scan are read
     /// one partition at a time instead, so the list stays fresh.
     pub async fn sensors(&self) -> Result<Read<Vec<SensorSummary>>, QueryError> {
-        let known: Vec<String> = self
-            .known_ids
+        let last_good: Vec<SensorSummary> = self
+            .last_good
             .lock()
-            .map(|ids| ids.clone())
+            .map(|rows| rows.clone())
             .unwrap_or_default();
-        let scanned = if known.is_empty() {
+        let scanned = if last_good.is_empty() {
             self.read(|s| self.scan_sensors(s)).await
         } else {
             self.scan_sensors(&self.primary).await.map(|value| Read {
                 value,
                 fell_back: false,
+                stale: false,
             })
         };
         match scanned {
             Ok(read) => {
-                if let Ok(mut ids) = self.known_ids.lock() {
-                    *ids = read.value.iter().map(|s| s.sensor_id.clone()).collect();
+                if let Ok(mut rows) = self.last_good.lock() {
+                    rows.clone_from(&read.value);
                 }
                 Ok(read)
             }
-            Err(error) if !known.is_empty() => {
+            Err(error) if !last_good.is_empty() => {
                 tracing::warn!(
                     "scanning the sensors index failed ({error}); reading its {} known sensors one by one",
-                    known.len()
+                    last_good.len()
                 );
-                self.read(|s| self.sensors_by_id(s, &known)).await
+                Ok(self.sensors_one_by_one(&last_good).await)
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Reads each known sensor's own partition (speculatively retried by the
+    /// coordinator, unlike a scan); a sensor whose read still fails keeps its
+    /// last good row and the answer is flagged stale.
+    async fn sensors_one_by_one(&self, last_good: &[SensorSummary]) -> Read<Vec<SensorSummary>> {
+        let results: Vec<_> = futures::stream::iter(last_good.to_vec())
+            .map(|known: SensorSummary| async move {
+                let id = known.sensor_id.clone();
+                let read = self.read(|s| self.sensor_row(s, id.clone())).await;
+                (known, read)
+            })
+            .buffer_unordered(PARTITION_READS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut stale = false;
+        let mut fell_back = false;
+        let mut sensors: Vec<SensorSummary> = results
+            .into_iter()
+            .filter_map(|(known, read)| match read {
+                Ok(read) => {
+                    fell_back |= read.fell_back;
+                    read.value
+                }
+                Err(error) => {
+                    tracing::debug!("reading sensor {} failed: {error}", known.sensor_id);
+                    stale = true;
+                    Some(known)
+                }
+            })
+            .collect();
+        sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
+        Read {
+            value: sensors,
+            fell_back,
+            stale,
+        }
+    }
+
+    async fn sensor_row(
+        &self,
+        s: &Statements,
+        sensor_id: String,
+    ) -> Result<Option<SensorSummary>, QueryError> {
+        let result = self
+            .session
+            .execute_unpaged(&s.sensor, (sensor_id.as_str(),))
+            .await?;
+        rows::<SummaryRow>(result)?
+            .into_iter()
+            .next()
+            .map(to_summary)
+            .transpose()
     }
 
     async fn scan_sensors(&self, s: &Statements) -> Result<Vec<SensorSummary>, QueryError> {
@@ -222,31 +279,6 @@ impl Store {
             .into_iter()
             .map(to_summary)
             .collect::<Result<Vec<_>, QueryError>>()?;
-        sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
-        Ok(sensors)
-    }
-
-    async fn sensors_by_id(
-        &self,
-        s: &Statements,
-        ids: &[String],
-    ) -> Result<Vec<SensorSummary>, QueryError> {
-        let mut sensors: Vec<SensorSummary> = futures::stream::iter(ids.to_vec())
-            .map(|id: String| async move {
-                let result = self
-                    .session
-                    .execute_unpaged(&s.sensor, (id.as_str(),))
-                    .await?;
-                rows::<SummaryRow>(result)?
-                    .into_iter()
-                    .next()
-                    .map(to_summary)
-                    .transpose()
-            })
-            .buffer_unordered(PARTITION_READS_IN_FLIGHT)
-            .try_filter_map(|found| async move { Ok(found) })
-            .try_collect()
-            .await?;
         sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
         Ok(sensors)
     }
@@ -359,6 +391,7 @@ impl Store {
             (Ok(value), _) => Ok(Read {
                 value,
                 fell_back: false,
+                stale: false,
             }),
             (Err(QueryError::Execution(error)), Some(fallback)) => {
                 tracing::debug!(
@@ -367,6 +400,7 @@ impl Store {
                 op(fallback).await.map(|value| Read {
                     value,
                     fell_back: true,
+                    stale: false,
                 })
             }
             (Err(error), _) => Err(error),
