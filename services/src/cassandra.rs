@@ -18,7 +18,7 @@ use std::time::Duration;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::errors::{ExecutionError, NewSessionError, PrepareError};
+use scylla::errors::{ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 use scylla::policies::host_filter::AllowListHostFilter;
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::speculative_execution::SimpleSpeculativeExecutionPolicy;
@@ -67,6 +67,27 @@ pub enum QueryError {
     Execution(Box<ExecutionError>),
     #[error("unexpected result from Cassandra: {0}")]
     Result(String),
+}
+
+impl QueryError {
+    /// Does this error concern a node or a connection rather than the request
+    /// (a pool just broken by a killed node, a plan that ran out of connected
+    /// nodes)? A new attempt a moment later gets a fresh plan and usually
+    /// succeeds; a timeout or a refusal by Cassandra is not retried.
+    pub fn is_transient(&self) -> bool {
+        let QueryError::Execution(error) = self else {
+            return false;
+        };
+        matches!(
+            **error,
+            ExecutionError::ConnectionPoolError(_)
+                | ExecutionError::EmptyPlan
+                | ExecutionError::LastAttemptError(
+                    RequestAttemptError::BrokenConnectionError(_)
+                        | RequestAttemptError::UnableToAllocStreamId
+                )
+        )
+    }
 }
 
 impl From<ExecutionError> for QueryError {
@@ -334,6 +355,15 @@ mod tests {
             split_contact_points(" 127.0.0.1, 127.0.0.2,,127.0.0.3 "),
             vec!["127.0.0.1", "127.0.0.2", "127.0.0.3"]
         );
+    }
+
+    #[test]
+    fn only_node_level_errors_are_transient() {
+        let pool_broken = QueryError::from(ExecutionError::EmptyPlan);
+        assert!(pool_broken.is_transient());
+        let timeout = QueryError::from(ExecutionError::RequestTimeout(Duration::from_secs(2)));
+        assert!(!timeout.is_transient());
+        assert!(!QueryError::Result("bad row".into()).is_transient());
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Failover on the real lab: one Cassandra node stopped, or frozen (SIGSTOP),
-//! while readings flow, then two nodes down. Every test holds the lab-wide
-//! fault lock and brings its nodes back before finishing, even on failure.
+//! Failover on the real lab: one Cassandra node stopped, killed (SIGKILL) or
+//! frozen (SIGSTOP) while readings flow, then two nodes down. Every test holds
+//! the lab-wide fault lock and brings its nodes back before finishing, even on
+//! failure.
 
 mod common;
 
@@ -176,6 +177,11 @@ fn one_node_out(verb: &str, node: u8) {
 #[test]
 fn one_node_stopped_the_api_answers_fresh_data_and_ingest_keeps_writing() {
     one_node_out("stop", 2);
+}
+
+#[test]
+fn one_node_killed_the_api_answers_fresh_data_and_ingest_keeps_writing() {
+    one_node_out("kill", 2);
 }
 
 #[test]

@@ -31,6 +31,11 @@ const MAX_SENSORS: i32 = 10_000;
 /// speculatively retried on another replica, range scans are not.
 const SCAN_TIMEOUT: Duration = Duration::from_millis(800);
 
+/// A read that fails for a node-level reason (a pool broken by a node killed a
+/// moment ago) is retried this many times, this long apart, with a fresh plan.
+const TRANSIENT_RETRIES: u32 = 2;
+const TRANSIENT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
 /// Single-partition reads of the sensors index in flight at once.
 const PARTITION_READS_IN_FLIGHT: usize = 32;
 
@@ -387,7 +392,20 @@ impl Store {
         F: Fn(&'s Statements) -> Fut,
         Fut: Future<Output = Result<T, QueryError>> + 's,
     {
-        match (op(&self.primary).await, &self.fallback) {
+        let mut retries = 0;
+        let primary = loop {
+            match op(&self.primary).await {
+                Err(error) if error.is_transient() && retries < TRANSIENT_RETRIES => {
+                    retries += 1;
+                    tracing::debug!(
+                        "read hit a node-level error ({error}); retrying with a fresh plan"
+                    );
+                    tokio::time::sleep(TRANSIENT_RETRY_DELAY).await;
+                }
+                outcome => break outcome,
+            }
+        };
+        match (primary, &self.fallback) {
             (Ok(value), _) => Ok(Read {
                 value,
                 fell_back: false,
