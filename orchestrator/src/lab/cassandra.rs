@@ -144,7 +144,8 @@ async fn run_script(script: &Path) -> Result<(), LabError> {
     Ok(())
 }
 
-fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
+/// Writes a lab file (creating its directory), executable for scripts.
+pub(super) fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(LabError::io(format!("creating {}", parent.display())))?;

@@ -5,7 +5,6 @@
 //! formats the storage once, then creates the demo's topics and proves the
 //! broker takes a produce and serves a fetch before calling it ready.
 
-use std::path::Path;
 use std::time::Duration;
 
 use rdkafka::ClientConfig;
@@ -17,6 +16,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::LabError;
+use super::cassandra::write;
 use super::layout::{
     KAFKA_ADDRESS, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout,
 };
@@ -264,17 +264,6 @@ async fn probe_round_trip() -> Result<(), LabError> {
             "the probe message produced to {PROBE_TOPIC} could not be fetched back within 30 s"
         )))
     }
-}
-
-fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
-    std::fs::write(path, content).map_err(LabError::io(format!("writing {}", path.display())))?;
-    if executable {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(
-            LabError::io(format!("making {} executable", path.display())),
-        )?;
-    }
-    Ok(())
 }
 
 fn server_properties(layout: &Layout) -> String {
