@@ -133,7 +133,32 @@ fn run_day_j(mode: &str) -> (bool, String, Value) {
         status.code(),
         started.elapsed()
     );
+    if !status.success() {
+        print_service_warnings(services_dir.path());
+    }
     (status.success(), stdout, journal)
+}
+
+/// What the services logged above INFO: after a failed run this says whether
+/// ingest stalled or the API waited, before the temporary directory goes.
+fn print_service_warnings(services_dir: &Path) {
+    for service in ["producer", "ingest", "api"] {
+        let log = services_dir.join(format!("{service}.log"));
+        let Ok(text) = std::fs::read_to_string(&log) else {
+            continue;
+        };
+        let notable: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect();
+        println!(
+            "--- {service}: {} warnings and errors (last 30)",
+            notable.len()
+        );
+        for line in &notable[notable.len().saturating_sub(30)..] {
+            println!("{line}");
+        }
+    }
 }
 
 fn step<'a>(journal: &'a Value, kind: &str) -> Vec<&'a Value> {

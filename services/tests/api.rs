@@ -343,3 +343,85 @@ fn bad_input_is_400_unknown_sensors_are_404_and_nothing_is_5xx() {
     assert_eq!(allowed.unwrap(), "http://dashboard.example");
     assert!(denied.is_none());
 }
+
+/// Writes `count` readings of `sensor_id`, one per second ending `end_ms`.
+fn write_readings(sensor_id: &str, count: i64, end_ms: i64) {
+    let rt = runtime();
+    rt.block_on(async {
+        let session = cassandra::connect(&SessionOptions::new(cassandra::split_contact_points(
+            CONTACT_POINTS,
+        )))
+        .await
+        .unwrap();
+        let insert = cassandra::prepare(
+            &session,
+            "INSERT INTO iot_demo.sensor_data (sensor_id, timestamp, value) VALUES (?, ?, ?)",
+            Consistency::Quorum,
+        )
+        .await
+        .unwrap();
+        for n in 0..count {
+            let at = end_ms - (count - 1 - n) * 1000;
+            session
+                .execute_unpaged(&insert, (sensor_id, CqlTimestamp(at), n as f64))
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// History beyond what the API keeps of a sensor's recent readings (300) comes
+/// from Cassandra whole, and a new reading shows up in the next answers.
+#[test]
+fn long_histories_are_whole_and_new_readings_show_up_at_once() {
+    require_lab();
+    let dir = tempfile::tempdir().unwrap();
+    let (_api, base) = start_api(dir.path(), &[]);
+    let id = format!("{}long", unique_prefix("api"));
+    let end = Utc::now().timestamp_millis() - 60_000;
+    write_readings(&id, 400, end);
+
+    let newest = get_json(&format!(
+        "{base}/sensors/{id}/history?since=2001-01-01T00:00:00Z"
+    ));
+    let newest = newest.as_array().unwrap();
+    assert_eq!(newest.len(), 300, "default limit: the newest 300");
+    assert_eq!(newest[299]["value"], 399.0);
+    assert_eq!(newest[0]["value"], 100.0);
+    let all = get_json(&format!(
+        "{base}/sensors/{id}/history?since=2001-01-01T00:00:00Z&limit=10000"
+    ));
+    let values: Vec<f64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, (0..400).map(|n| n as f64).collect::<Vec<_>>());
+    let oldest_ten = get_json(&format!(
+        "{base}/sensors/{id}/history?since=2001-01-01T00:00:00Z&until={}&limit=10",
+        iot_services::reading::format_timestamp(millis_to_time(end - 390_000))
+    ));
+    assert_eq!(oldest_ten.as_array().unwrap().len(), 10);
+    assert_eq!(oldest_ten[0]["value"], 0.0);
+
+    // One more reading: the next answers carry it within a moment.
+    write_readings(&id, 1, end + 1000);
+    let started = std::time::Instant::now();
+    wait_for(
+        "the new reading in /history",
+        Duration::from_secs(2),
+        || {
+            let answer = get_json(&format!(
+                "{base}/sensors/{id}/history?since=2001-01-01T00:00:00Z"
+            ));
+            (answer.as_array()?.last()?["timestamp"]
+                == iot_services::reading::format_timestamp(millis_to_time(end + 1000)).as_str())
+            .then_some(())
+        },
+    );
+    println!(
+        "new reading visible in /history after {:?}",
+        started.elapsed()
+    );
+}

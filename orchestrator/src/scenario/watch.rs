@@ -83,19 +83,29 @@ impl Run {
         // One entry per poll: the age of the oldest sensor's newest reading,
         // or None when the poll failed.
         let mut staleness_ms: Vec<Option<u64>> = Vec::new();
+        // How long each poll waited for the API: says whether a breach was
+        // old data served fast or an answer that came late.
+        let mut answer_ms: Vec<u64> = Vec::new();
         let mut breaches: Vec<String> = Vec::new();
         let mut degraded = 0usize;
         while started.elapsed() < window {
             let asked = Instant::now();
             let offset = format_duration(started.elapsed());
-            match probe.freshness().await {
+            let outcome = probe.freshness().await;
+            let took = asked.elapsed();
+            answer_ms.push(millis(took));
+            match outcome {
                 Ok(freshness) => {
                     degraded += usize::from(freshness.degraded_reads);
                     let worst = freshness.worst_staleness.unwrap_or(Duration::MAX);
                     staleness_ms.push(freshness.worst_staleness.map(millis));
                     if !freshness.all_fresh(max_staleness) {
                         breaches.push(if freshness.unseen.is_empty() {
-                            format!("+{offset}: newest readings {} old", format_duration(worst))
+                            format!(
+                                "+{offset}: newest readings {} old (answered in {})",
+                                format_duration(worst),
+                                format_duration(took)
+                            )
                         } else {
                             format!("+{offset}: no reading for {}", freshness.unseen.join(", "))
                         });
@@ -103,7 +113,10 @@ impl Run {
                 }
                 Err(err) => {
                     staleness_ms.push(None);
-                    breaches.push(format!("+{offset}: {err}"));
+                    breaches.push(format!(
+                        "+{offset}: {err} (after {})",
+                        format_duration(took)
+                    ));
                 }
             }
             let worst = staleness_ms.iter().flatten().max();
@@ -128,6 +141,7 @@ impl Run {
             "worst_staleness_ms": worst_ms,
             "answers_at_one": degraded,
             "staleness_ms": staleness_ms,
+            "answer_ms": answer_ms,
         });
         if polls > 0 && breaches.is_empty() {
             let mut summary = format!(

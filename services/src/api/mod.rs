@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod params;
+pub mod recent;
 pub mod routes;
 pub mod store;
 pub mod telemetry;
@@ -28,6 +29,7 @@ use crate::config::CassandraArgs;
 use crate::shutdown;
 
 use cluster::ClusterView;
+use recent::RecentHistory;
 use store::Store;
 use telemetry::{ApiMetrics, Measured};
 
@@ -94,7 +96,9 @@ pub enum ApiRunError {
 
 /// What the handlers share.
 pub struct ApiState {
-    pub store: Store,
+    pub store: Arc<Store>,
+    /// Each sensor's newest readings, shared by concurrent history requests.
+    pub recent: RecentHistory,
     pub cluster: Arc<ClusterView>,
     pub metrics: Arc<ApiMetrics>,
 }
@@ -108,16 +112,20 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
     else {
         return Ok(());
     };
-    let store = Store::new(
-        Arc::new(session),
-        &args.cassandra.keyspace,
-        args.read_consistency,
-        args.fallback_to_one,
-    )
-    .await?;
+    let store = Arc::new(
+        Store::new(
+            Arc::new(session),
+            &args.cassandra.keyspace,
+            args.read_consistency,
+            args.fallback_to_one,
+        )
+        .await?,
+    );
+    let recent = RecentHistory::new(recent::loader(store.clone()));
     let cluster = cluster::start_probes(&args.cassandra.contact_points(), &args.node_names, &stop);
     let state = Arc::new(ApiState {
         store,
+        recent,
         cluster,
         metrics: Arc::default(),
     });

@@ -148,19 +148,27 @@ pub async fn history(
 ) -> Result<Answer, ApiError> {
     let id = path_id(id)?;
     let query = params::history(&query_params(query)?, Utc::now())?;
-    let read = state.store.history(&id, &query).await?;
-    if read.value.is_empty() {
+    // Most requests are answered from the sensor's recent readings, read once
+    // for all concurrent requests; the others read their window.
+    let (points, fell_back, known) = match state.recent.answer(&id, &query).await {
+        Some(answer) => (answer.points, answer.fell_back, answer.known),
+        None => {
+            let read = state.store.history(&id, &query).await?;
+            (read.value, read.fell_back, false)
+        }
+    };
+    if points.is_empty() && !known {
         // An empty window is a valid answer, but only for a sensor that exists.
         let known = state.store.is_known(&id).await?;
         if !known.value {
             return Err(ApiError::NotFound(format!("unknown sensor {id:?}")));
         }
     }
-    let body: Vec<Value> = read.value.iter().map(point_json).collect();
+    let body: Vec<Value> = points.iter().map(point_json).collect();
     Ok(Answer {
         body: body.into(),
-        fell_back: read.fell_back,
-        stale: read.stale,
+        fell_back,
+        stale: false,
     })
 }
 

@@ -6,7 +6,7 @@
 //! to ONE, and every answer says which consistency it was read at.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
@@ -30,6 +30,12 @@ const MAX_SENSORS: i32 = 10_000;
 /// known sensors one partition at a time: single-partition reads are
 /// speculatively retried on another replica, range scans are not.
 const SCAN_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// After a scan gave up, the next ones would likely wait as long again until
+/// the cluster declares the silent replica down: read the known sensors one by
+/// one for this long before trying a scan again (a sensor that first reports
+/// meanwhile shows up after it).
+const SCAN_PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// A read that fails for a node-level reason (a pool broken by a node killed a
 /// moment ago) is retried this many times, this long apart, with a fresh plan.
@@ -80,6 +86,7 @@ struct Statements {
     sensors: PreparedStatement,
     sensor: PreparedStatement,
     latest: PreparedStatement,
+    tail: PreparedStatement,
     history: PreparedStatement,
     known: PreparedStatement,
     events: PreparedStatement,
@@ -114,6 +121,12 @@ impl Statements {
             latest: prepare(
                 session,
                 &format!("SELECT timestamp, value FROM {sensor_data} WHERE sensor_id = ? LIMIT 1"),
+                consistency,
+            )
+            .await?,
+            tail: prepare(
+                session,
+                &format!("SELECT timestamp, value FROM {sensor_data} WHERE sensor_id = ? LIMIT ?"),
                 consistency,
             )
             .await?,
@@ -153,6 +166,8 @@ pub struct Store {
     /// partition when a scan cannot finish, and its rows stand in for a sensor
     /// whose own read fails too.
     last_good: Mutex<Vec<SensorSummary>>,
+    /// When the last scan of the index gave up, if it did.
+    scan_failed_at: Mutex<Option<Instant>>,
 }
 
 impl Store {
@@ -181,6 +196,7 @@ impl Store {
             fallback,
             health,
             last_good: Mutex::new(Vec::new()),
+            scan_failed_at: Mutex::new(None),
         })
     }
 
@@ -195,6 +211,9 @@ impl Store {
             .lock()
             .map(|rows| rows.clone())
             .unwrap_or_default();
+        if !last_good.is_empty() && self.scan_recently_failed() {
+            return Ok(self.sensors_one_by_one(&last_good).await);
+        }
         let scanned = if last_good.is_empty() {
             self.read(|s| self.scan_sensors(s)).await
         } else {
@@ -212,6 +231,9 @@ impl Store {
                 Ok(read)
             }
             Err(error) if !last_good.is_empty() => {
+                if let Ok(mut at) = self.scan_failed_at.lock() {
+                    *at = Some(Instant::now());
+                }
                 tracing::warn!(
                     "scanning the sensors index failed ({error}); reading its {} known sensors one by one",
                     last_good.len()
@@ -220,6 +242,13 @@ impl Store {
             }
             Err(error) => Err(error),
         }
+    }
+
+    fn scan_recently_failed(&self) -> bool {
+        self.scan_failed_at
+            .lock()
+            .map(|at| at.is_some_and(|at| at.elapsed() < SCAN_PAUSE_AFTER_FAILURE))
+            .unwrap_or(false)
     }
 
     /// Reads each known sensor's own partition (speculatively retried by the
@@ -300,6 +329,21 @@ impl Store {
                 .next()
                 .map(to_point)
                 .transpose()
+        })
+        .await
+    }
+
+    /// The newest `count` readings of `sensor_id`, whatever their time, newest first.
+    pub async fn tail(&self, sensor_id: &str, count: i32) -> Result<Read<Vec<Point>>, QueryError> {
+        self.read(|s| async move {
+            let result = self
+                .session
+                .execute_unpaged(&s.tail, (sensor_id, count))
+                .await?;
+            rows::<(CqlTimestamp, f64)>(result)?
+                .into_iter()
+                .map(to_point)
+                .collect()
         })
         .await
     }
