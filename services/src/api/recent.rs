@@ -21,6 +21,7 @@
 //! and the API still reads nothing but Cassandra.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 use crate::api::params::{DEFAULT_HISTORY_LIMIT, HistoryQuery};
+use crate::api::routes::point_json;
 use crate::api::store::{Point, Store};
 use crate::cassandra::QueryError;
 
@@ -51,6 +53,8 @@ const IDLE_FOR: Duration = Duration::from_secs(30);
 pub struct Tail {
     /// Newest first.
     newest_first: Vec<Point>,
+    /// Each reading as the API's JSON, made once for every answer that shows it.
+    json: Vec<String>,
     /// The read returned fewer rows than it asked for: this is the whole partition.
     whole: bool,
     /// The read fell back to consistency ONE.
@@ -61,8 +65,13 @@ impl Tail {
     /// `newest_first` as returned by a read that asked for `asked` rows.
     pub fn new(newest_first: Vec<Point>, asked: i32, fell_back: bool) -> Tail {
         let whole = newest_first.len() < usize::try_from(asked).unwrap_or(usize::MAX);
+        let json = newest_first
+            .iter()
+            .map(|point| point_json(point).to_string())
+            .collect();
         Tail {
             newest_first,
+            json,
             whole,
             fell_back,
         }
@@ -73,28 +82,51 @@ impl Tail {
         self.newest_first.is_empty()
     }
 
-    /// The answer to `query` (oldest first, as the API returns it) when the
-    /// tail holds all of it: every reading newer than the tail's oldest is in
-    /// the tail, so its newest `limit` readings of the window are the
-    /// partition's, provided there are `limit` of them or the window does not
-    /// reach past the tail's oldest reading.
-    pub fn answer(&self, query: &HistoryQuery) -> Option<Vec<Point>> {
+    /// Where the answer to `query` lies in `newest_first`, when the tail holds
+    /// all of it: every reading newer than the tail's oldest is in the tail,
+    /// so its newest `limit` readings of the window are the partition's,
+    /// provided there are `limit` of them or the window does not reach past
+    /// the tail's oldest reading.
+    fn window(&self, query: &HistoryQuery) -> Option<Range<usize>> {
         let limit = usize::try_from(query.limit).unwrap_or(0);
-        let mut points: Vec<Point> = self
+        // Newest first: those after `until` lead, those from `since` on follow.
+        let start = self
             .newest_first
-            .iter()
-            .filter(|point| point.timestamp >= query.since && point.timestamp <= query.until)
-            .take(limit)
-            .cloned()
-            .collect();
+            .partition_point(|point| point.timestamp > query.until);
+        let in_window_end = self
+            .newest_first
+            .partition_point(|point| point.timestamp >= query.since)
+            .max(start);
+        let end = in_window_end.min(start.saturating_add(limit));
         let holds_window = self.whole
             || self
                 .newest_first
                 .last()
                 .is_some_and(|oldest| oldest.timestamp <= query.since);
-        (points.len() == limit || holds_window).then(|| {
-            points.reverse();
-            points
+        (end - start == limit || holds_window).then_some(start..end)
+    }
+
+    /// The answer to `query`, oldest first as the API returns it, if the tail holds it.
+    pub fn answer(&self, query: &HistoryQuery) -> Option<Vec<Point>> {
+        self.window(query)
+            .map(|range| self.newest_first[range].iter().rev().cloned().collect())
+    }
+
+    /// [`Tail::answer`] as the API's JSON array.
+    pub fn answer_json(&self, query: &HistoryQuery) -> Option<String> {
+        self.window(query).map(|range| {
+            let points = &self.json[range];
+            let mut body =
+                String::with_capacity(2 + points.iter().map(|p| p.len() + 1).sum::<usize>());
+            body.push('[');
+            for (n, point) in points.iter().rev().enumerate() {
+                if n > 0 {
+                    body.push(',');
+                }
+                body.push_str(point);
+            }
+            body.push(']');
+            body
         })
     }
 }
@@ -137,8 +169,10 @@ pub struct RecentHistory {
 /// What the tail of a sensor says about a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FromTail {
-    /// Oldest first.
-    pub points: Vec<Point>,
+    /// The answer's JSON array, oldest first.
+    pub json: String,
+    /// The window holds no reading.
+    pub empty: bool,
     pub fell_back: bool,
     /// The sensor has readings (so an empty window is not an unknown sensor).
     pub known: bool,
@@ -215,8 +249,9 @@ impl RecentHistory {
 }
 
 fn from_tail(tail: &Tail, query: &HistoryQuery) -> Option<FromTail> {
-    tail.answer(query).map(|points| FromTail {
-        points,
+    tail.answer_json(query).map(|json| FromTail {
+        empty: json == "[]",
+        json,
         fell_back: tail.fell_back,
         known: !tail.is_empty(),
     })
@@ -268,6 +303,28 @@ mod tests {
             .iter()
             .map(|p| p.timestamp.timestamp() - 1_800_000_000)
             .collect()
+    }
+
+    fn count(answer: &FromTail) -> usize {
+        let points: Vec<serde_json::Value> = serde_json::from_str(&answer.json).unwrap();
+        assert_eq!(answer.empty, points.is_empty());
+        points.len()
+    }
+
+    #[test]
+    fn the_json_answer_is_the_api_s_json_of_the_points() {
+        let tail = Tail::new(readings(91, 100), 10, false);
+        for q in [
+            query(95, 200, 300),
+            query(0, 98, 3),
+            query(91, 91, 1),
+            query(0, 95, 2),
+        ] {
+            let json = tail.answer_json(&q).unwrap();
+            let expected: Vec<serde_json::Value> =
+                tail.answer(&q).unwrap().iter().map(point_json).collect();
+            assert_eq!(json, serde_json::Value::from(expected).to_string());
+        }
     }
 
     #[test]
@@ -334,7 +391,7 @@ mod tests {
         assert_eq!(reads.load(Ordering::SeqCst), 1);
         for answer in answers {
             let answer = answer.unwrap();
-            assert_eq!(answer.points.len(), 11);
+            assert_eq!(count(&answer), 11);
             assert!(answer.known);
         }
     }
@@ -344,22 +401,22 @@ mod tests {
         let (loader, reads) = counting_loader(Duration::from_millis(5));
         let recent = RecentHistory::new(loader);
         let first = recent.answer("s", &query(0, 1000, 300)).await.unwrap();
-        assert_eq!(first.points.len(), 11);
+        assert_eq!(count(&first), 11);
         // Fresh: no read.
         let again = recent.answer("s", &query(0, 1000, 300)).await.unwrap();
-        assert_eq!((again.points.len(), reads.load(Ordering::SeqCst)), (11, 1));
+        assert_eq!((count(&again), reads.load(Ordering::SeqCst)), (11, 1));
         // Between FRESH_FOR and SERVE_FOR: the old tail answers, a refresh starts.
         tokio::time::sleep(FRESH_FOR + Duration::from_millis(20)).await;
         let served = recent.answer("s", &query(0, 1000, 300)).await.unwrap();
-        assert_eq!(served.points.len(), 11);
+        assert_eq!(count(&served), 11);
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(reads.load(Ordering::SeqCst), 2);
         let refreshed = recent.answer("s", &query(0, 1000, 300)).await.unwrap();
-        assert_eq!(refreshed.points.len(), 12);
+        assert_eq!(count(&refreshed), 12);
         // Past SERVE_FOR: the request waits for a new read.
         tokio::time::sleep(SERVE_FOR + Duration::from_millis(20)).await;
         let waited = recent.answer("s", &query(0, 1000, 300)).await.unwrap();
-        assert_eq!((waited.points.len(), reads.load(Ordering::SeqCst)), (13, 3));
+        assert_eq!((count(&waited), reads.load(Ordering::SeqCst)), (13, 3));
     }
 
     #[tokio::test]
@@ -381,7 +438,7 @@ mod tests {
         assert_eq!(recent.answer("s", &query(0, 10, 300)).await, None);
         tokio::time::sleep(Duration::from_millis(10)).await;
         let answer = recent.answer("s", &query(0, 10, 300)).await.unwrap();
-        assert_eq!(seconds(&answer.points), vec![1, 2, 3]);
+        assert_eq!(count(&answer), 3);
         assert!(answer.fell_back);
     }
 }

@@ -68,19 +68,23 @@ pub struct Answer {
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
-        let mut response = Json(self.body).into_response();
-        if self.fell_back {
-            response
-                .headers_mut()
-                .insert(READ_CONSISTENCY_HEADER, HeaderValue::from_static("ONE"));
-        }
-        if self.stale {
-            response
-                .headers_mut()
-                .insert(STALE_HEADER, HeaderValue::from_static("true"));
-        }
-        response
+        flag_read(Json(self.body).into_response(), self.fell_back, self.stale)
     }
+}
+
+/// Says in headers that a read fell back to ONE, or that part of it is stale.
+fn flag_read(mut response: Response, fell_back: bool, stale: bool) -> Response {
+    if fell_back {
+        response
+            .headers_mut()
+            .insert(READ_CONSISTENCY_HEADER, HeaderValue::from_static("ONE"));
+    }
+    if stale {
+        response
+            .headers_mut()
+            .insert(STALE_HEADER, HeaderValue::from_static("true"));
+    }
+    response
 }
 
 type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
@@ -98,7 +102,8 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> 
     Ok(id)
 }
 
-fn point_json(point: &Point) -> Value {
+/// One reading as the API shows it.
+pub(crate) fn point_json(point: &Point) -> Value {
     json!({ "timestamp": format_timestamp(point.timestamp), "value": point.value })
 }
 
@@ -145,31 +150,38 @@ pub async fn history(
     State(state): State<Arc<ApiState>>,
     id: Result<Path<String>, PathRejection>,
     query: Params,
-) -> Result<Answer, ApiError> {
+) -> Result<Response, ApiError> {
     let id = path_id(id)?;
     let query = params::history(&query_params(query)?, Utc::now())?;
     // Most requests are answered from the sensor's recent readings, read once
-    // for all concurrent requests; the others read their window.
-    let (points, fell_back, known) = match state.recent.answer(&id, &query).await {
-        Some(answer) => (answer.points, answer.fell_back, answer.known),
-        None => {
-            let read = state.store.history(&id, &query).await?;
-            (read.value, read.fell_back, false)
+    // for all concurrent requests, their JSON made once too.
+    if let Some(answer) = state.recent.answer(&id, &query).await {
+        if answer.empty && !answer.known {
+            ensure_known(&state, &id).await?;
         }
-    };
-    if points.is_empty() && !known {
-        // An empty window is a valid answer, but only for a sensor that exists.
-        let known = state.store.is_known(&id).await?;
-        if !known.value {
-            return Err(ApiError::NotFound(format!("unknown sensor {id:?}")));
-        }
+        let response = ([(header::CONTENT_TYPE, "application/json")], answer.json).into_response();
+        return Ok(flag_read(response, answer.fell_back, false));
     }
-    let body: Vec<Value> = points.iter().map(point_json).collect();
+    let read = state.store.history(&id, &query).await?;
+    if read.value.is_empty() {
+        ensure_known(&state, &id).await?;
+    }
+    let body: Vec<Value> = read.value.iter().map(point_json).collect();
     Ok(Answer {
         body: body.into(),
-        fell_back,
-        stale: false,
-    })
+        fell_back: read.fell_back,
+        stale: read.stale,
+    }
+    .into_response())
+}
+
+/// An empty window is a valid answer, but only for a sensor that exists.
+async fn ensure_known(state: &ApiState, id: &str) -> Result<(), ApiError> {
+    if state.store.is_known(id).await?.value {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("unknown sensor {id:?}")))
+    }
 }
 
 /// `GET /cluster`
