@@ -221,6 +221,36 @@ fn same_value(stored: f64, acknowledged: f64) -> bool {
     stored.to_bits() == acknowledged.to_bits() || stored == acknowledged
 }
 
+/// The CQL that reads one sensor's readings between two timestamps (bound:
+/// sensor, low, high) from `keyspace`; refused unless `keyspace` is a plain
+/// identifier.
+fn range_query(keyspace: &str) -> Result<String, CheckerError> {
+    if !is_plain_identifier(keyspace) {
+        return Err(CheckerError::BadKeyspace(keyspace.to_owned()));
+    }
+    // The keyspace is a checked identifier from the inventory, not data; the
+    // values are bound.
+    Ok(format!(
+        "SELECT timestamp, value FROM {keyspace}.sensor_data \
+         WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ?"
+    ))
+}
+
+/// `compare`'s report, saying at which consistency it read and how long the
+/// check took since `started`.
+fn timed_report(
+    entries: &[LedgerEntry],
+    stored: &StoredReadings,
+    first_few: usize,
+    consistency: String,
+    started: Instant,
+) -> CheckReport {
+    let mut report = compare(entries, stored, first_few);
+    report.consistency = consistency;
+    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report
+}
+
 /// Reads back, per sensor, the time range the entries cover, and compares.
 pub async fn check(
     session: &Session,
@@ -229,15 +259,7 @@ pub async fn check(
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckerError> {
     let started = Instant::now();
-    if !is_plain_identifier(keyspace) {
-        return Err(CheckerError::BadKeyspace(keyspace.to_owned()));
-    }
-    // The keyspace is a checked identifier from the inventory, not data; the
-    // values are bound.
-    let cql = format!(
-        "SELECT timestamp, value FROM {keyspace}.sensor_data \
-         WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ?"
-    );
+    let cql = range_query(keyspace)?;
     let mut statement = prepare(session, &cql, options.consistency).await?;
     statement.set_page_size(PAGE_SIZE);
     statement.set_request_timeout(Some(options.request_timeout));
@@ -253,10 +275,14 @@ pub async fn check(
         .try_collect()
         .await?;
 
-    let mut report = compare(entries, &stored, options.first_few);
-    report.consistency = options.consistency.to_string().to_ascii_uppercase();
-    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(report)
+    let consistency = options.consistency.to_string().to_ascii_uppercase();
+    Ok(timed_report(
+        entries,
+        &stored,
+        options.first_few,
+        consistency,
+        started,
+    ))
 }
 
 async fn read_range(
@@ -400,13 +426,7 @@ pub async fn check_replicas_agree(
     options: &CheckOptions,
 ) -> Result<AgreementReport, CheckerError> {
     let started = Instant::now();
-    if !is_plain_identifier(keyspace) {
-        return Err(CheckerError::BadKeyspace(keyspace.to_owned()));
-    }
-    let cql = format!(
-        "SELECT timestamp, value FROM {keyspace}.sensor_data \
-         WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ?"
-    );
+    let cql = range_query(keyspace)?;
     let mut statement = prepare(session, &cql, Consistency::All).await?;
     statement.set_tracing(true);
     statement.set_request_timeout(Some(options.request_timeout));
@@ -418,8 +438,6 @@ pub async fn check_replicas_agree(
             .execute_unpaged(&statement, (sensor, CqlTimestamp(low), CqlTimestamp(high)))
             .await
             .map_err(|err| CheckerError::read(sensor, err))?;
-        // Wait for the data read to show in the trace, then fetch it once
-        // more for any event written just after (a mismatch comes last).
         // Wait for the requests to the replicas to show in the trace, then
         // fetch it once more for any event written just after (a mismatch comes last).
         let started_reading = trace_events(session, &result, |events, _| {
@@ -455,9 +473,13 @@ pub async fn check_replicas_agree(
             None => untraced_sensors.push(sensor.to_owned()),
         }
     }
-    let mut report = compare(entries, &stored, options.first_few);
-    report.consistency = "ALL".to_owned();
-    report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let report = timed_report(
+        entries,
+        &stored,
+        options.first_few,
+        "ALL".to_owned(),
+        started,
+    );
     Ok(AgreementReport {
         report,
         mismatched_sensors,

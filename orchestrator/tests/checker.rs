@@ -3,24 +3,18 @@
 //! different value is reported, and a sensor with more rows than a page is
 //! read completely.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::DateTime;
+use common::require_lab;
 use demo::checker::{CheckOptions, check};
 use futures::StreamExt;
 use iot_services::cassandra::{SessionOptions, connect};
 use iot_services::ledger::{LedgerEntry, read_ledger};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
-
-fn require_lab() {
-    let address = "127.0.0.1:9042".parse().expect("valid address");
-    let answering = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2));
-    assert!(
-        answering.is_ok(),
-        "lab not up: run `demo lab up` (or the project's test command) first"
-    );
-}
 
 fn entry(sensor: &str, millis: i64, value: f64, offset: i64) -> LedgerEntry {
     LedgerEntry {

@@ -10,31 +10,19 @@
 //! The scenario's `lab_pace` halves its observation windows on the lab, so
 //! the three runs take a few minutes together.
 
+mod common;
+
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{require_lab, root};
 use serde_json::Value;
 
 /// Upper bound of one run (cluster checks, restarts and waits included).
 const RUN_TIMEOUT: Duration = Duration::from_secs(480);
-
-fn root() -> PathBuf {
-    std::env::var_os("DEMO_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-}
-
-fn require_lab() {
-    let address = "127.0.0.1:9042".parse().expect("valid address");
-    let answering = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2));
-    assert!(
-        answering.is_ok(),
-        "lab not up: run `demo lab up` (or the project's test command) first"
-    );
-}
 
 /// Serialises the tests that take nodes out, across test binaries and helpers.
 // File::lock is stable since 1.89; the toolchain here is newer than the declared MSRV.

@@ -5,25 +5,13 @@
 //! and logs in a temporary directory, and ingest's metrics on a free port:
 //! nothing here collides with a demo running on the usual ports.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
-fn root() -> PathBuf {
-    std::env::var_os("DEMO_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-}
-
-fn require_lab() {
-    let address = "127.0.0.1:9042".parse().expect("valid address");
-    let answering = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2));
-    assert!(
-        answering.is_ok(),
-        "lab not up: run `demo lab up` (or the project's test command) first"
-    );
-}
+use common::{require_lab, root};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -373,20 +373,48 @@ async fn wait_whole(inventory: &Inventory, options: &RemoteOptions) {
     }
 }
 
+/// The lab reached through a private sshd, whole, with the lab-fault lock held.
+struct LabThroughSsh {
+    /// The generated hosts file, every node reached through sshd.
+    hosts: PathBuf,
+    /// What `hosts` says.
+    inventory: Inventory,
+    /// The lab's own inventory: its nodes driven directly (to restore them).
+    direct: Inventory,
+    // Fields drop in this order: sshd is stopped before the lock is released.
+    sshd: Sshd,
+    _lock: Flock<File>,
+}
+
+impl LabThroughSsh {
+    /// Takes the lock, starts sshd, writes the hosts file, and waits until
+    /// the cluster is whole.
+    async fn whole() -> LabThroughSsh {
+        let direct = lab();
+        let lock = lab_fault_lock();
+        let sshd = Sshd::start();
+        let hosts = lab_through_ssh(&sshd, &direct, &sshd.known_hosts());
+        let inventory = Inventory::load(&hosts).expect("generated hosts file");
+        let options = RemoteOptions::from_inventory(&inventory);
+        wait_whole(&inventory, &options).await;
+        LabThroughSsh {
+            hosts,
+            inventory,
+            direct,
+            sshd,
+            _lock: lock,
+        }
+    }
+}
+
 #[tokio::test]
 async fn check_cluster_through_ssh_passes() {
-    let lab = lab();
-    let _lock = lab_fault_lock();
-    let sshd = Sshd::start();
-    let hosts = lab_through_ssh(&sshd, &lab, &sshd.known_hosts());
-    let inventory = Inventory::load(&hosts).expect("generated hosts file");
-    let options = RemoteOptions::from_inventory(&inventory);
-    wait_whole(&inventory, &options).await;
+    let lab = LabThroughSsh::whole().await;
 
-    let ran = demo_bin(&hosts, &["check-cluster"], Duration::from_secs(120));
+    let ran = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(ran.status, Some(0), "{}\n{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains("✓ cluster whole"), "{}", ran.stdout);
-    for node in &inventory.nodes {
+    for node in &lab.inventory.nodes {
         assert!(
             ran.stdout
                 .contains(&format!("{}  {}  UN", node.name, node.address)),
@@ -396,28 +424,22 @@ async fn check_cluster_through_ssh_passes() {
     }
     // The commands really went through sshd.
     assert!(
-        sshd.log().contains("Accepted publickey for root"),
+        lab.sshd.log().contains("Accepted publickey for root"),
         "{}",
-        sshd.log()
+        lab.sshd.log()
     );
 }
 
 #[tokio::test]
 async fn kill_node_2_then_start_node_2_through_ssh() {
-    let lab = lab();
-    let _lock = lab_fault_lock();
-    let sshd = Sshd::start();
-    let hosts = lab_through_ssh(&sshd, &lab, &sshd.known_hosts());
-    let inventory = Inventory::load(&hosts).expect("generated hosts file");
-    let options = RemoteOptions::from_inventory(&inventory);
-    wait_whole(&inventory, &options).await;
-    let pc2 = inventory.node("2").expect("node 2").clone();
+    let lab = LabThroughSsh::whole().await;
+    let pc2 = lab.inventory.node("2").expect("node 2").clone();
     let _restore = RestoreNode {
-        node: lab.node("2").expect("lab node 2").clone(),
+        node: lab.direct.node("2").expect("lab node 2").clone(),
     };
 
     let killed = demo_bin(
-        &hosts,
+        &lab.hosts,
         &["kill-node", "2", "--mode", "stop"],
         Duration::from_secs(300),
     );
@@ -430,7 +452,7 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
     );
     assert!(killed.stdout.contains("sees PC2 DN"), "{}", killed.stdout);
 
-    let broken = demo_bin(&hosts, &["check-cluster"], Duration::from_secs(120));
+    let broken = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(
         broken.status,
         Some(1),
@@ -451,7 +473,7 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
         broken.stdout
     );
 
-    let started = demo_bin(&hosts, &["start-node", "PC2"], Duration::from_secs(300));
+    let started = demo_bin(&lab.hosts, &["start-node", "PC2"], Duration::from_secs(300));
     assert_eq!(
         started.status,
         Some(0),
@@ -461,7 +483,7 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
     );
     assert!(started.stdout.contains("answers CQL"), "{}", started.stdout);
 
-    let whole = demo_bin(&hosts, &["check-cluster"], Duration::from_secs(120));
+    let whole = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(whole.status, Some(0), "{}\n{}", whole.stdout, whole.stderr);
     assert!(whole.stdout.contains("✓ cluster whole"), "{}", whole.stdout);
 }

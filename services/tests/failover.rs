@@ -135,14 +135,7 @@ fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
 
 /// Lets the producer finish and checks the ledger against Cassandra.
 fn finish_and_check(mut flow: Flow) {
-    let started = Instant::now();
-    while flow.producer.is_running() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "producer did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    flow.producer.wait_finished(Duration::from_secs(120));
     assert!(
         flow.producer.log_text().contains("failed 0"),
         "{}",
@@ -249,14 +242,7 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
     );
     let ledger_path = flow.ledger.clone();
     let mut flow = flow;
-    let started = Instant::now();
-    while flow.producer.is_running() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "producer did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    flow.producer.wait_finished(Duration::from_secs(120));
     let ledger = read_ledger(&ledger_path).unwrap();
     Cassandra::connect(runtime()).wait_all_stored(&ledger, Duration::from_secs(90));
     second.restore();

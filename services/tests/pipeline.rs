@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
@@ -315,14 +315,7 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     std::thread::sleep(Duration::from_secs(2));
     let (_ingest_again, _) = start_ingest(&topics, &group, dir.path(), &[]);
 
-    let started = Instant::now();
-    while producer.is_running() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "producer did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    producer.wait_finished(Duration::from_secs(60));
     let summary = producer.log_text();
     assert!(summary.contains("failed 0"), "{summary}");
     let ledger = read_ledger(&ledger_path).unwrap();

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use serde_json::json;
 
@@ -122,30 +122,13 @@ impl Run {
         let clock = Instant::now();
         match mode {
             KillMode::Fault(fault) => {
-                let progress = self.ui.progress(&format!("{mode} {}", node.name), timeout);
-                let result = tokio::time::timeout(timeout, self.fleet.take_out(node, fault)).await;
-                drop(progress);
+                let what = format!("{mode} {}", node.name);
+                let result = self
+                    .run_bounded(&what, &what, timeout, self.fleet.take_out(node, fault))
+                    .await;
                 // Whatever the outcome, the node may be out now: restore it at the end.
-                self.out.push((node.clone(), mode));
-                self.outages.insert(
-                    node.name.clone(),
-                    Outage {
-                        out_at,
-                        back_at: None,
-                        seen_up_at: None,
-                    },
-                );
-                match result {
-                    Ok(Ok(())) => {}
-                    Ok(Err(err)) => return Err(Failed::new(err)),
-                    Err(_) => {
-                        return Err(Failed::new(format!(
-                            "{mode} {} did not finish within {}",
-                            node.name,
-                            format_duration(timeout)
-                        )));
-                    }
-                }
+                self.mark_out(node, mode, out_at);
+                result?;
                 let how = match mode {
                     KillMode::Fault(crate::cli::FaultMode::Stop) => "stopped (drain, then stop)",
                     KillMode::Fault(crate::cli::FaultMode::Kill) => "killed (SIGKILL, a crash)",
@@ -169,15 +152,7 @@ impl Run {
                 let seen = self
                     .wait_seen(node, WantedState::Down, None, timeout)
                     .await?;
-                self.out.push((node.clone(), mode));
-                self.outages.insert(
-                    node.name.clone(),
-                    Outage {
-                        out_at,
-                        back_at: None,
-                        seen_up_at: None,
-                    },
-                );
+                self.mark_out(node, mode, out_at);
                 Ok(Done {
                     summary: format!("{} switched off by hand: {seen}", node.label()),
                     details: json!({ "node": node.name, "mode": "manual", "at": out_at }),
@@ -338,22 +313,13 @@ impl Run {
                 node.label()
             ));
         } else {
-            let progress = self
-                .ui
-                .progress(&format!("bringing {} back", node.name), timeout);
-            let result = tokio::time::timeout(timeout, self.fleet.bring_back(node)).await;
-            drop(progress);
-            match result {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(Failed::new(err)),
-                Err(_) => {
-                    return Err(Failed::new(format!(
-                        "starting {} did not finish within {}",
-                        node.name,
-                        format_duration(timeout)
-                    )));
-                }
-            }
+            self.run_bounded(
+                &format!("bringing {} back", node.name),
+                &format!("starting {}", node.name),
+                timeout,
+                self.fleet.bring_back(node),
+            )
+            .await?;
         }
         let back_at = Utc::now();
         if let Some(outage) = self.outages.get_mut(&node.name) {
@@ -395,6 +361,42 @@ impl Run {
             summary: format!("paused {}", format_duration(duration)),
             details: json!({ "ms": duration.as_millis() }),
         })
+    }
+
+    /// Runs a fleet action behind a progress bar (`progress`), bounded by
+    /// `timeout`: its own error as is, or "<what> did not finish within …".
+    async fn run_bounded(
+        &self,
+        progress: &str,
+        what: &str,
+        timeout: Duration,
+        action: impl Future<Output = Result<(), String>>,
+    ) -> Result<(), Failed> {
+        let progress = self.ui.progress(progress, timeout);
+        let result = tokio::time::timeout(timeout, action).await;
+        drop(progress);
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(Failed::new(err)),
+            Err(_) => Err(Failed::new(format!(
+                "{what} did not finish within {}",
+                format_duration(timeout)
+            ))),
+        }
+    }
+
+    /// Records `node` as out since `out_at`: restored when the run ends, and
+    /// its outage timed for the catch-up check.
+    fn mark_out(&mut self, node: &NodeSpec, mode: KillMode, out_at: DateTime<Utc>) {
+        self.out.push((node.clone(), mode));
+        self.outages.insert(
+            node.name.clone(),
+            Outage {
+                out_at,
+                back_at: None,
+                seen_up_at: None,
+            },
+        );
     }
 }
 

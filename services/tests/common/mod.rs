@@ -136,6 +136,16 @@ impl Service {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Waits up to `timeout` for it to exit by itself (a producer with a
+    /// `--duration`), failing the test after.
+    pub fn wait_finished(&mut self, timeout: Duration) {
+        let started = Instant::now();
+        while self.is_running() {
+            assert!(started.elapsed() < timeout, "{} did not finish", self.name);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// SIGKILL, and reap.
     pub fn kill(&mut self) {
         let _ = kill(self.pid(), Signal::SIGKILL);
