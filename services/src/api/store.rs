@@ -162,9 +162,9 @@ pub struct Store {
     primary: Statements,
     fallback: Option<Statements>,
     health: PreparedStatement,
-    /// The last complete answer of `sensors()`: its ids are read partition by
-    /// partition when a scan cannot finish, and its rows stand in for a sensor
-    /// whose own read fails too.
+    /// The last answer of `sensors()`: its ids are read partition by partition
+    /// when a scan cannot finish, and its rows stand in for a sensor whose own
+    /// read fails too.
     last_good: Mutex<Vec<SensorSummary>>,
     /// When the last scan of the index gave up, if it did.
     scan_failed_at: Mutex<Option<Instant>>,
@@ -281,6 +281,11 @@ impl Store {
             })
             .collect();
         sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
+        // A sensor whose next read fails falls back to this answer, not to
+        // the last scan, which grows older for as long as scans fail.
+        if let Ok(mut rows) = self.last_good.lock() {
+            rows.clone_from(&sensors);
+        }
         Read {
             value: sensors,
             fell_back,
