@@ -314,6 +314,18 @@ async fn reference_writer(args: &Args, run: &str) -> Result<f64> {
     Ok(written.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// A service's Kafka address and topic, then `extra`.
+fn kafka_args(kafka: &str, topic: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "--kafka".to_owned(),
+        kafka.to_owned(),
+        "--topic".to_owned(),
+        topic.to_owned(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 /// 32 clients hammering history for `seconds`: (p50, p99, requests/s, errors).
 async fn history_load(
     base: &str,
@@ -456,16 +468,7 @@ async fn main() -> Result<()> {
     let topic = format!("bench-{run}");
     let dlq = format!("bench-{run}-dlq");
     ensure_topics(&args.kafka, &[(&topic, 6), (&dlq, 1)]).await?;
-    let common = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = vec![
-            "--kafka".into(),
-            args.kafka.clone(),
-            "--topic".into(),
-            topic.clone(),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let common = |extra: &[&str]| kafka_args(&args.kafka, &topic, extra);
     eprintln!(
         "filling {topic} with {} readings…",
         args.throughput_readings
@@ -548,16 +551,7 @@ async fn main() -> Result<()> {
         demo_metrics_port,
         &logs,
     )?;
-    let demo_args = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = vec![
-            "--kafka".into(),
-            args.kafka.clone(),
-            "--topic".into(),
-            demo_topic.clone(),
-        ];
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
+    let demo_args = |extra: &[&str]| kafka_args(&args.kafka, &demo_topic, extra);
     let api_port = free_port()?;
     let api = Spawned::start(
         "api",

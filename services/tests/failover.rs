@@ -38,23 +38,19 @@ fn start_flow(tag: &str, seconds: u32, api_args: &[&str]) -> Flow {
     let ledger = dir.path().join("ledger.jsonl");
     let (ingest, ingest_metrics) = start_ingest(&topics, &group, dir.path(), &[]);
     let (api, base) = start_api(dir.path(), api_args);
-    let args: Vec<String> = [
-        "--topic",
+    let args = producer_args(
         &topics.readings,
-        "--sensor-prefix",
         &prefix,
-        "--ledger",
-        &ledger.display().to_string(),
-        "--sensors",
-        "2",
-        "--rate",
-        "10",
-        "--duration",
-        &seconds.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &ledger,
+        &[
+            "--sensors",
+            "2",
+            "--rate",
+            "10",
+            "--duration",
+            &seconds.to_string(),
+        ],
+    );
     let producer = Service::spawn("producer", &args, dir.path());
     let flow = Flow {
         dir,

@@ -288,25 +288,21 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     let ledger_path = dir.path().join("ledger.jsonl");
 
     let (mut ingest, _) = start_ingest(&topics, &group, dir.path(), &[]);
-    let producer_args: Vec<String> = [
-        "--topic",
+    let producer_args = producer_args(
         &topics.readings,
-        "--sensor-prefix",
         &prefix,
-        "--ledger",
-        &ledger_path.display().to_string(),
-        "--sensors",
-        "5",
-        "--rate",
-        "40",
-        "--duration",
-        "8",
-        "--seed",
-        "3",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+        &ledger_path,
+        &[
+            "--sensors",
+            "5",
+            "--rate",
+            "40",
+            "--duration",
+            "8",
+            "--seed",
+            "3",
+        ],
+    );
     let mut producer = Service::spawn("producer", &producer_args, dir.path());
 
     std::thread::sleep(Duration::from_secs(3));

@@ -10,10 +10,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::LabError;
 use super::layout::{CASSANDRA_HEAP_MB, CLUSTER_NAME, CQL_PORT, Layout, NodeLayout, STORAGE_PORT};
 use super::process::{self, Java};
 use super::ready;
+use super::{LabError, write_file};
 
 /// A node that has not opened its CQL port by then is reported with its log.
 pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -54,14 +54,14 @@ const JAVA17_MODULE_OPTIONS: &[&str] = &[
 /// Rewritten on each `lab up`, so a checkout that moved keeps working.
 pub fn write_node_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
     let home = layout.cassandra_home();
-    write(&home.join("conf/logback-tools.xml"), LOGBACK_TOOLS, false)?;
-    write(
+    write_file(&home.join("conf/logback-tools.xml"), LOGBACK_TOOLS, false)?;
+    write_file(
         &home.join("bin/nodetool"),
         &nodetool_script(layout, java),
         true,
     )?;
     if let Some(cqlsh) = process::find_cqlsh(layout) {
-        write(
+        write_file(
             &home.join("bin/cqlsh"),
             &format!("#!/bin/sh\nexec '{}' \"$@\"\n", cqlsh.display()),
             true,
@@ -82,29 +82,29 @@ pub fn write_node_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
             std::fs::create_dir_all(&dir)
                 .map_err(LabError::io(format!("creating {}", dir.display())))?;
         }
-        write(
+        write_file(
             &node.dir.join("conf/cassandra.yaml"),
             &cassandra_yaml(&node),
             false,
         )?;
-        write(&node.dir.join("conf/logback.xml"), LOGBACK_NODE, false)?;
-        write(
+        write_file(&node.dir.join("conf/logback.xml"), LOGBACK_NODE, false)?;
+        write_file(
             &node.script("start"),
             &start_script(layout, &node, java),
             true,
         )?;
-        write(&node.script("stop"), &stop_script(layout, &node), true)?;
-        write(
+        write_file(&node.script("stop"), &stop_script(layout, &node), true)?;
+        write_file(
             &node.script("kill"),
             &signal_script(&node, "KILL", "killed (SIGKILL)", true),
             true,
         )?;
-        write(
+        write_file(
             &node.script("freeze"),
             &signal_script(&node, "STOP", "frozen (SIGSTOP)", false),
             true,
         )?;
-        write(&node.script("thaw"), &thaw_script(&node), true)?;
+        write_file(&node.script("thaw"), &thaw_script(&node), true)?;
     }
     Ok(())
 }
@@ -140,22 +140,6 @@ async fn run_script(script: &Path) -> Result<(), LabError> {
             script.display(),
             String::from_utf8_lossy(&output.stderr).trim()
         )));
-    }
-    Ok(())
-}
-
-/// Writes a lab file (creating its directory), executable for scripts.
-pub(super) fn write(path: &Path, content: &str, executable: bool) -> Result<(), LabError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(LabError::io(format!("creating {}", parent.display())))?;
-    }
-    std::fs::write(path, content).map_err(LabError::io(format!("writing {}", path.display())))?;
-    if executable {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(
-            LabError::io(format!("making {} executable", path.display())),
-        )?;
     }
     Ok(())
 }

@@ -15,13 +15,12 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::LabError;
-use super::cassandra::write;
 use super::layout::{
     KAFKA_ADDRESS, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout,
 };
 use super::process::Java;
 use super::ready;
+use super::{LabError, write_file};
 
 pub const READINGS_TOPIC: &str = "sensor-readings";
 pub const READINGS_PARTITIONS: i32 = 6;
@@ -59,19 +58,19 @@ pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
         std::fs::create_dir_all(&path)
             .map_err(LabError::io(format!("creating {}", path.display())))?;
     }
-    write(
+    write_file(
         &dir.join("server.properties"),
         &server_properties(layout),
         false,
     )?;
-    write(&dir.join("log4j2.properties"), LOG4J2, false)?;
-    write(&dir.join("tools-log4j2.properties"), TOOLS_LOG4J2, false)?;
-    write(
+    write_file(&dir.join("log4j2.properties"), LOG4J2, false)?;
+    write_file(&dir.join("tools-log4j2.properties"), TOOLS_LOG4J2, false)?;
+    write_file(
         &layout.kafka_script("start"),
         &start_script(layout, java),
         true,
     )?;
-    write(&layout.kafka_script("stop"), &stop_script(layout), true)?;
+    write_file(&layout.kafka_script("stop"), &stop_script(layout), true)?;
     for (tool, class) in TOOLS {
         let script = format!(
             "#!/bin/sh\nexec '{java}' -Xmx256m -Dlog4j2.configurationFile='{log4j}' -cp '{lib}/*' {class} \"$@\"\n",
@@ -79,7 +78,7 @@ pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
             log4j = dir.join("tools-log4j2.properties").display(),
             lib = home.join("lib").display(),
         );
-        write(&home.join("bin").join(tool), &script, true)?;
+        write_file(&home.join("bin").join(tool), &script, true)?;
     }
     Ok(())
 }

@@ -159,3 +159,19 @@ pub fn env_exports(layout: &Layout) -> String {
         cp = layout.nodes_addresses().join(","),
     )
 }
+
+/// Writes a lab file (creating its directory), executable for scripts.
+fn write_file(path: &std::path::Path, content: &str, executable: bool) -> Result<(), LabError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(LabError::io(format!("creating {}", parent.display())))?;
+    }
+    std::fs::write(path, content).map_err(LabError::io(format!("writing {}", path.display())))?;
+    if executable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(
+            LabError::io(format!("making {} executable", path.display())),
+        )?;
+    }
+    Ok(())
+}

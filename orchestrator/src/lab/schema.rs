@@ -1,8 +1,9 @@
 //! Applies `schema.cql` to a cluster, idempotently.
 //!
 //! The file holds only `IF NOT EXISTS` DDL and option-setting `ALTER TABLE
-//! ... WITH`, so applying it on every `lab up` (and before every demo) is safe; afterwards the function waits for
-//! schema agreement so the next client sees the tables on every node.
+//! ... WITH`, so applying it on every `lab up` (and before every demo) is
+//! safe; afterwards the function waits for schema agreement so the next
+//! client sees the tables on every node.
 
 use std::path::Path;
 use std::time::Duration;

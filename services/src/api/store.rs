@@ -5,7 +5,7 @@
 //! left the API can still answer from it if the operator allowed a fallback
 //! to ONE, and every answer says which consistency it was read at.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -162,12 +162,17 @@ pub struct Store {
     primary: Statements,
     fallback: Option<Statements>,
     health: PreparedStatement,
-    /// The last answer of `sensors()`: its ids are read partition by partition
-    /// when a scan cannot finish, and its rows stand in for a sensor whose own
-    /// read fails too.
-    last_good: Mutex<Vec<SensorSummary>>,
+    /// What `sensors()` keeps between calls.
+    sensors_memory: Mutex<SensorsMemory>,
+}
+
+#[derive(Debug, Default)]
+struct SensorsMemory {
+    /// The last answer: its ids are read partition by partition when a scan
+    /// cannot finish, and its rows stand in for a sensor whose own read fails too.
+    last_good: Vec<SensorSummary>,
     /// When the last scan of the index gave up, if it did.
-    scan_failed_at: Mutex<Option<Instant>>,
+    scan_failed_at: Option<Instant>,
 }
 
 impl Store {
@@ -195,8 +200,7 @@ impl Store {
             primary,
             fallback,
             health,
-            last_good: Mutex::new(Vec::new()),
-            scan_failed_at: Mutex::new(None),
+            sensors_memory: Mutex::default(),
         })
     }
 
@@ -206,13 +210,15 @@ impl Store {
     /// but not yet known down), the sensors of the last good scan are read
     /// one partition at a time instead, so the list stays fresh.
     pub async fn sensors(&self) -> Result<Read<Vec<SensorSummary>>, QueryError> {
-        let last_good: Vec<SensorSummary> = self
-            .last_good
-            .lock()
-            .map(|rows| rows.clone())
-            .unwrap_or_default();
-        if !last_good.is_empty() && self.scan_recently_failed() {
-            return Ok(self.sensors_one_by_one(&last_good).await);
+        let (last_good, scan_paused) = {
+            let memory = self.sensors_memory();
+            let paused = memory
+                .scan_failed_at
+                .is_some_and(|at| at.elapsed() < SCAN_PAUSE_AFTER_FAILURE);
+            (memory.last_good.clone(), paused)
+        };
+        if !last_good.is_empty() && scan_paused {
+            return Ok(self.sensors_one_by_one(last_good).await);
         }
         let scanned = if last_good.is_empty() {
             self.read(|s| self.scan_sensors(s)).await
@@ -225,37 +231,32 @@ impl Store {
         };
         match scanned {
             Ok(read) => {
-                if let Ok(mut rows) = self.last_good.lock() {
-                    rows.clone_from(&read.value);
-                }
+                self.sensors_memory().last_good.clone_from(&read.value);
                 Ok(read)
             }
             Err(error) if !last_good.is_empty() => {
-                if let Ok(mut at) = self.scan_failed_at.lock() {
-                    *at = Some(Instant::now());
-                }
+                self.sensors_memory().scan_failed_at = Some(Instant::now());
                 tracing::warn!(
                     "scanning the sensors index failed ({error}); reading its {} known sensors one by one",
                     last_good.len()
                 );
-                Ok(self.sensors_one_by_one(&last_good).await)
+                Ok(self.sensors_one_by_one(last_good).await)
             }
             Err(error) => Err(error),
         }
     }
 
-    fn scan_recently_failed(&self) -> bool {
-        self.scan_failed_at
+    fn sensors_memory(&self) -> MutexGuard<'_, SensorsMemory> {
+        self.sensors_memory
             .lock()
-            .map(|at| at.is_some_and(|at| at.elapsed() < SCAN_PAUSE_AFTER_FAILURE))
-            .unwrap_or(false)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Reads each known sensor's own partition (speculatively retried by the
     /// coordinator, unlike a scan); a sensor whose read still fails keeps its
     /// last good row and the answer is flagged stale.
-    async fn sensors_one_by_one(&self, last_good: &[SensorSummary]) -> Read<Vec<SensorSummary>> {
-        let results: Vec<_> = futures::stream::iter(last_good.to_vec())
+    async fn sensors_one_by_one(&self, last_good: Vec<SensorSummary>) -> Read<Vec<SensorSummary>> {
+        let results: Vec<_> = futures::stream::iter(last_good)
             .map(|known: SensorSummary| async move {
                 let id = known.sensor_id.clone();
                 let read = self.read(|s| self.sensor_row(s, id.clone())).await;
@@ -283,9 +284,7 @@ impl Store {
         sensors.sort_by(|a, b| a.sensor_id.cmp(&b.sensor_id));
         // A sensor whose next read fails falls back to this answer, not to
         // the last scan, which grows older for as long as scans fail.
-        if let Ok(mut rows) = self.last_good.lock() {
-            rows.clone_from(&sensors);
-        }
+        self.sensors_memory().last_good.clone_from(&sensors);
         Read {
             value: sensors,
             fell_back,

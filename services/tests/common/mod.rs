@@ -245,14 +245,8 @@ pub fn start_api(log_dir: &Path, extra: &[&str]) -> (Service, String) {
     (service, base)
 }
 
-/// Runs the producer to completion; returns its stdout summary.
-pub fn run_producer(
-    topic: &str,
-    prefix: &str,
-    ledger: &Path,
-    extra: &[&str],
-    timeout: Duration,
-) -> String {
+/// The producer's arguments: its topic, sensor prefix and ledger, then `extra`.
+pub fn producer_args(topic: &str, prefix: &str, ledger: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
         "--topic".to_owned(),
         topic.to_owned(),
@@ -262,6 +256,18 @@ pub fn run_producer(
         ledger.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Runs the producer to completion; returns its stdout summary.
+pub fn run_producer(
+    topic: &str,
+    prefix: &str,
+    ledger: &Path,
+    extra: &[&str],
+    timeout: Duration,
+) -> String {
+    let args = producer_args(topic, prefix, ledger, extra);
     let mut child = Command::new(binary("producer"))
         .args(&args)
         .env("RUST_LOG", "warn")
