@@ -1,0 +1,8 @@
+//! The contract between the demo's crates.
+//!
+//! Everything that crosses from the services (producer, ingest, api) to the
+//! conductor (`demo`) or to the tests is defined here once: the API's response
+//! types and header names, the Kafka topic and Cassandra table names, the
+//! `Keyspace` type and its one validation, the scenario event row, and the
+//! services' typed command-line arguments. Both sides compile against these
+//! types, so they cannot drift apart.
