@@ -26,7 +26,7 @@ use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 use crate::backoff::Backoff;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// CQL's port when a contact point gives none.
 pub const DEFAULT_CQL_PORT: u16 = 9042;
@@ -153,7 +153,10 @@ pub async fn connect(options: &SessionOptions) -> Result<Session, CassandraError
 /// [`connect`], retried with backoff (and logged) until the cluster answers;
 /// `None` when stop is requested first. Services start before or during a
 /// Cassandra outage and must wait for it rather than exit.
-pub async fn connect_with_retry(options: &SessionOptions, stop: &Shutdown) -> Option<Session> {
+pub async fn connect_with_retry(
+    options: &SessionOptions,
+    stop: &CancellationToken,
+) -> Option<Session> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     loop {
         match connect(options).await {
@@ -162,7 +165,7 @@ pub async fn connect_with_retry(options: &SessionOptions, stop: &Shutdown) -> Op
         }
         tokio::select! {
             _ = tokio::time::sleep(backoff.next_jittered()) => {}
-            _ = stop.requested() => return None,
+            _ = stop.cancelled() => return None,
         }
     }
 }

@@ -17,7 +17,6 @@ use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
 use crate::api::store::{Event, Point};
 use crate::cassandra::QueryError;
-use crate::metrics::CONTENT_TYPE;
 use crate::reading::format_timestamp;
 
 /// Header set when a read fell back from the configured consistency to ONE.
@@ -245,6 +244,5 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
 
 /// `GET /metrics`
 pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
-    let text = state.metrics.render(&state.cluster.snapshot());
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+    state.metrics.respond(&state.cluster.snapshot())
 }

@@ -20,7 +20,7 @@ use crate::backoff::Backoff;
 use crate::cassandra::{CassandraError, Keyspace, prepare};
 use crate::ingest::{Abandoned, IngestMetrics};
 use crate::reading::Reading;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// Writes to `sensor_data` and `sensors`, with retries.
 pub struct Writer {
@@ -64,7 +64,7 @@ impl Writer {
     pub async fn insert_reading(
         &self,
         reading: &Reading,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         let values = (
             reading.sensor_id.as_str(),
@@ -81,7 +81,7 @@ impl Writer {
     pub async fn upsert_sensor(
         &self,
         reading: &Reading,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         let millis = reading.timestamp_millis();
         let values = (
@@ -96,7 +96,11 @@ impl Writer {
         .await
     }
 
-    async fn retry<F, Fut, T>(&self, give_up: &Shutdown, mut attempt: F) -> Result<(), Abandoned>
+    async fn retry<F, Fut, T>(
+        &self,
+        give_up: &CancellationToken,
+        mut attempt: F,
+    ) -> Result<(), Abandoned>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
@@ -106,7 +110,9 @@ impl Writer {
             let started = Instant::now();
             match attempt().await {
                 Ok(_) => {
-                    self.metrics.write_latency.observe(started.elapsed());
+                    self.metrics
+                        .write_latency
+                        .observe(started.elapsed().as_secs_f64());
                     if self.failing.swap(false, Ordering::Relaxed) {
                         tracing::info!("Cassandra takes writes again: resuming and committing");
                         self.metrics.cassandra_writable.set(1);
@@ -128,7 +134,7 @@ impl Writer {
             let delay = backoff.next_jittered();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = give_up.requested() => return Err(Abandoned),
+                _ = give_up.cancelled() => return Err(Abandoned),
             }
         }
     }
