@@ -163,10 +163,7 @@ pub async fn connect_with_retry(
             Ok(session) => return Some(session),
             Err(error) => tracing::warn!("{error}; retrying"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff.next_jittered()) => {}
-            _ = stop.cancelled() => return None,
-        }
+        backoff.sleep(stop).await?;
     }
 }
 

@@ -302,10 +302,8 @@ impl Delivery {
                     }
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff.next_jittered()) => {}
-                _ = give_up.cancelled() => {}
-            }
+            // On give-up the next send is abandoned at once.
+            backoff.sleep(give_up).await;
         }
     }
 }

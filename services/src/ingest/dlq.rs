@@ -102,10 +102,7 @@ impl DeadLetterQueue {
                     );
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff.next_jittered()) => {}
-                _ = give_up.cancelled() => return Err(Abandoned),
-            }
+            backoff.sleep(give_up).await.ok_or(Abandoned)?;
         }
     }
 }

@@ -289,7 +289,9 @@ async fn consume(
             }
             Err(error) => {
                 tracing::warn!("Kafka receive error: {error}; retrying");
-                tokio::time::sleep(kafka_backoff.next_jittered()).await;
+                if kafka_backoff.sleep(stop).await.is_none() {
+                    return;
+                }
                 continue;
             }
         };

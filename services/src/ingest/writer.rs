@@ -131,11 +131,7 @@ impl Writer {
                     }
                 }
             }
-            let delay = backoff.next_jittered();
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = give_up.cancelled() => return Err(Abandoned),
-            }
+            backoff.sleep(give_up).await.ok_or(Abandoned)?;
         }
     }
 }
