@@ -9,18 +9,18 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use contract::api::ErrorBody;
+use contract::headers;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use serde_json::json;
 use tokio::time::Instant;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::cluster::NodeStatus;
-use crate::api::routes::READ_CONSISTENCY_HEADER;
 use crate::metrics;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -165,9 +165,9 @@ async fn measure(State(measured): State<Measured>, request: Request, next: Next)
     if response.status() == StatusCode::SERVICE_UNAVAILABLE && elapsed >= measured.timeout {
         measured.metrics.timeouts.inc();
         let error = format!("request timed out after {:?}", measured.timeout);
-        response = (response.status(), Json(json!({ "error": error }))).into_response();
+        response = (response.status(), Json(ErrorBody { error })).into_response();
     }
-    if response.headers().contains_key(READ_CONSISTENCY_HEADER) {
+    if response.headers().contains_key(headers::READ_CONSISTENCY) {
         measured.metrics.fallbacks.inc();
     }
     measured.metrics.record(route, response.status(), elapsed);
@@ -189,7 +189,12 @@ mod tests {
         let routes = Router::new()
             .route(
                 "/sensors/{id}/latest",
-                get(|| async { ([(READ_CONSISTENCY_HEADER, "ONE")], "{}") }),
+                get(|| async {
+                    (
+                        [(headers::READ_CONSISTENCY, headers::READ_CONSISTENCY_ONE)],
+                        "{}",
+                    )
+                }),
             )
             .route(
                 "/events",
