@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use rand::Rng;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -42,6 +43,13 @@ impl Backoff {
         delay.mul_f64(factor)
     }
 
+    /// Sleeps [`Backoff::next_jittered`]; `None` if `stop` is cancelled first,
+    /// so that a retry loop gives up at once (`backoff.sleep(&stop).await?`).
+    pub async fn sleep(&mut self, stop: &CancellationToken) -> Option<()> {
+        stop.run_until_cancelled(tokio::time::sleep(self.next_jittered()))
+            .await
+    }
+
     /// Failed attempts since the last success.
     pub fn attempts(&self) -> u32 {
         self.attempts
@@ -66,6 +74,20 @@ mod tests {
         assert_eq!(b.attempts(), 5);
         b.reset();
         assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn sleep_waits_the_delay_unless_stopped() {
+        let mut b = Backoff::new(Duration::from_millis(20), Duration::from_millis(20));
+        let stop = CancellationToken::new();
+        let started = std::time::Instant::now();
+        assert_eq!(b.sleep(&stop).await, Some(()));
+        assert!(started.elapsed() >= Duration::from_millis(15));
+        stop.cancel();
+        let mut long = Backoff::new(Duration::from_secs(60), Duration::from_secs(60));
+        let stopped = tokio::time::timeout(Duration::from_secs(5), long.sleep(&stop)).await;
+        assert_eq!(stopped, Ok(None));
+        assert_eq!(long.attempts(), 1);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use scylla::statement::prepared::PreparedStatement;
 pub use contract::args::split_contact_points;
 
 use crate::backoff::Backoff;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// CQL's port when a contact point gives none.
 pub const DEFAULT_CQL_PORT: u16 = 9042;
@@ -149,17 +149,17 @@ pub async fn connect(options: &SessionOptions) -> Result<Session, CassandraError
 /// [`connect`], retried with backoff (and logged) until the cluster answers;
 /// `None` when stop is requested first. Services start before or during a
 /// Cassandra outage and must wait for it rather than exit.
-pub async fn connect_with_retry(options: &SessionOptions, stop: &Shutdown) -> Option<Session> {
+pub async fn connect_with_retry(
+    options: &SessionOptions,
+    stop: &CancellationToken,
+) -> Option<Session> {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
     loop {
         match connect(options).await {
             Ok(session) => return Some(session),
             Err(error) => tracing::warn!("{error}; retrying"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff.next_jittered()) => {}
-            _ = stop.requested() => return None,
-        }
+        backoff.sleep(stop).await?;
     }
 }
 

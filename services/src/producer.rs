@@ -22,8 +22,9 @@ use crate::backoff::Backoff;
 use crate::kafka::durable_producer_config;
 use crate::ledger::{LedgerEntry, LedgerError, LedgerWriter};
 use crate::reading::Reading;
-use crate::shutdown::{self, Shutdown};
+use crate::shutdown;
 use crate::simulate::Fleet;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProducerError {
@@ -110,7 +111,7 @@ pub async fn run(args: ProducerArgs) -> Result<Summary, ProducerError> {
     let flusher = tokio::spawn(flush_ledger_periodically(delivery.clone(), stop.clone()));
     let max_in_flight = args.max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(max_in_flight));
-    let (give_up_trigger, give_up) = shutdown::channel();
+    let give_up = CancellationToken::new();
 
     let sent = generate(&args, &mut fleet, &delivery, &slots, &stop, &give_up).await;
 
@@ -121,7 +122,7 @@ pub async fn run(args: ProducerArgs) -> Result<Summary, ProducerError> {
         .is_err()
     {
         tracing::error!("readings still unacknowledged after {drain:?}: counting them as failed");
-        give_up_trigger.trigger();
+        give_up.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(5), slots.acquire_many(all_slots)).await;
     }
     flusher.abort();
@@ -146,8 +147,8 @@ async fn generate(
     fleet: &mut Fleet,
     delivery: &Arc<Delivery>,
     slots: &Arc<Semaphore>,
-    stop: &Shutdown,
-    give_up: &Shutdown,
+    stop: &CancellationToken,
+    give_up: &CancellationToken,
 ) -> u64 {
     let started = Instant::now();
     let deadline = args
@@ -158,7 +159,7 @@ async fn generate(
         (!args.max_rate).then(|| Duration::from_secs_f64(1.0 / (args.rate * args.sensors as f64)));
     let mut sent = 0u64;
     loop {
-        if args.count.is_some_and(|count| sent >= count) || stop.is_requested() {
+        if args.count.is_some_and(|count| sent >= count) || stop.is_cancelled() {
             break;
         }
         if let Some(interval) = interval {
@@ -168,14 +169,14 @@ async fn generate(
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
-                _ = stop.requested() => break,
+                _ = stop.cancelled() => break,
             }
         } else if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
         }
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot,
-            _ = stop.requested() => break,
+            _ = stop.cancelled() => break,
         };
         let Ok(slot) = slot else { break };
         let Some(reading) = fleet.next_reading(sent as usize % fleet.len(), Utc::now()) else {
@@ -194,7 +195,7 @@ async fn generate(
 
 impl Delivery {
     /// Sends until Kafka acknowledges (ledger entry written) or give-up.
-    async fn deliver(&self, reading: Reading, give_up: &Shutdown) {
+    async fn deliver(&self, reading: Reading, give_up: &CancellationToken) {
         let payload = reading.to_json();
         let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(5));
         let mut retrying = false;
@@ -204,7 +205,7 @@ impl Delivery {
                 .payload(payload.as_str());
             let outcome = tokio::select! {
                 result = self.producer.send(record, Duration::from_secs(5)) => Some(result),
-                _ = give_up.requested() => None,
+                _ = give_up.cancelled() => None,
             };
             let Some(result) = outcome else {
                 tracing::error!("reading never acknowledged by Kafka: {payload}");
@@ -245,16 +246,14 @@ impl Delivery {
                     }
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff.next_jittered()) => {}
-                _ = give_up.requested() => {}
-            }
+            // On give-up the next send is abandoned at once.
+            backoff.sleep(give_up).await;
         }
     }
 }
 
 /// Makes acknowledged readings visible in the ledger file within 200 ms.
-async fn flush_ledger_periodically(delivery: Arc<Delivery>, stop: Shutdown) {
+async fn flush_ledger_periodically(delivery: Arc<Delivery>, stop: CancellationToken) {
     let Some(ledger) = &delivery.ledger else {
         return;
     };
@@ -262,7 +261,7 @@ async fn flush_ledger_periodically(delivery: Arc<Delivery>, stop: Shutdown) {
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.requested() => return,
+            _ = stop.cancelled() => return,
         }
         if let Err(error) = ledger
             .lock()

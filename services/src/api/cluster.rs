@@ -15,7 +15,7 @@ use scylla::statement::Statement;
 use tokio::time::Instant;
 
 use crate::cassandra::connect_single_node;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// How long a node has to answer a probe.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -85,7 +85,7 @@ pub fn host_of(contact_point: &str) -> String {
 pub fn start_probes(
     contact_points: &[String],
     names: &[String],
-    stop: &Shutdown,
+    stop: &CancellationToken,
 ) -> Arc<ClusterView> {
     let names = node_names(contact_points, names);
     let view = Arc::new(ClusterView {
@@ -114,7 +114,12 @@ pub fn start_probes(
     view
 }
 
-async fn probe_forever(view: Arc<ClusterView>, index: usize, address: String, stop: Shutdown) {
+async fn probe_forever(
+    view: Arc<ClusterView>,
+    index: usize,
+    address: String,
+    stop: CancellationToken,
+) {
     let mut session: Option<Session> = None;
     let mut statement = Statement::new("SELECT release_version FROM system.local");
     statement.set_request_timeout(Some(PROBE_TIMEOUT));
@@ -124,7 +129,7 @@ async fn probe_forever(view: Arc<ClusterView>, index: usize, address: String, st
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.requested() => return,
+            _ = stop.cancelled() => return,
         }
         if session.is_none() {
             match connect_single_node(&address, PROBE_TIMEOUT).await {

@@ -31,7 +31,7 @@ use crate::shutdown;
 use cluster::ClusterView;
 use recent::RecentHistory;
 use store::Store;
-use telemetry::{ApiMetrics, Measured};
+use telemetry::ApiMetrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiRunError {
@@ -110,7 +110,7 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         web_dir.display()
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.requested().await })
+        .with_graceful_shutdown(stop.cancelled_owned())
         .await
         .map_err(ApiRunError::Serve)
 }
@@ -118,11 +118,8 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
 /// The API's routes over `state`, the dashboard from `web_dir` at `/`, every
 /// request measured and bounded by `timeout`.
 pub fn router(state: Arc<ApiState>, web_dir: &Path, timeout: Duration) -> Router {
-    let measured = Measured {
-        metrics: state.metrics.clone(),
-        timeout,
-    };
-    Router::new()
+    let metrics = state.metrics.clone();
+    let routes = Router::new()
         .route("/sensors", get(routes::sensors))
         .route("/sensors/{id}/latest", get(routes::latest))
         .route("/sensors/{id}/history", get(routes::history))
@@ -131,11 +128,8 @@ pub fn router(state: Arc<ApiState>, web_dir: &Path, timeout: Duration) -> Router
         .route("/health", get(routes::health))
         .route("/metrics", get(routes::metrics))
         .with_state(state)
-        .fallback_service(ServeDir::new(web_dir))
-        .layer(axum::middleware::from_fn_with_state(
-            measured,
-            telemetry::measure,
-        ))
+        .fallback_service(ServeDir::new(web_dir));
+    telemetry::measured(routes, metrics, timeout)
 }
 
 fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ApiRunError> {

@@ -21,7 +21,6 @@ use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
 use crate::api::store::Event;
 use crate::cassandra::QueryError;
-use crate::metrics::CONTENT_TYPE;
 use crate::reading::format_timestamp;
 
 /// Why a request failed, and the status that says so.
@@ -237,6 +236,5 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
 
 /// `GET /metrics`
 pub async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
-    let text = state.metrics.render(&state.cluster.snapshot());
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+    state.metrics.respond(&state.cluster.snapshot())
 }

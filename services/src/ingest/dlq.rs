@@ -16,7 +16,7 @@ use crate::backoff::Backoff;
 use crate::ingest::Abandoned;
 use crate::kafka::{DLQ_DETAIL_HEADER, DLQ_REASON_HEADER};
 use crate::reading::{Rejection, format_timestamp};
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// The value of a dead-lettered message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,7 +69,7 @@ impl DeadLetterQueue {
         &self,
         letter: &DeadLetter,
         key: Option<&[u8]>,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         let value = serde_json::to_string(letter).unwrap_or_default();
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
@@ -91,7 +91,7 @@ impl DeadLetterQueue {
             }
             let sent = tokio::select! {
                 result = self.producer.send(record, Duration::from_secs(5)) => result,
-                _ = give_up.requested() => return Err(Abandoned),
+                _ = give_up.cancelled() => return Err(Abandoned),
             };
             match sent {
                 Ok(_) => return Ok(()),
@@ -102,10 +102,7 @@ impl DeadLetterQueue {
                     );
                 }
             }
-            tokio::select! {
-                _ = tokio::time::sleep(backoff.next_jittered()) => {}
-                _ = give_up.requested() => return Err(Abandoned),
-            }
+            backoff.sleep(give_up).await.ok_or(Abandoned)?;
         }
     }
 }

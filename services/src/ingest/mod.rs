@@ -30,7 +30,8 @@ use crate::cassandra::{self, CassandraError};
 use crate::config;
 use crate::kafka::{client_config, durable_producer_config};
 use crate::reading::parse_reading;
-use crate::shutdown::{self, Shutdown};
+use crate::shutdown;
+use tokio_util::sync::CancellationToken;
 
 pub use telemetry::IngestMetrics;
 
@@ -154,7 +155,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         metrics: metrics.clone(),
         topic: args.kafka.topic.clone(),
     });
-    let (give_up_trigger, give_up) = shutdown::channel();
+    let give_up = CancellationToken::new();
     let max_in_flight = args.max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(max_in_flight));
 
@@ -186,7 +187,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         tracing::warn!(
             "{left} messages still unfinished after {drain:?}: leaving them uncommitted (replayed next start)"
         );
-        give_up_trigger.trigger();
+        give_up.cancel();
     }
     commit(&consumer, &pipeline, CommitMode::Sync);
     let _ = tokio::task::spawn_blocking(move || {
@@ -209,8 +210,8 @@ async fn consume(
     consumer: &StreamConsumer<IngestContext>,
     pipeline: &Arc<Pipeline>,
     slots: &Arc<Semaphore>,
-    stop: &Shutdown,
-    give_up: &Shutdown,
+    stop: &CancellationToken,
+    give_up: &CancellationToken,
     args: &IngestArgs,
 ) {
     let mut commit_tick =
@@ -222,13 +223,13 @@ async fn consume(
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => slot,
             _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
-            _ = stop.requested() => return,
+            _ = stop.cancelled() => return,
         };
         let Ok(slot) = slot else { return };
         let message = tokio::select! {
             message = consumer.recv() => message,
             _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
-            _ = stop.requested() => return,
+            _ = stop.cancelled() => return,
         };
         let message = match message {
             Ok(message) => {
@@ -237,7 +238,9 @@ async fn consume(
             }
             Err(error) => {
                 tracing::warn!("Kafka receive error: {error}; retrying");
-                tokio::time::sleep(kafka_backoff.next_jittered()).await;
+                if kafka_backoff.sleep(stop).await.is_none() {
+                    return;
+                }
                 continue;
             }
         };
@@ -253,7 +256,7 @@ async fn consume(
             .unwrap_or_else(PoisonError::into_inner)
             .received(partition, offset);
         pipeline.metrics.consumed.inc();
-        pipeline.metrics.in_flight.add(1);
+        pipeline.metrics.in_flight.inc();
 
         let pipeline = pipeline.clone();
         let give_up = give_up.clone();
@@ -268,7 +271,7 @@ async fn consume(
                     .unwrap_or_else(PoisonError::into_inner)
                     .finished(partition, offset);
             }
-            pipeline.metrics.in_flight.add(-1);
+            pipeline.metrics.in_flight.dec();
         });
     }
 }
@@ -285,7 +288,7 @@ impl Pipeline {
         payload: &[u8],
         key: Option<&[u8]>,
         slot: OwnedSemaphorePermit,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         match parse_reading(payload, Utc::now()) {
             Ok(reading) => {
@@ -329,7 +332,9 @@ fn commit(consumer: &StreamConsumer<IngestContext>, pipeline: &Pipeline, mode: C
         }
     }
     match consumer.commit(&list, mode) {
-        Ok(()) => pipeline.metrics.commits.inc(),
+        Ok(()) => {
+            pipeline.metrics.commits.inc();
+        }
         Err(error) => {
             tracing::warn!("offset commit failed (retried next time): {error}");
             tracker.commit_failed(&positions);

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::ingest::Abandoned;
 use crate::ingest::writer::Writer;
 use crate::reading::Reading;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Default)]
 struct SensorSlot {
@@ -59,7 +59,11 @@ impl SensorIndex {
     }
 
     /// Returns once `sensors` holds this reading or a newer one of its sensor.
-    pub async fn cover(&self, reading: &Reading, give_up: &Shutdown) -> Result<(), Abandoned> {
+    pub async fn cover(
+        &self,
+        reading: &Reading,
+        give_up: &CancellationToken,
+    ) -> Result<(), Abandoned> {
         let (covered, start) = match self.register(reading) {
             Registration::Covered => return Ok(()),
             Registration::Wait(covered, start) => (covered, start),
@@ -69,7 +73,7 @@ impl SensorIndex {
         }
         tokio::select! {
             result = covered => result.map_err(|_| Abandoned),
-            _ = give_up.requested() => Err(Abandoned),
+            _ = give_up.cancelled() => Err(Abandoned),
         }
     }
 
@@ -96,7 +100,7 @@ impl SensorIndex {
     }
 
     /// Upserts `first`, then whatever newer reading queued meanwhile, until none is left.
-    async fn drive(self, first: Reading, give_up: Shutdown) {
+    async fn drive(self, first: Reading, give_up: CancellationToken) {
         let mut current = first;
         loop {
             if self.writer.upsert_sensor(&current, &give_up).await.is_err() {

@@ -1,21 +1,35 @@
 //! What ingest tells Prometheus: consumed, written, dead-lettered, write
 //! latency, lag. Served on its own port, apart from the data path.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::Router;
-use axum::http::header;
 use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use rdkafka::Statistics;
 use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaResult;
+use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{CONTENT_TYPE, Counter, Exposition, Gauge, Histogram, Kind};
-use crate::shutdown::Shutdown;
+use crate::metrics;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabel {
+    partition: i32,
+}
 
 /// Ingest's counters; shared by the pipeline and the metrics endpoint.
 #[derive(Debug)]
@@ -28,125 +42,97 @@ pub struct IngestMetrics {
     pub in_flight: Gauge,
     /// 1 while Cassandra accepts writes, 0 during an outage.
     pub cassandra_writable: Gauge,
-    dead_lettered: Mutex<BTreeMap<&'static str, u64>>,
-    lag: Mutex<BTreeMap<i32, i64>>,
+    dead_lettered: Family<ReasonLabel, Counter>,
+    /// All reasons together, for the summary logged at stop.
+    dead_lettered_total: Counter,
+    lag: Family<PartitionLabel, Gauge>,
+    /// Holds handles to the metrics above, under their Prometheus names.
+    registry: Registry,
 }
 
 impl Default for IngestMetrics {
     fn default() -> Self {
-        let metrics = IngestMetrics {
+        let mut metrics = IngestMetrics {
             consumed: Counter::default(),
             written: Counter::default(),
             write_errors: Counter::default(),
             commits: Counter::default(),
-            write_latency: Histogram::default(),
+            write_latency: metrics::latency_histogram(),
             in_flight: Gauge::default(),
             cassandra_writable: Gauge::default(),
-            dead_lettered: Mutex::default(),
-            lag: Mutex::default(),
+            dead_lettered: Family::default(),
+            dead_lettered_total: Counter::default(),
+            lag: Family::default(),
+            registry: Registry::default(),
         };
         metrics.cassandra_writable.set(1);
+        let registry = &mut metrics.registry;
+        // Counters are registered without `_total`: the encoder appends it.
+        registry.register(
+            "ingest_consumed",
+            "Messages received from Kafka",
+            metrics.consumed.clone(),
+        );
+        registry.register(
+            "ingest_written",
+            "Readings written to sensor_data",
+            metrics.written.clone(),
+        );
+        registry.register(
+            "ingest_write_errors",
+            "Failed Cassandra write attempts (each is retried)",
+            metrics.write_errors.clone(),
+        );
+        registry.register(
+            "ingest_commits",
+            "Offset commits requested",
+            metrics.commits.clone(),
+        );
+        registry.register(
+            "ingest_in_flight",
+            "Messages received and not yet finished",
+            metrics.in_flight.clone(),
+        );
+        registry.register(
+            "ingest_cassandra_writable",
+            "1 while Cassandra accepts writes, 0 during an outage",
+            metrics.cassandra_writable.clone(),
+        );
+        registry.register(
+            "ingest_write_latency_seconds",
+            "Latency of successful Cassandra writes",
+            metrics.write_latency.clone(),
+        );
+        registry.register(
+            "ingest_dead_lettered",
+            "Messages sent to the DLQ, by reason",
+            metrics.dead_lettered.clone(),
+        );
+        registry.register(
+            "ingest_consumer_lag",
+            "Messages not yet committed, per partition (from librdkafka statistics)",
+            metrics.lag.clone(),
+        );
         metrics
     }
 }
 
 impl IngestMetrics {
     pub fn dead_lettered(&self, reason: &'static str) {
-        *self
-            .dead_lettered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(reason)
-            .or_default() += 1;
+        self.dead_lettered
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+        self.dead_lettered_total.inc();
     }
 
     pub fn dead_lettered_total(&self) -> u64 {
-        self.dead_lettered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .sum()
+        self.dead_lettered_total.get()
     }
 
     fn set_lag(&self, partition: i32, lag: i64) {
         self.lag
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(partition, lag);
-    }
-
-    pub fn render(&self) -> String {
-        let mut e = Exposition::default();
-        e.counter(
-            "ingest_consumed_total",
-            "Messages received from Kafka.",
-            self.consumed.get(),
-        )
-        .counter(
-            "ingest_written_total",
-            "Readings written to sensor_data.",
-            self.written.get(),
-        )
-        .counter(
-            "ingest_write_errors_total",
-            "Failed Cassandra write attempts (each is retried).",
-            self.write_errors.get(),
-        )
-        .counter(
-            "ingest_commits_total",
-            "Offset commits requested.",
-            self.commits.get(),
-        )
-        .gauge(
-            "ingest_in_flight",
-            "Messages received and not yet finished.",
-            self.in_flight.get(),
-        )
-        .gauge(
-            "ingest_cassandra_writable",
-            "1 while Cassandra accepts writes, 0 during an outage.",
-            self.cassandra_writable.get(),
-        )
-        .histogram(
-            "ingest_write_latency_seconds",
-            "Latency of successful Cassandra writes.",
-            &self.write_latency,
-        );
-        e.family(
-            "ingest_dead_lettered_total",
-            "Messages sent to the DLQ, by reason.",
-            Kind::Counter,
-        );
-        for (reason, count) in self
-            .dead_lettered
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            e.sample(
-                "ingest_dead_lettered_total",
-                &[("reason", reason)],
-                *count as f64,
-            );
-        }
-        e.family(
-            "ingest_consumer_lag",
-            "Messages not yet committed, per partition (from librdkafka statistics).",
-            Kind::Gauge,
-        );
-        for (partition, lag) in self
-            .lag
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            e.sample(
-                "ingest_consumer_lag",
-                &[("partition", &partition.to_string())],
-                *lag as f64,
-            );
-        }
-        e.finish()
+            .get_or_create(&PartitionLabel { partition })
+            .set(lag);
     }
 }
 
@@ -180,17 +166,17 @@ impl ConsumerContext for IngestContext {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: Arc<IngestMetrics>,
-    shutdown: Shutdown,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = Router::new().route(
         "/metrics",
         get(move || {
             let metrics = metrics.clone();
-            async move { ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.render()) }
+            async move { metrics::respond(&metrics.registry) }
         }),
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.requested().await })
+        .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }
 
@@ -207,20 +193,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_every_family() {
+    fn renders_every_family_under_its_prometheus_name() {
         let m = IngestMetrics::default();
-        m.consumed.add(3);
+        m.consumed.inc_by(3);
         m.dead_lettered("oversize");
         m.set_lag(4, 17);
-        let text = m.render();
+        m.write_latency.observe(0.002);
+        let text = metrics::render(&m.registry).expect("exposition");
         for needle in [
-            "ingest_consumed_total 3\n",
-            "ingest_dead_lettered_total{reason=\"oversize\"} 1\n",
-            "ingest_consumer_lag{partition=\"4\"} 17\n",
-            "ingest_cassandra_writable 1\n",
-            "ingest_write_latency_seconds_count 0\n",
+            "# HELP ingest_consumed_total Messages received from Kafka.\n\
+             # TYPE ingest_consumed_total counter\n\
+             ingest_consumed_total 3\n",
+            "# TYPE ingest_written_total counter\ningest_written_total 0\n",
+            "# TYPE ingest_write_errors_total counter\ningest_write_errors_total 0\n",
+            "# TYPE ingest_commits_total counter\ningest_commits_total 0\n",
+            "# TYPE ingest_in_flight gauge\ningest_in_flight 0\n",
+            "# HELP ingest_cassandra_writable 1 while Cassandra accepts writes, 0 during an outage.\n\
+             # TYPE ingest_cassandra_writable gauge\n\
+             ingest_cassandra_writable 1\n",
+            "# TYPE ingest_dead_lettered_total counter\n\
+             ingest_dead_lettered_total{reason=\"oversize\"} 1\n",
+            "# TYPE ingest_consumer_lag gauge\ningest_consumer_lag{partition=\"4\"} 17\n",
+            "# TYPE ingest_write_latency_seconds histogram\n\
+             ingest_write_latency_seconds_bucket{le=\"0.001\"} 0\n\
+             ingest_write_latency_seconds_bucket{le=\"0.0025\"} 1\n",
+            "ingest_write_latency_seconds_bucket{le=\"+Inf\"} 1\n\
+             ingest_write_latency_seconds_sum 0.002\n\
+             ingest_write_latency_seconds_count 1\n",
         ] {
             assert!(text.contains(needle), "{needle} missing in\n{text}");
         }
+        assert_eq!(m.dead_lettered_total(), 1);
     }
 }

@@ -23,7 +23,7 @@ use crate::backoff::Backoff;
 use crate::cassandra::{CassandraError, prepare};
 use crate::ingest::{Abandoned, IngestMetrics};
 use crate::reading::Reading;
-use crate::shutdown::Shutdown;
+use tokio_util::sync::CancellationToken;
 
 /// Writes to `sensor_data` and `sensors`, with retries.
 pub struct Writer {
@@ -67,7 +67,7 @@ impl Writer {
     pub async fn insert_reading(
         &self,
         reading: &Reading,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         let values = (
             reading.sensor_id.as_str(),
@@ -84,7 +84,7 @@ impl Writer {
     pub async fn upsert_sensor(
         &self,
         reading: &Reading,
-        give_up: &Shutdown,
+        give_up: &CancellationToken,
     ) -> Result<(), Abandoned> {
         let millis = reading.timestamp_millis();
         let values = (
@@ -99,7 +99,11 @@ impl Writer {
         .await
     }
 
-    async fn retry<F, Fut, T>(&self, give_up: &Shutdown, mut attempt: F) -> Result<(), Abandoned>
+    async fn retry<F, Fut, T>(
+        &self,
+        give_up: &CancellationToken,
+        mut attempt: F,
+    ) -> Result<(), Abandoned>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
@@ -109,7 +113,9 @@ impl Writer {
             let started = Instant::now();
             match attempt().await {
                 Ok(_) => {
-                    self.metrics.write_latency.observe(started.elapsed());
+                    self.metrics
+                        .write_latency
+                        .observe(started.elapsed().as_secs_f64());
                     if self.failing.swap(false, Ordering::Relaxed) {
                         tracing::info!("Cassandra takes writes again: resuming and committing");
                         self.metrics.cassandra_writable.set(1);
@@ -128,11 +134,7 @@ impl Writer {
                     }
                 }
             }
-            let delay = backoff.next_jittered();
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = give_up.requested() => return Err(Abandoned),
-            }
+            backoff.sleep(give_up).await.ok_or(Abandoned)?;
         }
     }
 }
