@@ -6,7 +6,7 @@
 //! the lab on one machine (local transport, `.lab/hosts.toml`).
 //!
 //! Public API (stable, used by `cluster`, `nemesis`, `scenario`, `app`):
-//! - [`Inventory::load`], [`Inventory::parse`], [`Inventory::from_target`]
+//! - [`Inventory::load`], [`Inventory::parse`], [`Inventory::select`] (a [`HostsChoice`])
 //! - [`Inventory::node`] finds a node by PC number (1-based) or name (any case)
 //! - [`NodeSpec::command`] gives the effective command for a [`Verb`];
 //!   [`NodeSpec::nodetool`] builds `<nodetool> <subcommand>`
@@ -24,13 +24,21 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::cli::Target;
 use crate::paths;
 
 /// Default SSH connect timeout when `[ssh].connect_timeout_secs` is absent.
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 5;
 /// Default per-command timeout when `[ssh].command_timeout_secs` is absent.
 const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 60;
+
+/// Which inventory a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostsChoice {
+    /// The local lab's `.lab/hosts.toml`.
+    Lab,
+    /// A hosts file (the PCs of demo day).
+    File(PathBuf),
+}
 
 /// Everything the conductor knows about the PCs of one demonstration.
 #[derive(Debug, Clone)]
@@ -222,14 +230,14 @@ impl Inventory {
         Inventory::parse(&text, path)
     }
 
-    /// The inventory a command line selects: the lab's with `--lab`, else
-    /// `--hosts` (a relative path not found from the current directory is
-    /// looked up from the checkout's root, so `demo` works from anywhere in it).
-    pub fn from_target(target: &Target) -> Result<Inventory, HostsError> {
-        if target.lab {
-            return Inventory::load(paths::lab_hosts_file());
-        }
-        let given = &target.hosts;
+    /// The chosen inventory: the lab's, or the given file (a relative path
+    /// not found from the current directory is looked up from the checkout's
+    /// root, so `demo` works from anywhere in it).
+    pub fn select(choice: &HostsChoice) -> Result<Inventory, HostsError> {
+        let given = match choice {
+            HostsChoice::Lab => return Inventory::load(paths::lab_hosts_file()),
+            HostsChoice::File(path) => path,
+        };
         if given.is_relative() && !given.exists() {
             let from_root = paths::project_root().join(given);
             if from_root.exists() {

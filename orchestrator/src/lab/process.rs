@@ -5,13 +5,16 @@
 //! directory, so `lab down` cannot touch anybody else's Java.
 
 use std::net::{SocketAddr, TcpListener};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::LabError;
 use super::layout::{
     CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
 };
+use crate::progress::Progress;
+use crate::wait;
 
 /// The Java runtime the lab runs on.
 #[derive(Debug, Clone)]
@@ -203,37 +206,41 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Stops every running lab process with its own stop script (graceful), then
 /// by SIGKILL if it is still there after the timeout. Returns how many ran.
-pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
+pub async fn stop_all(layout: &Layout, progress: &dyn Progress) -> Result<usize, LabError> {
     let running = running_processes(layout);
-    let mut handles = Vec::new();
-    for (process, pid) in running.iter().cloned() {
-        handles.push(tokio::spawn(async move {
-            println!("Stopping {} (pid {pid})...", process.name);
-            let graceful = tokio::time::timeout(
-                STOP_TIMEOUT,
-                tokio::process::Command::new(&process.stop_script)
-                    .kill_on_drop(true)
-                    .output(),
+    let stops = running.iter().map(|(process, pid)| async move {
+        let pid = *pid;
+        progress.step(&format!("Stopping {} (pid {pid})...", process.name));
+        let graceful = tokio::time::timeout(
+            STOP_TIMEOUT,
+            tokio::process::Command::new(&process.stop_script)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await;
+        if graceful.is_err() || process.live_pid().is_some() {
+            // Wake a frozen process first: SIGKILL works anyway, but be explicit.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            // Whether it is gone in time or not, what is left is named below.
+            let _ = wait::until(
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+                || async {
+                    match process.live_pid() {
+                        None => ControlFlow::Break(()),
+                        Some(_) => ControlFlow::Continue(()),
+                    }
+                },
             )
             .await;
-            if graceful.is_err() || process.live_pid().is_some() {
-                // Wake a frozen process first: SIGKILL works anyway, but be explicit.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while process.live_pid().is_some() && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                println!("{} did not stop in time: killed", process.name);
-            }
-            let _ = std::fs::remove_file(&process.pid_file);
-        }));
-    }
-    for handle in handles {
-        let _ = handle.await;
-    }
+            progress.step(&format!("{} did not stop in time: killed", process.name));
+        }
+        let _ = std::fs::remove_file(&process.pid_file);
+    });
+    futures::future::join_all(stops).await;
     let left: Vec<String> = running_processes(layout)
         .into_iter()
         .map(|(p, pid)| format!("{} (pid {pid})", p.name))
@@ -249,16 +256,18 @@ pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
 
 /// One line of `lab status`: a process, its pid and state letter when it
 /// runs, and whether each of its ports answers.
-struct StatusRow {
-    name: String,
-    pid: Option<i32>,
-    state: Option<char>,
-    ports: Vec<(String, u16, bool)>,
+pub struct StatusRow {
+    pub name: String,
+    pub pid: Option<i32>,
+    /// The process state letter (`T`: stopped by a signal, i.e. frozen).
+    pub state: Option<char>,
+    /// Address, port and whether it accepts connections.
+    pub ports: Vec<(String, u16, bool)>,
 }
 
 /// What `lab status` shows.
 pub struct StatusReport {
-    rows: Vec<StatusRow>,
+    pub rows: Vec<StatusRow>,
 }
 
 impl StatusReport {
@@ -266,31 +275,6 @@ impl StatusReport {
         self.rows
             .iter()
             .all(|row| row.pid.is_some() && row.state != Some('T'))
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = format!("{:<16} {:<22} {}\n", "PROCESS", "STATE", "PORTS");
-        for StatusRow {
-            name,
-            pid,
-            state,
-            ports,
-        } in &self.rows
-        {
-            let state = match (pid, state) {
-                (None, _) => "stopped".to_string(),
-                (Some(pid), Some('T')) => format!("FROZEN (pid {pid})"),
-                (Some(pid), _) => format!("running (pid {pid})"),
-            };
-            let ports: Vec<String> = ports
-                .iter()
-                .map(|(address, port, open)| {
-                    format!("{address}:{port} {}", if *open { "open" } else { "closed" })
-                })
-                .collect();
-            out.push_str(&format!("{name:<16} {state:<22} {}\n", ports.join(", ")));
-        }
-        out
     }
 }
 
