@@ -14,4 +14,3 @@ pub trait Progress: Sync {
     /// Something went wrong without stopping the operation.
     fn warn(&self, line: &str);
 }
-

@@ -3,12 +3,16 @@
 
 mod common;
 
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use contract::api::Health;
+use contract::args::ApiArgs;
 use iot_services::cassandra::{self, SessionOptions};
 use iot_services::ledger::read_ledger;
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 use serde_json::Value;
@@ -424,4 +428,31 @@ fn long_histories_are_whole_and_new_readings_show_up_at_once() {
         "new reading visible in /history after {:?}",
         started.elapsed()
     );
+}
+
+/// `--listen-fd`: the API serves on a listener its parent bound and handed
+/// down, so whoever starts it never races anyone for a port.
+#[test]
+fn api_serves_on_an_inherited_listener() {
+    require_lab();
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    // Rust opens sockets close-on-exec; this one is meant for the child.
+    fcntl(&listener, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
+    let mut args: ApiArgs = contract::args::from_environment().unwrap();
+    // The very address the listener holds: binding it again would fail, so an
+    // answer proves that the API served on the descriptor.
+    args.listen = address;
+    args.listen_fd = Some(listener.as_raw_fd());
+    let _api = Service::spawn("api", &args.to_args(), dir.path());
+    drop(listener);
+    let health = format!("http://{address}/health");
+    let (status, body) = wait_for(
+        "api /health on the inherited listener",
+        Duration::from_secs(30),
+        || http_get(&health).ok(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Health>(&body).unwrap(), Health::ok());
 }
