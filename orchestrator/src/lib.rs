@@ -11,7 +11,7 @@
 //! (spinners, tables, report rendering). The domain modules never see the
 //! CLI's types and never print: they take values, return reports, and tell
 //! long waits through `progress`. `wait` is the one bounded poll loop;
-//! `paths` finds the checkout.
+//! `paths` finds the checkout; `procinfo` reads `/proc`.
 
 pub mod app;
 pub mod checker;
@@ -23,6 +23,7 @@ pub mod lab;
 pub mod nemesis;
 pub mod nodetool;
 pub mod paths;
+pub mod procinfo;
 pub mod progress;
 pub mod remote;
 pub mod scenario;

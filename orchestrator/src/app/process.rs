@@ -21,6 +21,7 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+use crate::procinfo;
 use crate::wait;
 
 /// What is remembered about a started service.
@@ -143,29 +144,12 @@ pub fn spawn(
 /// Is `pid` alive (not a zombie) and running `binary`?
 pub fn is_running(pid: u32, binary: &Path) -> bool {
     reap(pid);
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
-    };
-    // The state letter follows the parenthesised command name.
-    let zombie = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_some_and(|state| state == "Z" || state == "X");
-    if zombie {
+    if !procinfo::is_alive(pid) {
         return false;
     }
-    let expected = binary.file_name();
-    match std::fs::read_link(proc_dir.join("exe")) {
-        // A rebuilt binary shows as "<path> (deleted)": compare names only.
-        Ok(exe) => {
-            let exe_name = exe
-                .file_name()
-                .map(|name| name.to_string_lossy().replace(" (deleted)", ""));
-            exe_name.as_deref() == expected.map(|name| name.to_string_lossy()).as_deref()
-        }
-        Err(_) => false,
-    }
+    // A rebuilt binary is still the service: compare names only.
+    let expected = binary.file_name().map(|name| name.to_string_lossy());
+    procinfo::executable_name(pid).as_deref() == expected.as_deref()
 }
 
 /// Collects `pid`'s exit status if it is a child of this process that ended,

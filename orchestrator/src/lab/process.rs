@@ -13,6 +13,7 @@ use super::LabError;
 use super::layout::{
     CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
 };
+use crate::procinfo;
 use crate::progress::Progress;
 use crate::wait;
 
@@ -116,18 +117,13 @@ impl LabProcess {
             .trim()
             .parse()
             .ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let marker = self.marker.to_string_lossy();
-        let ours = String::from_utf8_lossy(&cmdline).contains(marker.as_ref());
-        (ours && process_state(pid).is_some_and(|state| state != 'Z')).then_some(pid)
+        let alive = u32::try_from(pid).is_ok_and(|pid| {
+            procinfo::is_alive(pid)
+                && procinfo::cmdline(pid)
+                    .is_some_and(|line| line.contains(self.marker.to_string_lossy().as_ref()))
+        });
+        alive.then_some(pid)
     }
-}
-
-/// The state letter of /proc/PID/stat: R, S, T (stopped, i.e. frozen), Z...
-pub fn process_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; the state follows its closing parenthesis.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// Every process the lab manages, Cassandra nodes first.
@@ -283,7 +279,9 @@ pub fn status_report(layout: &Layout) -> StatusReport {
         .into_iter()
         .map(|process| {
             let pid = process.live_pid();
-            let state = pid.and_then(process_state);
+            let state = pid
+                .and_then(|pid| u32::try_from(pid).ok())
+                .and_then(procinfo::state);
             let ports = process
                 .ports
                 .iter()
@@ -352,11 +350,5 @@ mod tests {
             }
             other => panic!("expected a taken port, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn this_process_state_is_readable() {
-        let state = process_state(std::process::id() as i32);
-        assert!(matches!(state, Some('R' | 'S')), "{state:?}");
     }
 }
