@@ -1,31 +1,26 @@
 //! `demo lab status`: one line per lab process, its state and its ports.
 
-use super::Render;
-use crate::lab::{StatusReport, StatusRow};
+use super::{Render, table};
+use crate::lab::StatusReport;
 
 impl Render for StatusReport {
     fn render(&self) -> String {
-        let mut out = format!("{:<16} {:<22} {}\n", "PROCESS", "STATE", "PORTS");
-        for StatusRow {
-            name,
-            pid,
-            state,
-            ports,
-        } in &self.rows
-        {
-            let state = match (pid, state) {
+        let mut rows = vec![["PROCESS", "STATE", "PORTS"].map(String::from).to_vec()];
+        for row in &self.rows {
+            let state = match (row.pid, row.state) {
                 (None, _) => "stopped".to_string(),
                 (Some(pid), Some('T')) => format!("FROZEN (pid {pid})"),
                 (Some(pid), _) => format!("running (pid {pid})"),
             };
-            let ports: Vec<String> = ports
+            let ports: Vec<String> = row
+                .ports
                 .iter()
                 .map(|(address, port, open)| {
                     format!("{address}:{port} {}", if *open { "open" } else { "closed" })
                 })
                 .collect();
-            out.push_str(&format!("{name:<16} {state:<22} {}\n", ports.join(", ")));
+            rows.push(vec![row.name.clone(), state, ports.join(", ")]);
         }
-        out
+        table(&rows)
     }
 }

@@ -3,15 +3,17 @@
 
 use std::fmt::Write as _;
 
+use super::table;
 use crate::app::{ServiceStatus, UpReport};
 
 /// The services table; `report` says which ones `up` started or found up
 /// (empty for `status`).
 pub fn services_table(statuses: &[ServiceStatus], report: &UpReport) -> String {
-    let mut out = format!(
-        "{:<9} {:>8}  {:<7}  {:<9}  health\n",
-        "service", "pid", "running", ""
-    );
+    let mut rows = vec![
+        ["service", "pid", "running", "", "health"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for status in statuses {
         let pid = status
             .state
@@ -33,12 +35,14 @@ pub fn services_table(statuses: &[ServiceStatus], report: &UpReport) -> String {
         {
             let _ = write!(health, ", ledger {}", ledger.display());
         }
-        let _ = writeln!(
-            out,
-            "{:<9} {pid:>8}  {:<7}  {note:<9}  {health}",
-            status.service.name(),
-            if status.alive { "yes" } else { "no" },
-        );
+        let running = if status.alive { "yes" } else { "no" };
+        rows.push(vec![
+            status.service.name().to_owned(),
+            pid,
+            running.to_owned(),
+            note.to_owned(),
+            health,
+        ]);
     }
-    out
+    table(&rows)
 }
