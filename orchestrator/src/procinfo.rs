@@ -26,7 +26,7 @@ pub fn cmdline(pid: u32) -> Option<String> {
 }
 
 /// The file name of the running executable; a binary rebuilt since it
-/// started shows as "<name> (deleted)", reported here as `<name>`.
+/// started shows as `<name> (deleted)`, reported here as `<name>`.
 pub fn executable_name(pid: u32) -> Option<String> {
     let exe: PathBuf = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
     let name = exe.file_name()?.to_string_lossy();

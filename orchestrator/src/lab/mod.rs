@@ -10,6 +10,8 @@
 //! `cassandra` and `kafka` (configuration and control scripts), `process`
 //! (pids, ports, stopping), `ready` (what "up" means: waits and checks),
 //! `schema` (applying schema.cql), `inventory` (writing `.lab/hosts.toml`).
+//! Nothing here prints: `up` and `down` tell their progress to a
+//! [`Progress`] and return what they did; `demo lab` (`commands::lab`) shows it.
 
 mod cassandra;
 mod fetch;

@@ -6,7 +6,7 @@
 //! them into text: [`TermProgress`] (a spinner on stderr for waits, lines on
 //! stdout for steps), [`spinner`], [`table`] and the [`Render`] trait, with
 //! one implementation per report (`cluster`: the check-cluster table;
-//! `lab`: `lab status`; `services`: `services status`).
+//! `lab`: `lab status`), and [`services_table`] for `services up | status`.
 
 mod cluster;
 mod lab;
