@@ -10,8 +10,9 @@ mod health;
 mod process;
 
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use contract::Keyspace;
 use contract::args::{self, ApiArgs, IngestArgs, ProducerArgs};
@@ -19,12 +20,12 @@ use contract::args::{self, ApiArgs, IngestArgs, ProducerArgs};
 pub use health::Health;
 pub use process::{ServiceState, StateDir, Stopped};
 
-use crate::cli::{ServicesCommand, Target};
 use crate::hosts::Inventory;
 use crate::paths;
+use crate::wait;
 
 /// How long each service may take to become healthy.
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a service may take to exit after SIGTERM (ingest drains its writes).
 const STOP_GRACE: Duration = Duration::from_secs(15);
 /// Health probes give up after this long.
@@ -383,10 +384,9 @@ async fn wait_healthy(
     timeout: Duration,
     on_progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    loop {
+    let waited = wait::until(timeout, Duration::from_millis(250), || async {
         if !process::is_running(state.pid, &state.binary) {
-            return Err(format!("{} exited", service.name()));
+            return ControlFlow::Break(Err(format!("{} exited", service.name())));
         }
         let healthy = match service {
             Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
@@ -395,15 +395,18 @@ async fn wait_healthy(
             Service::Producer => Health::Unreachable("no reading acknowledged by Kafka yet".into()),
         };
         if healthy.is_ok() {
-            return Ok(());
+            return ControlFlow::Break(Ok(()));
         }
         let why = healthy.describe();
         on_progress(&format!("waiting for {}: {why}", service.name()));
-        if Instant::now() >= deadline {
-            return Err(why);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        ControlFlow::Continue(why)
+    })
+    .await;
+    waited.unwrap_or_else(|timed_out| {
+        Err(timed_out
+            .last
+            .unwrap_or_else(|| "no health answer in time".to_owned()))
+    })
 }
 
 fn ledger_size(path: &Path) -> u64 {
@@ -537,89 +540,6 @@ pub async fn ensure_dashboard_dependencies(
             "npm ci took more than {}s; abandoned",
             NPM_TIMEOUT.as_secs()
         )),
-    }
-}
-
-/// `demo services up | down | status`.
-pub async fn command(target: &Target, command: ServicesCommand) -> anyhow::Result<bool> {
-    let inventory = Inventory::from_target(target)?;
-    let plan = ServicesPlan::from_inventory(&inventory);
-    match command {
-        ServicesCommand::Up => {
-            let spinner = indicatif::ProgressBar::new_spinner();
-            spinner.enable_steady_tick(Duration::from_millis(120));
-            let report = up(&plan, START_TIMEOUT, &|message| {
-                spinner.set_message(message.to_owned())
-            })
-            .await;
-            spinner.finish_and_clear();
-            let report = report?;
-            for warning in &report.warnings {
-                println!("warning: {warning}");
-            }
-            print_status(&status(&plan).await, &report);
-            println!("dashboard: {}", plan.dashboard_url());
-            println!("logs and pid files: {}", plan.state.path.display());
-            Ok(true)
-        }
-        ServicesCommand::Down => {
-            for (service, outcome) in down(&plan.state, &Service::STOP_ORDER).await? {
-                let what = match outcome {
-                    Stopped::Gracefully => "stopped",
-                    Stopped::Killed => "killed (did not exit after SIGTERM)",
-                    Stopped::NotRunning => "was not running",
-                };
-                println!("{:<9} {what}", service.name());
-            }
-            Ok(true)
-        }
-        ServicesCommand::Status => {
-            let statuses = status(&plan).await;
-            print_status(&statuses, &UpReport::default());
-            let all_well = statuses
-                .iter()
-                .all(|status| status.alive && status.health.is_ok());
-            if !all_well {
-                println!(
-                    "not every service is running and healthy (start them with `demo services up`)"
-                );
-            }
-            Ok(all_well)
-        }
-    }
-}
-
-fn print_status(statuses: &[ServiceStatus], report: &UpReport) {
-    println!(
-        "{:<9} {:>8}  {:<7}  {:<9}  health",
-        "service", "pid", "running", ""
-    );
-    for status in statuses {
-        let pid = status
-            .state
-            .as_ref()
-            .filter(|_| status.alive)
-            .map_or("-".to_owned(), |state| state.pid.to_string());
-        let note = if report.started.contains(&status.service) {
-            "started"
-        } else if report.already_running.contains(&status.service) {
-            "was up"
-        } else {
-            ""
-        };
-        let mut health = status.health.describe();
-        if let Some(ledger) = status
-            .state
-            .as_ref()
-            .and_then(|state| state.ledger.as_ref())
-        {
-            health.push_str(&format!(", ledger {}", ledger.display()));
-        }
-        println!(
-            "{:<9} {pid:>8}  {:<7}  {note:<9}  {health}",
-            status.service.name(),
-            if status.alive { "yes" } else { "no" },
-        );
     }
 }
 

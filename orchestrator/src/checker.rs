@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -24,12 +25,15 @@ use scylla::response::query_result::QueryResult;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
+use crate::wait;
+
 /// Rows per page of a range read.
 const PAGE_SIZE: i32 = 5000;
 /// Sensors read at once.
 const CONCURRENT_SENSORS: usize = 4;
-/// Fetches of a query trace before giving up on it, and the pause between two.
-const TRACE_ATTEMPTS: usize = 40;
+/// How long a query trace is fetched again before giving up on it (trace
+/// events are written asynchronously), and the pause between two fetches.
+const TRACE_PATIENCE: Duration = Duration::from_secs(12);
 const TRACE_RETRY: Duration = Duration::from_millis(300);
 
 #[derive(Debug, thiserror::Error)]
@@ -496,25 +500,29 @@ async fn trace_events(
     complete: impl Fn(&[TraceEvent], Option<IpAddr>) -> bool,
 ) -> Option<(Vec<TraceEvent>, Option<IpAddr>)> {
     let tracing_id = result.tracing_id()?;
-    for _ in 0..TRACE_ATTEMPTS {
-        if let Ok(trace) = session.get_tracing_info(&tracing_id).await {
-            let events: Vec<TraceEvent> = trace
-                .events
-                .iter()
-                .filter_map(|event| {
-                    event.activity.clone().map(|activity| TraceEvent {
-                        activity,
-                        source: event.source,
-                    })
+    let complete = &complete;
+    wait::until(TRACE_PATIENCE, TRACE_RETRY, || async move {
+        let Ok(trace) = session.get_tracing_info(&tracing_id).await else {
+            return ControlFlow::Continue(());
+        };
+        let events: Vec<TraceEvent> = trace
+            .events
+            .iter()
+            .filter_map(|event| {
+                event.activity.clone().map(|activity| TraceEvent {
+                    activity,
+                    source: event.source,
                 })
-                .collect();
-            if complete(&events, trace.coordinator) {
-                return Some((events, trace.coordinator));
-            }
+            })
+            .collect();
+        if complete(&events, trace.coordinator) {
+            ControlFlow::Break((events, trace.coordinator))
+        } else {
+            ControlFlow::Continue(())
         }
-        tokio::time::sleep(TRACE_RETRY).await;
-    }
-    None
+    })
+    .await
+    .ok()
 }
 
 /// Per sensor, the time range (milliseconds) its entries cover.

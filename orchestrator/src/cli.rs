@@ -1,11 +1,15 @@
 //! The one place that defines the `demo` command line.
 //!
-//! Every subcommand, flag and default lives here so that `--help` is complete
-//! and the binary stays a thin dispatcher over library modules.
+//! Every subcommand, flag and default lives here so that `--help` is complete.
+//! Nothing else in the crate sees these types: the command layer
+//! (`commands`) turns them into the plain values the domain modules take.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::hosts::{HostsChoice, KnownHostsPolicy};
+use crate::nemesis::FaultMode;
 
 /// Conductor of the Cassandra IoT demonstration.
 ///
@@ -61,8 +65,8 @@ pub enum Command {
         node: String,
         /// stop: drain then stop (graceful); kill: SIGKILL (a crash);
         /// freeze: SIGSTOP (a hung or unplugged PC: peers see silence).
-        #[arg(long, value_enum, default_value_t = FaultMode::Stop)]
-        mode: FaultMode,
+        #[arg(long, value_enum, default_value_t = FaultModeArg::Stop)]
+        mode: FaultModeArg,
     },
 
     /// Bring a Cassandra PC back, whatever took it out (start, or SIGCONT after freeze).
@@ -95,8 +99,9 @@ pub enum LabCommand {
     Env,
 }
 
+/// `--mode`: the CLI's spelling of a [`FaultMode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FaultMode {
+pub enum FaultModeArg {
     /// Drain, then stop the node gracefully.
     Stop,
     /// SIGKILL: the node crashes.
@@ -127,5 +132,33 @@ pub struct RunArgs {
     pub keep: bool,
     /// Override a scenario step's fault mode (stop, kill or freeze) for every kill-node step.
     #[arg(long, value_enum)]
-    pub mode: Option<FaultMode>,
+    pub mode: Option<FaultModeArg>,
+}
+
+impl From<FaultModeArg> for FaultMode {
+    fn from(mode: FaultModeArg) -> Self {
+        match mode {
+            FaultModeArg::Stop => FaultMode::Stop,
+            FaultModeArg::Kill => FaultMode::Kill,
+            FaultModeArg::Freeze => FaultMode::Freeze,
+        }
+    }
+}
+
+impl Target {
+    /// The inventory the flags select: `--lab` wins over `--hosts`.
+    pub fn hosts_choice(&self) -> HostsChoice {
+        if self.lab {
+            HostsChoice::Lab
+        } else {
+            HostsChoice::File(self.hosts.clone())
+        }
+    }
+
+    /// The host-key policy the operator asked for, if any
+    /// (`--accept-new-host-keys` turns accept-new on; it never turns it off).
+    pub fn known_hosts(&self) -> Option<KnownHostsPolicy> {
+        self.accept_new_host_keys
+            .then_some(KnownHostsPolicy::AcceptNew)
+    }
 }

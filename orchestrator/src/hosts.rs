@@ -6,7 +6,7 @@
 //! the lab on one machine (local transport, `.lab/hosts.toml`).
 //!
 //! Public API (stable, used by `cluster`, `nemesis`, `scenario`, `app`):
-//! - [`Inventory::load`], [`Inventory::parse`], [`Inventory::from_target`]
+//! - [`Inventory::load`], [`Inventory::parse`], [`Inventory::select`] (a [`HostsChoice`])
 //! - [`Inventory::node`] finds a node by PC number (1-based) or name (any case)
 //! - [`NodeSpec::command`] gives the effective command for a [`Verb`];
 //!   [`NodeSpec::nodetool`] builds `<nodetool> <subcommand>`
@@ -22,16 +22,24 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use contract::Keyspace;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::cli::Target;
 use crate::paths;
 
 /// Default SSH connect timeout when `[ssh].connect_timeout_secs` is absent.
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 5;
 /// Default per-command timeout when `[ssh].command_timeout_secs` is absent.
 const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 60;
+
+/// Which inventory a command acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostsChoice {
+    /// The local lab's `.lab/hosts.toml`.
+    Lab,
+    /// A hosts file (the PCs of demo day).
+    File(PathBuf),
+}
 
 /// Everything the conductor knows about the PCs of one demonstration.
 #[derive(Debug, Clone)]
@@ -68,7 +76,7 @@ pub struct SshDefaults {
 }
 
 /// How unknown SSH host keys are treated. Changed keys are always refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KnownHostsPolicy {
     /// Only hosts already in the known-hosts file are accepted.
@@ -78,7 +86,7 @@ pub enum KnownHostsPolicy {
 }
 
 /// How the conductor runs commands on a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     Ssh,
@@ -223,14 +231,14 @@ impl Inventory {
         Inventory::parse(&text, path)
     }
 
-    /// The inventory a command line selects: the lab's with `--lab`, else
-    /// `--hosts` (a relative path not found from the current directory is
-    /// looked up from the checkout's root, so `demo` works from anywhere in it).
-    pub fn from_target(target: &Target) -> Result<Inventory, HostsError> {
-        if target.lab {
-            return Inventory::load(paths::lab_hosts_file());
-        }
-        let given = &target.hosts;
+    /// The chosen inventory: the lab's, or the given file (a relative path
+    /// not found from the current directory is looked up from the checkout's
+    /// root, so `demo` works from anywhere in it).
+    pub fn select(choice: &HostsChoice) -> Result<Inventory, HostsError> {
+        let given = match choice {
+            HostsChoice::Lab => return Inventory::load(paths::lab_hosts_file()),
+            HostsChoice::File(path) => path,
+        };
         if given.is_relative() && !given.exists() {
             let from_root = paths::project_root().join(given);
             if from_root.exists() {
@@ -289,70 +297,89 @@ impl fmt::Display for Transport {
 }
 
 /// The file as written, with spans kept where validation may need to point.
-#[derive(Debug, Deserialize)]
+/// Also what the lab serialises into `.lab/hosts.toml` (spans unused there).
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawInventory {
-    cluster: RawCluster,
+pub(crate) struct RawInventory {
+    pub(crate) cluster: RawCluster,
     #[serde(default)]
-    ssh: RawSsh,
-    nodes: Spanned<Vec<RawNode>>,
-    app: RawApp,
+    pub(crate) ssh: RawSsh,
+    pub(crate) nodes: Spanned<Vec<RawNode>>,
+    pub(crate) app: RawApp,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawCluster {
-    name: Spanned<String>,
-    keyspace: Spanned<String>,
-    replication_factor: Spanned<u32>,
+pub(crate) struct RawCluster {
+    pub(crate) name: Spanned<String>,
+    pub(crate) keyspace: Spanned<String>,
+    pub(crate) replication_factor: Spanned<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawSsh {
-    user: Option<String>,
-    identity_file: Option<String>,
-    known_hosts: Option<KnownHostsPolicy>,
-    known_hosts_file: Option<String>,
-    connect_timeout_secs: Option<Spanned<u64>>,
-    command_timeout_secs: Option<Spanned<u64>>,
+pub(crate) struct RawSsh {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) identity_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) known_hosts: Option<KnownHostsPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) known_hosts_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) connect_timeout_secs: Option<Spanned<u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) command_timeout_secs: Option<Spanned<u64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawNode {
-    name: Spanned<String>,
-    address: Spanned<String>,
+pub(crate) struct RawNode {
+    pub(crate) name: Spanned<String>,
+    pub(crate) address: Spanned<String>,
     #[serde(default)]
-    seed: bool,
-    transport: Option<Transport>,
-    ssh_host: Option<String>,
-    ssh_port: Option<Spanned<u16>>,
-    ssh_user: Option<String>,
+    pub(crate) seed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) transport: Option<Transport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ssh_host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ssh_port: Option<Spanned<u16>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ssh_user: Option<String>,
     #[serde(default)]
-    commands: RawCommands,
+    pub(crate) commands: RawCommands,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawCommands {
-    nodetool: Option<String>,
-    start: Option<String>,
-    stop: Option<String>,
-    kill: Option<String>,
-    freeze: Option<String>,
-    thaw: Option<String>,
+pub(crate) struct RawCommands {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) nodetool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) stop: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) kill: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) freeze: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) thaw: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawApp {
+pub(crate) struct RawApp {
     #[serde(default = "default_app_name")]
-    name: String,
-    address: Spanned<String>,
-    kafka_bootstrap: Spanned<String>,
-    api_listen: Option<Spanned<String>>,
-    api_url: Option<String>,
+    pub(crate) name: String,
+    pub(crate) address: Spanned<String>,
+    pub(crate) kafka_bootstrap: Spanned<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) api_listen: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) api_url: Option<String>,
 }
 
 fn default_app_name() -> String {

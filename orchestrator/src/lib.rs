@@ -4,15 +4,28 @@
 //! remote execution (`hosts`, `remote`), the database and its checks (`lab`,
 //! `nodetool`, `cluster`), the faults (`nemesis`), the app PC's services
 //! (`app`), the schedule (`scenario`) and the verdict (`checker`).
+//!
+//! Shaped like ripgrep: `cli` is the one place that defines the command line;
+//! `commands` (one file per command group) turns its flags into plain values,
+//! calls the domain modules above and shows their results through `ui`
+//! (spinners, tables, report rendering). The domain modules never see the
+//! CLI's types and never print: they take values, return reports, and tell
+//! long waits through `progress`. `wait` is the one bounded poll loop;
+//! `paths` finds the checkout; `procinfo` reads `/proc`.
 
 pub mod app;
 pub mod checker;
 pub mod cli;
 pub mod cluster;
+pub mod commands;
 pub mod hosts;
 pub mod lab;
 pub mod nemesis;
 pub mod nodetool;
 pub mod paths;
+pub mod procinfo;
+pub mod progress;
 pub mod remote;
 pub mod scenario;
+pub mod ui;
+pub mod wait;

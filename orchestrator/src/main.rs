@@ -1,11 +1,11 @@
 //! `demo`: thin binary over the conductor library. Parses the command line,
-//! sets up logging and maps each command's outcome to an exit code.
+//! sets up logging, runs the command (`demo::commands`) and maps its outcome
+//! to an exit code.
 
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::Parser;
-use demo::cli::{Cli, Command};
+use demo::cli::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -17,8 +17,7 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match run(cli).await {
+    match demo::commands::run(Cli::parse()).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
@@ -26,19 +25,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Runs one command; `Ok(false)` is a verdict of failure (already reported).
-async fn run(cli: Cli) -> Result<bool> {
-    let target = cli.target;
-    Ok(match cli.command {
-        Command::Lab(command) => demo::lab::command(command).await?,
-        Command::CheckCluster => demo::cluster::command(&target).await?,
-        Command::KillNode { node, mode } => {
-            demo::nemesis::kill_command(&target, &node, mode).await?
-        }
-        Command::StartNode { node } => demo::nemesis::start_command(&target, &node).await?,
-        Command::Services(command) => demo::app::command(&target, command).await?,
-        Command::Run(args) => demo::scenario::command(&target, args).await?,
-    })
 }

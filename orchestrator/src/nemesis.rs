@@ -7,19 +7,19 @@
 //! undoes any of them: thaw first (a frozen node cannot start or stop),
 //! then start (harmless when it already runs).
 //!
-//! Public API (stable, used by `scenario`):
+//! Public API (stable, used by `scenario` and the `kill-node` / `start-node` commands):
+//! - [`FaultMode`]: how a node is taken out
 //! - [`kill`] / [`start`]: run the fault / the recovery, report what ran
 //! - [`wait_until_serving`]: bounded wait until peers see the node UN and it answers CQL
-//! - [`kill_command`] / [`start_command`]: the `kill-node` / `start-node` subcommands
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
-
-use crate::cli::{FaultMode, Target};
 use crate::cluster::{self, ClusterError, Expectation};
 use crate::hosts::{HostsError, Inventory, NodeSpec, Verb};
+use crate::progress::Progress;
 use crate::remote::{Remote, RemoteError, RemoteOptions};
+use crate::wait;
 
 /// A graceful stop drains (flushes every table) before stopping: it may
 /// legitimately outlast an ordinary command's timeout.
@@ -47,6 +47,17 @@ pub enum NemesisError {
         waited: Duration,
         reason: String,
     },
+}
+
+/// How a node is taken out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Drain, then stop the node gracefully.
+    Stop,
+    /// SIGKILL: the node crashes.
+    Kill,
+    /// SIGSTOP: the node hangs; its connections stay open but silent.
+    Freeze,
 }
 
 /// What a fault or a recovery ran, and what the node said.
@@ -152,140 +163,33 @@ pub async fn wait_until_serving(
     node: &NodeSpec,
     options: &RemoteOptions,
     timeout: Duration,
-    progress: Option<&ProgressBar>,
+    progress: Option<&dyn Progress>,
 ) -> Result<Duration, NemesisError> {
     let started = Instant::now();
     cluster::wait_for_state(inventory, node, Expectation::Up, options, timeout, progress).await?;
     if let Some(progress) = progress {
-        progress.set_message(format!("waiting for {} to answer CQL", node.label()));
+        progress.waiting(&format!("waiting for {} to answer CQL", node.label()));
     }
     let probe_timeout = cluster::cql_timeout(options);
-    loop {
-        let reason = match cluster::replication_via(
-            node.address,
-            &inventory.cluster.keyspace,
-            probe_timeout,
-        )
-        .await
+    // The node gets at least one full probe, as late as the wait may be.
+    let remaining = timeout.saturating_sub(started.elapsed()).max(probe_timeout);
+    let answered = wait::until(remaining, Duration::from_secs(1), || async {
+        match cluster::replication_via(node.address, &inventory.cluster.keyspace, probe_timeout)
+            .await
         {
-            Ok(_) => return Ok(started.elapsed()),
-            Err(reason) => reason,
-        };
-        if started.elapsed() + Duration::from_secs(1) >= timeout {
-            return Err(NemesisError::NoCql {
-                node: node.label(),
-                waited: started.elapsed(),
-                reason,
-            });
+            Ok(_) => ControlFlow::Break(()),
+            Err(reason) => ControlFlow::Continue(reason),
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-fn print_output(output: &str) {
-    for line in output.lines() {
-        println!("    {line}");
-    }
-}
-
-/// `demo kill-node N --mode M`: runs the fault, then watches (bounded) for
-/// a peer to see the node down. `Ok(false)` when no peer noticed in time.
-pub async fn kill_command(target: &Target, key: &str, mode: FaultMode) -> anyhow::Result<bool> {
-    let inventory = Inventory::from_target(target)?;
-    let options = RemoteOptions::new(&inventory, target);
-    let node = inventory.node(key)?;
-    let mode_name = match mode {
-        FaultMode::Stop => "stop (drain, then graceful stop)",
-        FaultMode::Kill => "kill (SIGKILL: a crash)",
-        FaultMode::Freeze => "freeze (SIGSTOP: a hung PC)",
-    };
-    println!("{}: {mode_name}", node.label());
-    let progress = cluster::spinner(format!("running `{}`", node.command(verb_for(mode))));
-    let report = kill(&inventory, node, mode, &options).await;
-    progress.finish_and_clear();
-    let report = report?;
-    println!(
-        "✓ ran `{}` in {:.1} s",
-        report.commands.join("; "),
-        report.took.as_secs_f64()
-    );
-    print_output(&report.output);
-    if inventory.nodes.len() < 2 {
-        return Ok(true);
-    }
-    let progress = cluster::spinner(format!("waiting for a peer to see {} down", node.name));
-    let seen = cluster::wait_for_state(
-        &inventory,
-        node,
-        Expectation::Down,
-        &options,
-        DETECTION_TIMEOUT,
-        Some(&progress),
-    )
+    })
     .await;
-    progress.finish_and_clear();
-    match seen {
-        Ok(seen) => {
-            println!(
-                "✓ {} sees {} {} after {:.1} s; undo with `demo start-node {}`",
-                seen.observer,
-                node.name,
-                seen.state,
-                seen.after.as_secs_f64(),
-                node.number
-            );
-            Ok(true)
-        }
-        Err(err) => {
-            println!("✗ the fault ran, but {err}");
-            Ok(false)
-        }
-    }
-}
-
-/// `demo start-node N`: thaw, start, then wait (bounded) until the node is
-/// UN for a peer and answers CQL. `Ok(false)` when it does not come back in time.
-pub async fn start_command(target: &Target, key: &str) -> anyhow::Result<bool> {
-    let inventory = Inventory::from_target(target)?;
-    let options = RemoteOptions::new(&inventory, target);
-    let node = inventory.node(key)?;
-    println!("{}: thaw, then start", node.label());
-    let progress = cluster::spinner(format!("running `{}`", node.command(Verb::Start)));
-    let report = start(&inventory, node, &options).await;
-    progress.finish_and_clear();
-    let report = report?;
-    println!(
-        "✓ ran `{}` in {:.1} s",
-        report.commands.join("`, `"),
-        report.took.as_secs_f64()
-    );
-    print_output(&report.output);
-    let progress = cluster::spinner(format!(
-        "waiting for {} to be UN and answer CQL (at most {} s)",
-        node.name,
-        RECOVERY_TIMEOUT.as_secs()
-    ));
-    let serving = wait_until_serving(
-        &inventory,
-        node,
-        &options,
-        RECOVERY_TIMEOUT,
-        Some(&progress),
-    )
-    .await;
-    progress.finish_and_clear();
-    match serving {
-        Ok(took) => {
-            println!(
-                "✓ {} is UN for its peers and answers CQL after {:.1} s",
-                node.label(),
-                took.as_secs_f64()
-            );
-            Ok(true)
-        }
-        Err(err) => {
-            println!("✗ {err}");
-            Ok(false)
-        }
+    match answered {
+        Ok(()) => Ok(started.elapsed()),
+        Err(timed_out) => Err(NemesisError::NoCql {
+            node: node.label(),
+            waited: started.elapsed(),
+            reason: timed_out
+                .last
+                .unwrap_or_else(|| format!("no CQL answer within {}s", probe_timeout.as_secs())),
+        }),
     }
 }

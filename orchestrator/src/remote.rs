@@ -9,8 +9,8 @@
 //!   accept-new only when asked); a changed key is always refused;
 //! - every error names the host.
 //!
-//! Public API: [`RemoteOptions`] (`new(&Inventory, &Target)` or
-//! `from_inventory`), [`Remote::connect`], [`Remote::run`] (any exit status)
+//! Public API: [`RemoteOptions`] (`new(&Inventory, Option<KnownHostsPolicy>)`
+//! or `from_inventory`), [`Remote::connect`], [`Remote::run`] (any exit status)
 //! and [`Remote::run_ok`] (non-zero exit is an error), [`CommandOutput`].
 //!
 //! On an SSH command timeout the local ssh client is killed, which closes the
@@ -24,7 +24,6 @@ use std::time::Duration;
 use openssh::{KnownHosts, Session, SessionBuilder};
 use tokio::io::AsyncReadExt;
 
-use crate::cli::Target;
 use crate::hosts::{Inventory, KnownHostsPolicy, NodeSpec, Transport};
 
 /// How long SSH waits between keep-alive probes once connected, so a PC that
@@ -45,11 +44,13 @@ pub struct RemoteOptions {
 }
 
 impl RemoteOptions {
-    /// Options from the inventory's `[ssh]` section and the command line
-    /// (`--accept-new-host-keys` turns accept-new on; it never turns it off).
-    pub fn new(inventory: &Inventory, target: &Target) -> RemoteOptions {
+    /// Options from the inventory's `[ssh]` section, with `known_hosts`
+    /// (the operator's choice, if any) in place of its host-key policy.
+    pub fn new(inventory: &Inventory, known_hosts: Option<KnownHostsPolicy>) -> RemoteOptions {
         let mut options = RemoteOptions::from_inventory(inventory);
-        options.accept_new_host_keys |= target.accept_new_host_keys;
+        if let Some(policy) = known_hosts {
+            options.accept_new_host_keys = policy == KnownHostsPolicy::AcceptNew;
+        }
         options
     }
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use demo::cluster;
 use demo::hosts::{Inventory, NodeSpec, Transport, Verb};
 use demo::remote::{Remote, RemoteError, RemoteOptions};
+use demo::ui::Render;
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;

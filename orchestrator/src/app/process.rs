@@ -8,10 +8,11 @@
 //! signalled).
 
 use std::fs::OpenOptions;
+use std::ops::ControlFlow;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use nix::sys::signal::{Signal, kill};
@@ -20,6 +21,8 @@ use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 use super::AppError;
+use crate::procinfo;
+use crate::wait;
 
 /// What is remembered about a started service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,29 +144,12 @@ pub fn spawn(
 /// Is `pid` alive (not a zombie) and running `binary`?
 pub fn is_running(pid: u32, binary: &Path) -> bool {
     reap(pid);
-    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-    let Ok(stat) = std::fs::read_to_string(proc_dir.join("stat")) else {
-        return false;
-    };
-    // The state letter follows the parenthesised command name.
-    let zombie = stat
-        .rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_some_and(|state| state == "Z" || state == "X");
-    if zombie {
+    if !procinfo::is_alive(pid) {
         return false;
     }
-    let expected = binary.file_name();
-    match std::fs::read_link(proc_dir.join("exe")) {
-        // A rebuilt binary shows as "<path> (deleted)": compare names only.
-        Ok(exe) => {
-            let exe_name = exe
-                .file_name()
-                .map(|name| name.to_string_lossy().replace(" (deleted)", ""));
-            exe_name.as_deref() == expected.map(|name| name.to_string_lossy()).as_deref()
-        }
-        Err(_) => false,
-    }
+    // A rebuilt binary is still the service: compare names only.
+    let expected = binary.file_name().map(|name| name.to_string_lossy());
+    procinfo::executable_name(pid).as_deref() == expected.as_deref()
 }
 
 /// Collects `pid`'s exit status if it is a child of this process that ended,
@@ -193,24 +179,29 @@ pub async fn stop(dir: &StateDir, name: &str, grace: Duration) -> Result<Stopped
     };
     let pid = Pid::from_raw(i32::try_from(state.pid).map_err(|_| AppError::BadPid(state.pid))?);
     let _ = kill(pid, Signal::SIGTERM);
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if !is_running(state.pid, &state.binary) {
-            dir.forget(name);
-            return Ok(Stopped::Gracefully);
+    let exited = || async {
+        if is_running(state.pid, &state.binary) {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    if wait::until(grace, Duration::from_millis(100), exited)
+        .await
+        .is_ok()
+    {
+        dir.forget(name);
+        return Ok(Stopped::Gracefully);
     }
     let _ = kill(pid, Signal::SIGKILL);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while is_running(state.pid, &state.binary) {
-        if Instant::now() >= deadline {
-            return Err(AppError::WontDie {
-                name: name.to_owned(),
-                pid: state.pid,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if wait::until(Duration::from_secs(5), Duration::from_millis(50), exited)
+        .await
+        .is_err()
+    {
+        return Err(AppError::WontDie {
+            name: name.to_owned(),
+            pid: state.pid,
+        });
     }
     dir.forget(name);
     Ok(Stopped::Killed)

@@ -2,16 +2,14 @@
 //!
 //! A node that answers this query both serves clients (its CQL port works)
 //! and tells which replication its schema holds, so one probe per node gives
-//! the check-cluster table its "CQL" column and its replication line.
+//! the check-cluster table its "CQL" column and its replication line. The
+//! session is the services' one-node session (`connect_single_node`).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use scylla::client::execution_profile::ExecutionProfile;
-use scylla::client::session_builder::SessionBuilder;
-use scylla::policies::host_filter::AllowListHostFilter;
+use iot_services::cassandra;
 
 /// The CQL port every node listens on (the hosts file has no key for it:
 /// the demo and the lab both use Cassandra's default).
@@ -80,20 +78,7 @@ async fn query_replication(
     tokio::net::TcpStream::connect(node)
         .await
         .map_err(|err| format!("CQL port {node} does not accept connections: {err}"))?;
-    let only_this_node =
-        AllowListHostFilter::new([node]).map_err(|err| format!("{node}: {err}"))?;
-    let profile = ExecutionProfile::builder()
-        .request_timeout(Some(timeout))
-        .build()
-        .into_handle();
-    let session = SessionBuilder::new()
-        .known_node_addr(node)
-        .host_filter(Arc::new(only_this_node))
-        .connection_timeout(timeout)
-        .fetch_schema_metadata(false)
-        .fetch_full_schema_metadata(false)
-        .default_execution_profile_handle(profile)
-        .build()
+    let session = cassandra::connect_single_node(&node.to_string(), timeout)
         .await
         .map_err(|err| format!("CQL connection to {node} failed: {err}"))?;
     let statement = session

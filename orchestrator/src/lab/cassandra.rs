@@ -14,6 +14,7 @@ use super::layout::{CASSANDRA_HEAP_MB, CLUSTER_NAME, CQL_PORT, Layout, NodeLayou
 use super::process::{self, Java};
 use super::ready;
 use super::{LabError, write_file};
+use crate::progress::Progress;
 
 /// A node that has not opened its CQL port by then is reported with its log.
 pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -111,13 +112,16 @@ pub fn write_node_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
 
 /// Starts the seed first, then the other nodes together once it answers:
 /// they learn the ring from the seed.
-pub async fn start_seed_then_others(layout: &Layout) -> Result<(), LabError> {
+pub async fn start_seed_then_others(
+    layout: &Layout,
+    progress: &dyn Progress,
+) -> Result<(), LabError> {
     let nodes = layout.nodes();
     let Some((seed, others)) = nodes.split_first() else {
         return Ok(());
     };
     run_script(&seed.script("start")).await?;
-    ready::wait_for_node_cql(seed, NODE_START_TIMEOUT).await?;
+    ready::wait_for_node_cql(seed, NODE_START_TIMEOUT, progress).await?;
     for node in others {
         run_script(&node.script("start")).await?;
     }

@@ -10,12 +10,12 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use super::LabError;
 use super::layout::{CASSANDRA_VERSION, KAFKA_VERSION, Layout};
+use crate::progress::Progress;
 
 /// A Maven download can be slow on a cold cache, but never endless.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(20 * 60);
@@ -29,7 +29,10 @@ struct Artifact {
 }
 
 /// Makes sure both distributions are on disk.
-pub async fn ensure_distributions(layout: &Layout) -> Result<(), LabError> {
+pub async fn ensure_distributions(
+    layout: &Layout,
+    progress: &dyn Progress,
+) -> Result<(), LabError> {
     let cassandra = Artifact {
         what: "Apache Cassandra",
         version: CASSANDRA_VERSION,
@@ -48,22 +51,20 @@ pub async fn ensure_distributions(layout: &Layout) -> Result<(), LabError> {
             "org.apache.logging.log4j:log4j-slf4j-impl:2.24.3".to_string(),
         ],
     };
-    ensure(layout, &layout.cassandra_home(), &cassandra).await?;
-    ensure(layout, &layout.kafka_home(), &kafka).await?;
-    ensure_cqlsh(layout).await;
+    ensure(layout, &layout.cassandra_home(), &cassandra, progress).await?;
+    ensure(layout, &layout.kafka_home(), &kafka, progress).await?;
+    ensure_cqlsh(layout, progress).await;
     Ok(())
 }
 
 /// cqlsh is Python and not on Maven: install it from PyPI into a venv under
 /// .lab. It is a convenience for students, so failing only warns.
-async fn ensure_cqlsh(layout: &Layout) {
+async fn ensure_cqlsh(layout: &Layout, progress: &dyn Progress) {
     let venv = layout.lab.join("cqlsh-venv");
     if venv.join("bin/cqlsh").is_file() {
         return;
     }
-    let bar = ProgressBar::new_spinner();
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message("Installing cqlsh from PyPI into .lab/cqlsh-venv");
+    progress.waiting("Installing cqlsh from PyPI into .lab/cqlsh-venv");
     let script = format!(
         "python3 -m venv '{venv}' && '{venv}/bin/pip' install -q 'cqlsh==6.2.*'",
         venv = venv.display()
@@ -77,25 +78,28 @@ async fn ensure_cqlsh(layout: &Layout) {
             .output(),
     )
     .await;
-    bar.finish_and_clear();
     match result {
         Ok(Ok(output)) if output.status.success() => {
-            println!("✓ cqlsh installed in {}", venv.display())
+            progress.step(&format!("✓ cqlsh installed in {}", venv.display()))
         }
-        Ok(Ok(output)) => eprintln!(
-            "warning: cqlsh could not be installed (the lab works without it): {}",
+        Ok(Ok(output)) => progress.warn(&format!(
+            "cqlsh could not be installed (the lab works without it): {}",
             String::from_utf8_lossy(&output.stderr).trim()
-        ),
-        Ok(Err(e)) => {
-            eprintln!("warning: cqlsh could not be installed (the lab works without it): {e}")
-        }
-        Err(_) => eprintln!(
-            "warning: installing cqlsh took over 5 minutes; skipped (the lab works without it)"
-        ),
+        )),
+        Ok(Err(e)) => progress.warn(&format!(
+            "cqlsh could not be installed (the lab works without it): {e}"
+        )),
+        Err(_) => progress
+            .warn("installing cqlsh took over 5 minutes; skipped (the lab works without it)"),
     }
 }
 
-async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(), LabError> {
+async fn ensure(
+    layout: &Layout,
+    home: &Path,
+    artifact: &Artifact,
+    progress: &dyn Progress,
+) -> Result<(), LabError> {
     let marker = home.join(MARKER);
     if std::fs::read_to_string(&marker).is_ok_and(|v| v.trim() == artifact.version) {
         return Ok(());
@@ -115,13 +119,7 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
             .map_err(LabError::io(format!("clearing {}", lib.display())))?;
     }
 
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(format!(
+    progress.waiting(&format!(
         "Fetching {} {} from Maven Central",
         artifact.what, artifact.version
     ));
@@ -141,7 +139,6 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
         .map_err(LabError::io("starting mvn"))?;
     let stdout = child.stdout.take();
     let what = artifact.what;
-    let progress = bar.clone();
     let reader = async move {
         let mut tail: Vec<String> = Vec::new();
         let mut downloaded = 0usize;
@@ -157,7 +154,7 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
                         .split(' ')
                         .next()
                         .unwrap_or("");
-                    progress.set_message(format!(
+                    progress.waiting(&format!(
                         "Fetching {what}: {downloaded} files downloaded ({name})"
                     ));
                 }
@@ -174,7 +171,6 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
         (child.wait().await, tail)
     })
     .await;
-    bar.finish_and_clear();
     let (status, tail) = result.map_err(|_| LabError::Fetch {
         what: artifact.what.into(),
         detail: format!(
@@ -194,12 +190,12 @@ async fn ensure(layout: &Layout, home: &Path, artifact: &Artifact) -> Result<(),
     }
     std::fs::write(&marker, artifact.version)
         .map_err(LabError::io(format!("writing {}", marker.display())))?;
-    println!(
+    progress.step(&format!(
         "✓ {} {} fetched into {}",
         artifact.what,
         artifact.version,
         home.display()
-    );
+    ));
     Ok(())
 }
 

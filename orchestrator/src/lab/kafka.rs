@@ -22,6 +22,7 @@ use super::layout::{
 use super::process::Java;
 use super::ready;
 use super::{LabError, write_file};
+use crate::progress::Progress;
 
 pub const READINGS_PARTITIONS: i32 = 6;
 const PROBE_TOPIC: &str = "lab-probe";
@@ -151,7 +152,7 @@ async fn run_java(
 }
 
 /// Starts the broker (a no-op when it runs) and waits for its port.
-pub async fn start(layout: &Layout) -> Result<(), LabError> {
+pub async fn start(layout: &Layout, progress: &dyn Progress) -> Result<(), LabError> {
     let script = layout.kafka_script("start");
     let output = tokio::time::timeout(
         Duration::from_secs(30),
@@ -173,6 +174,7 @@ pub async fn start(layout: &Layout) -> Result<(), LabError> {
         KAFKA_PORT,
         START_TIMEOUT,
         &layout.kafka_log(),
+        progress,
     )
     .await
 }

@@ -10,6 +10,8 @@
 //! `cassandra` and `kafka` (configuration and control scripts), `process`
 //! (pids, ports, stopping), `ready` (what "up" means: waits and checks),
 //! `schema` (applying schema.cql), `inventory` (writing `.lab/hosts.toml`).
+//! Nothing here prints: `up` and `down` tell their progress to a
+//! [`Progress`] and return what they did; `demo lab` (`commands::lab`) shows it.
 
 mod cassandra;
 mod fetch;
@@ -25,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::cli::LabCommand;
+use crate::progress::Progress;
 use layout::Layout;
+pub use process::{StatusReport, StatusRow};
 
 /// What can go wrong while running the lab; every message says what to do.
 #[derive(Debug, Error)]
@@ -66,84 +69,79 @@ impl LabError {
     }
 }
 
-/// `demo lab up | down | status | env`.
-pub async fn command(command: LabCommand) -> Result<bool, LabError> {
-    let layout = Layout::discover();
-    match command {
-        LabCommand::Up => {
-            up(&layout).await?;
-            Ok(true)
-        }
-        LabCommand::Down { purge } => {
-            down(&layout, purge).await?;
-            Ok(true)
-        }
-        LabCommand::Status => Ok(status(&layout)),
-        LabCommand::Env => {
-            print!("{}", env_exports(&layout));
-            Ok(true)
-        }
-    }
+/// Brings the lab up unless it already is; used by `demo run --lab` and tests.
+pub async fn ensure_up(progress: &dyn Progress) -> Result<LabReady, LabError> {
+    up(&Layout::discover(), progress).await
 }
 
-/// Brings the lab up unless it already is; used by `demo run --lab` and tests.
-pub async fn ensure_up() -> Result<(), LabError> {
-    up(&Layout::discover()).await
+/// A lab that is up: how long it took and where everything is.
+#[derive(Debug, Clone)]
+pub struct LabReady {
+    pub took: Duration,
+    /// Where each node, the broker and the inventory are (several lines).
+    pub summary: String,
 }
 
 /// Fetches, configures, starts and waits until the whole lab is ready.
-pub async fn up(layout: &Layout) -> Result<(), LabError> {
+pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, LabError> {
     let started = Instant::now();
     let java = process::check_java()?;
-    fetch::ensure_distributions(layout).await?;
+    fetch::ensure_distributions(layout, progress).await?;
     cassandra::write_node_files(layout, &java)?;
     kafka::write_files(layout, &java)?;
     inventory::write_hosts_file(layout)?;
 
     let already = process::running_processes(layout);
     if already.len() == layout.process_count() {
-        println!("The lab is already running; checking that it is ready.");
+        progress.step("The lab is already running; checking that it is ready.");
     } else {
         process::check_ports_free(layout)?;
     }
     kafka::format_storage_once(layout, &java).await?;
-    cassandra::start_seed_then_others(layout).await?;
-    kafka::start(layout).await?;
-    ready::wait_for_cluster(layout).await?;
-    schema::apply_file(&layout.nodes_addresses(), &layout.root.join("schema.cql")).await?;
+    cassandra::start_seed_then_others(layout, progress).await?;
+    kafka::start(layout, progress).await?;
+    ready::wait_for_cluster(layout, progress).await?;
+    let schema_file = layout.root.join("schema.cql");
+    schema::apply_file(&layout.nodes_addresses(), &schema_file).await?;
+    progress.step(&format!(
+        "✓ {} applied; schema agreed on every node",
+        schema_file.display()
+    ));
     kafka::create_topics_and_probe(layout).await?;
-    println!(
-        "\nLab ready in {:.0}s.\n{}",
-        started.elapsed().as_secs_f64(),
-        layout.summary()
-    );
-    Ok(())
+    Ok(LabReady {
+        took: started.elapsed(),
+        summary: layout.summary(),
+    })
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabDown {
+    /// How many lab processes were running and are now stopped.
+    pub stopped: usize,
+    /// The data was deleted (`--purge`); downloads are kept in these two homes.
+    pub purged: Option<(PathBuf, PathBuf)>,
 }
 
 /// Stops every lab process (gracefully, then by force) and optionally wipes data.
-pub async fn down(layout: &Layout, purge: bool) -> Result<(), LabError> {
-    let stopped = process::stop_all(layout).await?;
-    if stopped == 0 {
-        println!("Nothing of the lab was running.");
-    } else {
-        println!("Stopped {stopped} lab process(es).");
-    }
-    if purge {
+pub async fn down(
+    layout: &Layout,
+    purge: bool,
+    progress: &dyn Progress,
+) -> Result<LabDown, LabError> {
+    let stopped = process::stop_all(layout, progress).await?;
+    let purged = if purge {
         layout.purge_data()?;
-        println!(
-            "Lab data deleted (downloads kept in {} and {}).",
-            layout.cassandra_home().display(),
-            layout.kafka_home().display()
-        );
-    }
-    Ok(())
+        Some((layout.cassandra_home(), layout.kafka_home()))
+    } else {
+        None
+    };
+    Ok(LabDown { stopped, purged })
 }
 
-/// Prints each lab process and port; true when everything runs.
-pub fn status(layout: &Layout) -> bool {
-    let report = process::status_report(layout);
-    print!("{}", report.render());
-    report.all_running()
+/// Each lab process and port (`all_running` tells whether everything runs).
+pub fn status(layout: &Layout) -> StatusReport {
+    process::status_report(layout)
 }
 
 /// Shell exports for `eval "$(demo lab env)"`.

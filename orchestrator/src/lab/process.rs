@@ -5,13 +5,17 @@
 //! directory, so `lab down` cannot touch anybody else's Java.
 
 use std::net::{SocketAddr, TcpListener};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::LabError;
 use super::layout::{
     CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
 };
+use crate::procinfo;
+use crate::progress::Progress;
+use crate::wait;
 
 /// The Java runtime the lab runs on.
 #[derive(Debug, Clone)]
@@ -113,18 +117,13 @@ impl LabProcess {
             .trim()
             .parse()
             .ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let marker = self.marker.to_string_lossy();
-        let ours = String::from_utf8_lossy(&cmdline).contains(marker.as_ref());
-        (ours && process_state(pid).is_some_and(|state| state != 'Z')).then_some(pid)
+        let alive = u32::try_from(pid).is_ok_and(|pid| {
+            procinfo::is_alive(pid)
+                && procinfo::cmdline(pid)
+                    .is_some_and(|line| line.contains(self.marker.to_string_lossy().as_ref()))
+        });
+        alive.then_some(pid)
     }
-}
-
-/// The state letter of /proc/PID/stat: R, S, T (stopped, i.e. frozen), Z...
-pub fn process_state(pid: i32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; the state follows its closing parenthesis.
-    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// Every process the lab manages, Cassandra nodes first.
@@ -203,37 +202,41 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Stops every running lab process with its own stop script (graceful), then
 /// by SIGKILL if it is still there after the timeout. Returns how many ran.
-pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
+pub async fn stop_all(layout: &Layout, progress: &dyn Progress) -> Result<usize, LabError> {
     let running = running_processes(layout);
-    let mut handles = Vec::new();
-    for (process, pid) in running.iter().cloned() {
-        handles.push(tokio::spawn(async move {
-            println!("Stopping {} (pid {pid})...", process.name);
-            let graceful = tokio::time::timeout(
-                STOP_TIMEOUT,
-                tokio::process::Command::new(&process.stop_script)
-                    .kill_on_drop(true)
-                    .output(),
+    let stops = running.iter().map(|(process, pid)| async move {
+        let pid = *pid;
+        progress.step(&format!("Stopping {} (pid {pid})...", process.name));
+        let graceful = tokio::time::timeout(
+            STOP_TIMEOUT,
+            tokio::process::Command::new(&process.stop_script)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await;
+        if graceful.is_err() || process.live_pid().is_some() {
+            // Wake a frozen process first: SIGKILL works anyway, but be explicit.
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            // Whether it is gone in time or not, what is left is named below.
+            let _ = wait::until(
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+                || async {
+                    match process.live_pid() {
+                        None => ControlFlow::Break(()),
+                        Some(_) => ControlFlow::Continue(()),
+                    }
+                },
             )
             .await;
-            if graceful.is_err() || process.live_pid().is_some() {
-                // Wake a frozen process first: SIGKILL works anyway, but be explicit.
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                let deadline = Instant::now() + Duration::from_secs(10);
-                while process.live_pid().is_some() && Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                println!("{} did not stop in time: killed", process.name);
-            }
-            let _ = std::fs::remove_file(&process.pid_file);
-        }));
-    }
-    for handle in handles {
-        let _ = handle.await;
-    }
+            progress.step(&format!("{} did not stop in time: killed", process.name));
+        }
+        let _ = std::fs::remove_file(&process.pid_file);
+    });
+    futures::future::join_all(stops).await;
     let left: Vec<String> = running_processes(layout)
         .into_iter()
         .map(|(p, pid)| format!("{} (pid {pid})", p.name))
@@ -249,16 +252,18 @@ pub async fn stop_all(layout: &Layout) -> Result<usize, LabError> {
 
 /// One line of `lab status`: a process, its pid and state letter when it
 /// runs, and whether each of its ports answers.
-struct StatusRow {
-    name: String,
-    pid: Option<i32>,
-    state: Option<char>,
-    ports: Vec<(String, u16, bool)>,
+pub struct StatusRow {
+    pub name: String,
+    pub pid: Option<i32>,
+    /// The process state letter (`T`: stopped by a signal, i.e. frozen).
+    pub state: Option<char>,
+    /// Address, port and whether it accepts connections.
+    pub ports: Vec<(String, u16, bool)>,
 }
 
 /// What `lab status` shows.
 pub struct StatusReport {
-    rows: Vec<StatusRow>,
+    pub rows: Vec<StatusRow>,
 }
 
 impl StatusReport {
@@ -267,31 +272,6 @@ impl StatusReport {
             .iter()
             .all(|row| row.pid.is_some() && row.state != Some('T'))
     }
-
-    pub fn render(&self) -> String {
-        let mut out = format!("{:<16} {:<22} {}\n", "PROCESS", "STATE", "PORTS");
-        for StatusRow {
-            name,
-            pid,
-            state,
-            ports,
-        } in &self.rows
-        {
-            let state = match (pid, state) {
-                (None, _) => "stopped".to_string(),
-                (Some(pid), Some('T')) => format!("FROZEN (pid {pid})"),
-                (Some(pid), _) => format!("running (pid {pid})"),
-            };
-            let ports: Vec<String> = ports
-                .iter()
-                .map(|(address, port, open)| {
-                    format!("{address}:{port} {}", if *open { "open" } else { "closed" })
-                })
-                .collect();
-            out.push_str(&format!("{name:<16} {state:<22} {}\n", ports.join(", ")));
-        }
-        out
-    }
 }
 
 pub fn status_report(layout: &Layout) -> StatusReport {
@@ -299,7 +279,9 @@ pub fn status_report(layout: &Layout) -> StatusReport {
         .into_iter()
         .map(|process| {
             let pid = process.live_pid();
-            let state = pid.and_then(process_state);
+            let state = pid
+                .and_then(|pid| u32::try_from(pid).ok())
+                .and_then(procinfo::state);
             let ports = process
                 .ports
                 .iter()
@@ -368,11 +350,5 @@ mod tests {
             }
             other => panic!("expected a taken port, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn this_process_state_is_readable() {
-        let state = process_state(std::process::id() as i32);
-        assert!(matches!(state, Some('R' | 'S')), "{state:?}");
     }
 }

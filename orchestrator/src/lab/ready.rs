@@ -5,28 +5,18 @@
 //! a progress bar, and a node that does not come up is reported with the tail
 //! of its `system.log`, which is where the reason always is.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
 
 use super::LabError;
 use super::cassandra::NODE_START_TIMEOUT;
 use super::layout::{CQL_PORT, Layout, NODE_COUNT, NodeLayout};
+use crate::progress::Progress;
+use crate::wait;
 
 /// Once every CQL port answers, gossip needs a few seconds to agree.
 const RING_TIMEOUT: Duration = Duration::from_secs(90);
-
-fn spinner(message: String) -> ProgressBar {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar.set_message(message);
-    bar
-}
 
 /// Waits for a TCP port, or fails with the tail of `log`.
 pub async fn wait_for_port(
@@ -35,86 +25,83 @@ pub async fn wait_for_port(
     port: u16,
     timeout: Duration,
     log: &Path,
+    progress: &dyn Progress,
 ) -> Result<(), LabError> {
-    let bar = spinner(format!("Waiting for {what} on {address}:{port}"));
-    let result = poll_port(address, port, timeout).await;
-    bar.finish_and_clear();
-    if result {
-        println!("✓ {what} answers on {address}:{port}");
-        Ok(())
-    } else {
-        Err(LabError::NotReady {
-            what: format!("{what} ({address}:{port})"),
-            timeout,
-            log_tail: Some((log.to_path_buf(), tail(log, 30))),
-        })
-    }
-}
-
-async fn poll_port(address: &str, port: u16, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
+    progress.waiting(&format!("Waiting for {what} on {address}:{port}"));
     let target = format!("{address}:{port}");
-    while Instant::now() < deadline {
+    let answered = wait::until(timeout, Duration::from_millis(250), || async {
         let attempt = tokio::time::timeout(
             Duration::from_secs(1),
             tokio::net::TcpStream::connect(&target),
         )
         .await;
-        if matches!(attempt, Ok(Ok(_))) {
-            return true;
+        match attempt {
+            Ok(Ok(_)) => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    })
+    .await;
+    match answered {
+        Ok(()) => {
+            progress.step(&format!("✓ {what} answers on {address}:{port}"));
+            Ok(())
+        }
+        Err(_) => Err(LabError::NotReady {
+            what: format!("{what} ({address}:{port})"),
+            timeout,
+            log_tail: Some((log.to_path_buf(), tail(log, 30))),
+        }),
     }
-    false
 }
 
-pub async fn wait_for_node_cql(node: &NodeLayout, timeout: Duration) -> Result<(), LabError> {
+pub async fn wait_for_node_cql(
+    node: &NodeLayout,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<(), LabError> {
     wait_for_port(
         &format!("Cassandra {}", node.name()),
         &node.address(),
         CQL_PORT,
         timeout,
         &node.system_log(),
+        progress,
     )
     .await
 }
 
 /// Every node answers CQL, and sees all nodes UN.
-pub async fn wait_for_cluster(layout: &Layout) -> Result<(), LabError> {
+pub async fn wait_for_cluster(layout: &Layout, progress: &dyn Progress) -> Result<(), LabError> {
     for node in layout.nodes() {
-        wait_for_node_cql(&node, NODE_START_TIMEOUT).await?;
+        wait_for_node_cql(&node, NODE_START_TIMEOUT, progress).await?;
     }
     let nodetool = layout.cassandra_home().join("bin/nodetool");
-    let bar = spinner("Waiting until every node sees every node UN".into());
-    let deadline = Instant::now() + RING_TIMEOUT;
-    let mut last_view = String::new();
-    loop {
-        let mut all_whole = true;
+    progress.waiting("Waiting until every node sees every node UN");
+    let whole = wait::until(RING_TIMEOUT, Duration::from_secs(1), || async {
         for node in layout.nodes() {
             let (up_normal, view) = up_normal_count(&nodetool, &node).await;
             if up_normal != NODE_COUNT {
-                all_whole = false;
-                last_view = format!(
+                return ControlFlow::Continue(format!(
                     "{} sees {up_normal}/{NODE_COUNT} nodes UN:\n{view}",
                     node.name()
-                );
-                break;
+                ));
             }
         }
-        if all_whole {
-            bar.finish_and_clear();
-            println!("✓ All {NODE_COUNT} nodes are UN, as seen from each node");
-            return Ok(());
+        ControlFlow::Break(())
+    })
+    .await;
+    match whole {
+        Ok(()) => {
+            progress.step(&format!(
+                "✓ All {NODE_COUNT} nodes are UN, as seen from each node"
+            ));
+            Ok(())
         }
-        if Instant::now() >= deadline {
-            bar.finish_and_clear();
-            return Err(LabError::NotReady {
-                what: format!("the ring ({last_view})"),
-                timeout: RING_TIMEOUT,
-                log_tail: None,
-            });
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        Err(timed_out) => Err(LabError::NotReady {
+            what: format!("the ring ({})", timed_out.last.unwrap_or_default()),
+            timeout: RING_TIMEOUT,
+            log_tail: None,
+        }),
     }
 }
 

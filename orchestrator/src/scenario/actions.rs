@@ -18,6 +18,7 @@ use crate::app::{self, Service};
 use crate::cluster::Expectation;
 use crate::hosts::NodeSpec;
 use crate::nodetool::{self, NodeState};
+use crate::ui::Render;
 
 /// Pause between two polls of a wait (nodetool starts a JVM: not faster).
 const POLL: Duration = Duration::from_secs(1);
@@ -130,9 +131,13 @@ impl Run {
                 self.mark_out(node, mode, out_at);
                 result?;
                 let how = match mode {
-                    KillMode::Fault(crate::cli::FaultMode::Stop) => "stopped (drain, then stop)",
-                    KillMode::Fault(crate::cli::FaultMode::Kill) => "killed (SIGKILL, a crash)",
-                    KillMode::Fault(crate::cli::FaultMode::Freeze) => "frozen (SIGSTOP, a hung PC)",
+                    KillMode::Fault(crate::nemesis::FaultMode::Stop) => {
+                        "stopped (drain, then stop)"
+                    }
+                    KillMode::Fault(crate::nemesis::FaultMode::Kill) => "killed (SIGKILL, a crash)",
+                    KillMode::Fault(crate::nemesis::FaultMode::Freeze) => {
+                        "frozen (SIGSTOP, a hung PC)"
+                    }
                     KillMode::Manual => "switched off",
                 };
                 Ok(Done {

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use crate::cli::FaultMode;
 use crate::cluster::{self, ClusterReport, NodeStates};
 use crate::hosts::{Inventory, NodeSpec};
 use crate::nemesis;
+use crate::nemesis::FaultMode;
 use crate::remote::{Remote, RemoteOptions};
 
 /// The inventory and how to reach its nodes.

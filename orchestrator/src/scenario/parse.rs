@@ -17,7 +17,7 @@ use super::steps::{
     Action, CaptureWhat, KillMode, Location, NodeArg, NodeRef, Scenario, Settings, Step,
     VerifyConsistency, WantedState,
 };
-use crate::cli::FaultMode;
+use crate::nemesis::FaultMode;
 
 /// A scenario that cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -20,8 +20,8 @@ use super::probe::ApiProbe;
 use super::steps::{Action, KillMode, Scenario, Step};
 use super::ui::{Ui, format_duration};
 use crate::app::{self, ProducerSettings, Service, ServicesPlan};
-use crate::cli::FaultMode;
 use crate::hosts::NodeSpec;
+use crate::nemesis::FaultMode;
 
 /// Longest wait for a restored node to be seen UP again.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(180);

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::FaultMode;
+use crate::nemesis::FaultMode;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq)]

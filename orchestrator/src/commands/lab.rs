@@ -1,0 +1,45 @@
+//! `demo lab up | down | status | env`.
+
+use crate::cli::LabCommand;
+use crate::lab::{self, LabError, layout::Layout};
+use crate::ui::{Render, TermProgress};
+
+pub async fn run(command: LabCommand) -> Result<bool, LabError> {
+    let layout = Layout::discover();
+    match command {
+        LabCommand::Up => {
+            let ready = lab::up(&layout, &TermProgress::default()).await?;
+            println!(
+                "\nLab ready in {:.0}s.\n{}",
+                ready.took.as_secs_f64(),
+                ready.summary
+            );
+            Ok(true)
+        }
+        LabCommand::Down { purge } => {
+            let down = lab::down(&layout, purge, &TermProgress::default()).await?;
+            if down.stopped == 0 {
+                println!("Nothing of the lab was running.");
+            } else {
+                println!("Stopped {} lab process(es).", down.stopped);
+            }
+            if let Some((cassandra_home, kafka_home)) = down.purged {
+                println!(
+                    "Lab data deleted (downloads kept in {} and {}).",
+                    cassandra_home.display(),
+                    kafka_home.display()
+                );
+            }
+            Ok(true)
+        }
+        LabCommand::Status => {
+            let report = lab::status(&layout);
+            print!("{}", report.render());
+            Ok(report.all_running())
+        }
+        LabCommand::Env => {
+            print!("{}", lab::env_exports(&layout));
+            Ok(true)
+        }
+    }
+}

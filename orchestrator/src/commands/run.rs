@@ -1,0 +1,85 @@
+//! `demo run SCENARIO`: loads and checks the scenario file, brings the lab up
+//! when asked, then hands the run to the scenario conductor.
+
+use anyhow::{Context, bail};
+
+use crate::cli::{RunArgs, Target};
+use crate::hosts::Inventory;
+use crate::paths;
+use crate::remote::RemoteOptions;
+use crate::scenario::steps::Scenario;
+use crate::scenario::{Fleet, Run, RunOptions, parse};
+use crate::ui::TermProgress;
+
+/// True when every step passed.
+pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
+    let scenario = parse::load(&args.scenario)?;
+    if target.lab {
+        println!("lab: checking that it is up (bringing it up if needed)...");
+        crate::lab::ensure_up(&TermProgress::default())
+            .await
+            .context("bringing the lab up")?;
+    }
+    let inventory = Inventory::select(&target.hosts_choice())?;
+    check_nodes(&args, &scenario, &inventory)?;
+    let pace = pace(&scenario, target.lab)?;
+    let remote = RemoteOptions::new(&inventory, target.known_hosts());
+    let options = RunOptions {
+        presenter: args.presenter,
+        keep: args.keep,
+        mode_override: args.mode.map(Into::into),
+        pace,
+        target: if target.lab {
+            "lab".to_owned()
+        } else {
+            inventory.path.display().to_string()
+        },
+        runs_dir: paths::project_root().join("runs"),
+    };
+    let run = Run::prepare(
+        &args.scenario,
+        scenario,
+        Fleet { inventory, remote },
+        options,
+    )
+    .await?;
+    Ok(run.conduct().await)
+}
+
+/// Every node the scenario names must be in the inventory, before anything runs.
+fn check_nodes(args: &RunArgs, scenario: &Scenario, inventory: &Inventory) -> anyhow::Result<()> {
+    for step in &scenario.steps {
+        for arg in step.action.node_args() {
+            if let Err(err) = inventory.node(&arg.node.to_string()) {
+                bail!(
+                    "{}:{}:{}: step {} ({}): {err}",
+                    args.scenario.display(),
+                    arg.at.line,
+                    arg.at.column,
+                    step.number,
+                    step.action.kind()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The factor applied to pauses and continuity windows: `$DEMO_PACE` if set,
+/// else the scenario's `lab_pace` on the lab, else 1.
+fn pace(scenario: &Scenario, lab: bool) -> anyhow::Result<f64> {
+    match std::env::var("DEMO_PACE") {
+        Ok(text) => {
+            let pace: f64 = text
+                .trim()
+                .parse()
+                .with_context(|| format!("DEMO_PACE={text:?} is not a number"))?;
+            if !(pace.is_finite() && pace > 0.0 && pace <= 10.0) {
+                bail!("DEMO_PACE must be above 0 and at most 10, not {pace}");
+            }
+            Ok(pace)
+        }
+        Err(_) if lab => Ok(scenario.settings.lab_pace),
+        Err(_) => Ok(1.0),
+    }
+}
