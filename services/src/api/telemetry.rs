@@ -40,6 +40,7 @@ struct NodeLabels {
     address: String,
 }
 
+/// What the API counts; shared by the middleware and `GET /metrics`.
 #[derive(Debug)]
 pub struct ApiMetrics {
     requests: Family<RequestLabels, Counter>,
