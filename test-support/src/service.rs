@@ -19,7 +19,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::listener::BoundListener;
-use crate::wait::Wait;
+use crate::wait::{TimedOut, Wait};
 
 /// Lines of a child's log shown when a test fails.
 const LOG_TAIL_LINES: usize = 60;
@@ -92,24 +92,33 @@ impl Service {
         Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX))
     }
 
+    /// The process id as the standard library gives it (for /proc paths).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Still running (not exited, or exited and not yet reaped)?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits up to `timeout` for it to exit by itself (a producer with a
-    /// `--duration`), failing the test after.
+    /// `--duration`).
+    pub fn try_wait_finished(&mut self, timeout: Duration) -> Result<ExitStatus, TimedOut> {
+        Wait::new(format!("{} to finish", self.name), timeout)
+            .every(Duration::from_millis(200))
+            .try_until(|| match self.child.try_wait() {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_owned()),
+                Err(e) => Err(e.to_string()),
+            })
+    }
+
+    /// [`Service::try_wait_finished`], failing the test on timeout.
     #[track_caller]
     pub fn wait_finished(&mut self, timeout: Duration) -> ExitStatus {
-        let name = self.name.clone();
-        Wait::new(format!("{name} to finish"), timeout)
-            .every(Duration::from_millis(200))
-            .until(|| {
-                self.child
-                    .try_wait()
-                    .map_err(|e| e.to_string())
-                    .and_then(|status| status.ok_or_else(|| "still running".to_owned()))
-            })
+        self.try_wait_finished(timeout)
+            .unwrap_or_else(|timed_out| panic!("{timed_out}"))
     }
 
     /// SIGKILL, and reap.
