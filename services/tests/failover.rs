@@ -100,6 +100,17 @@ fn wait_flowing(flow: &Flow, seconds: u32) {
     );
 }
 
+/// Waits until ingest's `ingest_cassandra_writable` gauge reads `writable` (1 or 0).
+fn wait_writable(flow: &Flow, writable: f64, timeout: Duration) {
+    wait_for_metric(
+        &flow.ingest_metrics,
+        "ingest_cassandra_writable",
+        &format!("== {writable}"),
+        timeout,
+        |value| value == writable,
+    );
+}
+
 /// Watches the API and ingest for `duration`: every answer must be 200, quick
 /// and fresh (past the first `grace`), and ingest must keep writing.
 fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
@@ -204,13 +215,7 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
     let second = NodeFault::apply(3, "kill");
     let first = NodeFault::apply(2, "kill");
     // Let ingest notice, then watch it hold its offsets.
-    wait_for_metric(
-        &flow.ingest_metrics,
-        "ingest_cassandra_writable",
-        "== 0",
-        Duration::from_secs(30),
-        |writable| writable == 0.0,
-    );
+    wait_writable(&flow, 0.0, Duration::from_secs(30));
     let committed_before = committed_offsets(&flow.topics.readings, &flow.group);
     // Six seconds of readings (20/s) reach Kafka meanwhile: none may be committed.
     let acknowledged_before = acknowledged(&flow.ledger).unwrap_or_else(|e| panic!("{e}"));
@@ -245,13 +250,7 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
 
     // One node back: QUORUM possible again, ingest resumes by itself.
     first.restore();
-    wait_for_metric(
-        &flow.ingest_metrics,
-        "ingest_cassandra_writable",
-        "== 1",
-        Duration::from_secs(60),
-        |writable| writable == 1.0,
-    );
+    wait_writable(&flow, 1.0, Duration::from_secs(60));
     assert!(
         flow.ingest
             .log_text()
