@@ -9,8 +9,12 @@
 mod health;
 mod process;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use contract::Keyspace;
+use contract::args::{self, ApiArgs, IngestArgs, ProducerArgs};
 
 pub use health::Health;
 pub use process::{ServiceState, StateDir, Stopped};
@@ -58,6 +62,11 @@ pub enum AppError {
     WontDie { name: String, pid: u32 },
     #[error("pid {0} is out of range")]
     BadPid(u32),
+    #[error("cannot form {service}'s command line: {reason}")]
+    ServiceArgs {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 /// One of the app PC's services.
@@ -150,7 +159,7 @@ impl ServicesPlan {
             api_listen: inventory.app.api_listen.clone(),
             api_url: inventory.app.api_url.clone(),
             metrics_listen: std::env::var("INGEST_METRICS_LISTEN")
-                .unwrap_or_else(|_| "127.0.0.1:9101".to_owned()),
+                .unwrap_or_else(|_| args::DEFAULT_INGEST_METRICS_LISTEN.to_owned()),
             web_dir: paths::project_root().join("web"),
             producer: ProducerSettings {
                 sensors: 5,
@@ -166,35 +175,52 @@ impl ServicesPlan {
         self.binaries.join(service.name())
     }
 
-    /// The command-line flags of `service`.
-    pub fn args(&self, service: Service) -> Vec<String> {
-        let cassandra = self.contact_points.join(",");
-        let pairs: Vec<(&str, String)> = match service {
-            Service::Api => vec![
-                ("--cassandra", cassandra),
-                ("--keyspace", self.keyspace.clone()),
-                ("--listen", self.api_listen.clone()),
-                ("--node-names", self.node_names.join(",")),
-                ("--web-dir", self.web_dir.display().to_string()),
-            ],
-            Service::Ingest => vec![
-                ("--cassandra", cassandra),
-                ("--keyspace", self.keyspace.clone()),
-                ("--kafka", self.kafka.clone()),
-                ("--metrics-listen", self.metrics_listen.clone()),
-            ],
-            Service::Producer => vec![
-                ("--kafka", self.kafka.clone()),
-                ("--sensors", self.producer.sensors.to_string()),
-                ("--rate", self.producer.rate.to_string()),
-                ("--sensor-prefix", self.producer.sensor_prefix.clone()),
-                ("--ledger", self.producer.ledger.display().to_string()),
-            ],
+    /// The command line of `service`, built from the same typed arguments the
+    /// service parses: what the plan fixes (addresses, keyspace, producer), on
+    /// top of what the service would take from the environment it inherits
+    /// from this process (timeouts, consistency levels...).
+    pub fn args(&self, service: Service) -> Result<Vec<String>, AppError> {
+        let invalid = |reason: String| AppError::ServiceArgs {
+            service: service.name(),
+            reason,
         };
-        pairs
-            .into_iter()
-            .flat_map(|(flag, value)| [flag.to_owned(), value])
-            .collect()
+        let from_environment = |error: clap::Error| invalid(error.to_string());
+        let keyspace = || Keyspace::new(&self.keyspace).map_err(|e| invalid(e.to_string()));
+        let address = |text: &str| {
+            text.parse::<SocketAddr>()
+                .map_err(|e| invalid(format!("{text:?} is not ip:port: {e}")))
+        };
+        Ok(match service {
+            Service::Api => {
+                let mut api: ApiArgs = args::from_environment().map_err(from_environment)?;
+                api.cassandra.contact_points = self.contact_points.join(",");
+                api.cassandra.keyspace = keyspace()?;
+                api.listen = address(&self.api_listen)?;
+                api.node_names.clone_from(&self.node_names);
+                api.web_dir = Some(self.web_dir.clone());
+                api.to_args()
+            }
+            Service::Ingest => {
+                let mut ingest: IngestArgs = args::from_environment().map_err(from_environment)?;
+                ingest.cassandra.contact_points = self.contact_points.join(",");
+                ingest.cassandra.keyspace = keyspace()?;
+                ingest.kafka.bootstrap.clone_from(&self.kafka);
+                ingest.metrics_listen = address(&self.metrics_listen)?;
+                ingest.to_args()
+            }
+            Service::Producer => {
+                let mut producer: ProducerArgs =
+                    args::from_environment().map_err(from_environment)?;
+                producer.kafka.bootstrap.clone_from(&self.kafka);
+                producer.sensors = self.producer.sensors as usize;
+                producer.rate = self.producer.rate;
+                producer
+                    .sensor_prefix
+                    .clone_from(&self.producer.sensor_prefix);
+                producer.ledger = Some(self.producer.ledger.clone());
+                producer.to_args()
+            }
+        })
     }
 
     /// The dashboard, as a browser opens it: every curve of this producer's
@@ -248,6 +274,13 @@ pub async fn up(
             stop_all(&plan.state, &report.started).await;
             return Err(AppError::MissingBinary(binary));
         }
+        let args = match plan.args(service) {
+            Ok(args) => args,
+            Err(error) => {
+                stop_all(&plan.state, &report.started).await;
+                return Err(error);
+            }
+        };
         on_progress(&format!("starting {}", service.name()));
         let ledger_before = ledger_size(&plan.producer.ledger);
         let ledger = (service == Service::Producer).then(|| plan.producer.ledger.clone());
@@ -257,13 +290,7 @@ pub async fn up(
                 source,
             })?;
         }
-        let state = process::spawn(
-            &plan.state,
-            service.name(),
-            &binary,
-            plan.args(service),
-            ledger.clone(),
-        )?;
+        let state = process::spawn(&plan.state, service.name(), &binary, args, ledger.clone())?;
         report.started.push(service);
         if let Err(why) =
             wait_healthy(plan, service, &state, ledger_before, timeout, on_progress).await
@@ -593,5 +620,80 @@ fn print_status(statuses: &[ServiceStatus], report: &UpReport) {
             status.service.name(),
             if status.alive { "yes" } else { "no" },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan() -> ServicesPlan {
+        let state = StateDir::new(PathBuf::from("/tmp/demo-services-test"));
+        ServicesPlan {
+            binaries: PathBuf::from("/opt/demo/bin"),
+            contact_points: vec!["10.0.0.1".into(), "10.0.0.2:9043".into()],
+            node_names: vec!["PC1".into(), "PC2".into()],
+            keyspace: "iot_demo".into(),
+            kafka: "10.0.0.4:9092".into(),
+            api_listen: "0.0.0.0:8080".into(),
+            api_url: "http://10.0.0.4:8080".into(),
+            metrics_listen: "127.0.0.1:9101".into(),
+            web_dir: PathBuf::from("/opt/demo/web"),
+            producer: ProducerSettings {
+                sensors: 7,
+                rate: 2.5,
+                sensor_prefix: "run_".into(),
+                ledger: PathBuf::from("/tmp/demo-services-test/ledger.jsonl"),
+            },
+            state,
+        }
+    }
+
+    fn parsed<T: Parser>(name: &str, args: Vec<String>) -> T {
+        T::try_parse_from(std::iter::once(name.to_owned()).chain(args))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn each_service_parses_what_the_plan_fixes() {
+        let plan = plan();
+        let api: ApiArgs = parsed("api", plan.args(Service::Api).unwrap());
+        assert_eq!(api.cassandra.contact_points(), plan.contact_points);
+        assert_eq!(api.cassandra.keyspace.as_str(), "iot_demo");
+        assert_eq!(api.listen.to_string(), plan.api_listen);
+        assert_eq!(api.node_names, plan.node_names);
+        assert_eq!(api.web_dir, Some(plan.web_dir.clone()));
+
+        let ingest: IngestArgs = parsed("ingest", plan.args(Service::Ingest).unwrap());
+        assert_eq!(ingest.cassandra.contact_points(), plan.contact_points);
+        assert_eq!(ingest.kafka.bootstrap, plan.kafka);
+        assert_eq!(ingest.metrics_listen.to_string(), plan.metrics_listen);
+
+        let producer: ProducerArgs = parsed("producer", plan.args(Service::Producer).unwrap());
+        assert_eq!(producer.kafka.bootstrap, plan.kafka);
+        assert_eq!(producer.sensors, 7);
+        assert_eq!(producer.rate, 2.5);
+        assert_eq!(producer.sensor_prefix, "run_");
+        assert_eq!(producer.ledger, Some(plan.producer.ledger.clone()));
+    }
+
+    #[test]
+    fn a_plan_the_services_would_refuse_is_refused_before_starting() {
+        let mut plan = plan();
+        plan.keyspace = "1abc".into();
+        assert!(matches!(
+            plan.args(Service::Api),
+            Err(AppError::ServiceArgs { service: "api", .. })
+        ));
+        let mut plan = self::plan();
+        plan.metrics_listen = "localhost".into();
+        assert!(matches!(
+            plan.args(Service::Ingest),
+            Err(AppError::ServiceArgs {
+                service: "ingest",
+                ..
+            })
+        ));
     }
 }

@@ -21,6 +21,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use contract::Keyspace;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -428,15 +429,8 @@ impl Validator<'_> {
         let name = self.non_empty(raw.name, "cluster name")?;
         let keyspace = raw.keyspace.span();
         let keyspace_name = raw.keyspace.into_inner();
-        let valid_keyspace = !keyspace_name.is_empty()
-            && keyspace_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid_keyspace {
-            return Err(self.error(
-                keyspace,
-                format!("expected a keyspace name (letters, digits, _), found {keyspace_name:?}"),
-            ));
+        if let Err(invalid) = Keyspace::new(&keyspace_name) {
+            return Err(self.error(keyspace, invalid.to_string()));
         }
         if *raw.replication_factor.get_ref() == 0 {
             return Err(self.error(
@@ -775,6 +769,15 @@ api_url = "http://127.0.0.1:8080"
         let text = "[cluster]\nname = \"x\"\nkeyspace = iot_demo\n";
         let err = error_of(text);
         assert!(err.starts_with("hosts.toml:3:12: "), "{err}");
+    }
+
+    #[test]
+    fn keyspace_follows_cassandra_s_rule() {
+        for bad in ["1abc", "a-b", ""] {
+            let text = LAB.replace("keyspace = \"iot_demo\"", &format!("keyspace = {bad:?}"));
+            let err = error_of(&text);
+            assert!(err.contains("invalid keyspace name"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use contract::api::Health;
 use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::cassandra::{self, SessionOptions};
 use iot_services::ledger::read_ledger;
@@ -429,4 +430,19 @@ fn long_histories_are_whole_and_new_readings_show_up_at_once() {
         "new reading visible in /history after {:?}",
         started.elapsed()
     );
+}
+
+/// `--listen-fd`: the API serves on a listener its parent bound and handed
+/// down, so whoever starts it never races anyone for a port.
+#[test]
+fn api_serves_on_an_inherited_listener() {
+    require_lab();
+    let dir = tempfile::tempdir().unwrap();
+    // start_api binds the listener here, hands it down as --listen-fd and names
+    // its very address in --listen: binding that again would fail, so an answer
+    // proves that the API served on the descriptor.
+    let (_api, base) = start_api(api_args(), dir.path());
+    let (status, body) = http_get(&format!("{base}/health")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Health>(&body).unwrap(), Health::ok());
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use contract::names::{DLQ_TOPIC, READINGS_TOPIC};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -22,9 +23,7 @@ use super::process::Java;
 use super::ready;
 use super::{LabError, write_file};
 
-pub const READINGS_TOPIC: &str = "sensor-readings";
 pub const READINGS_PARTITIONS: i32 = 6;
-pub const DLQ_TOPIC: &str = "sensor-readings-dlq";
 const PROBE_TOPIC: &str = "lab-probe";
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 

@@ -1,6 +1,7 @@
-//! The HTTP endpoints and their JSON shapes (the contract the dashboard and
-//! the conductor rely on), plus the error mapping: client mistakes are 400/404
-//! with `{"error": ...}`, a Cassandra that cannot answer is 503.
+//! The HTTP endpoints, answering with the JSON bodies of [`contract::api`]
+//! (which the dashboard, the conductor and the tests read), plus the error
+//! mapping: client mistakes are 400/404 with `{"error": ...}`, a Cassandra
+//! that cannot answer is 503.
 
 use std::collections::HashMap;
 use std::sync::Arc;
