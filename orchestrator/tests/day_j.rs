@@ -12,7 +12,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,18 +19,10 @@ use std::time::{Duration, Instant};
 
 use common::{require_lab, root};
 use serde_json::Value;
+use test_support::{FaultLock, Wait};
 
 /// Upper bound of one run (cluster checks, restarts and waits included).
 const RUN_TIMEOUT: Duration = Duration::from_secs(480);
-
-/// Serialises the tests that take nodes out, across test binaries and helpers.
-// File::lock is stable since 1.89; the toolchain here is newer than the declared MSRV.
-#[allow(clippy::incompatible_msrv)]
-fn fault_lock() -> File {
-    let file = File::create("/tmp/lab-faults.lock").expect("lock file");
-    file.lock().expect("exclusive lock on /tmp/lab-faults.lock");
-    file
-}
 
 /// Whatever happens, the run's process is ended (Ctrl-C first, so it restores
 /// what it took out), its services are stopped and the lab is brought back whole.
@@ -51,10 +42,9 @@ impl Drop for Cleanup {
                     nix::sys::signal::Signal::SIGINT,
                 );
             }
-            let deadline = Instant::now() + Duration::from_secs(240);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(200));
-            }
+            let _ = Wait::new("the run to end on Ctrl-C", Duration::from_secs(240))
+                .every(Duration::from_millis(200))
+                .try_until(|| child.try_wait().ok().flatten());
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -73,7 +63,7 @@ impl Drop for Cleanup {
 /// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
 fn run_day_j(mode: &str) -> (bool, String, Value) {
     require_lab();
-    let _lock = fault_lock();
+    let _lock = FaultLock::acquire();
     let services_dir = tempfile::tempdir().expect("temporary directory");
     let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
     let child = Command::new(env!("CARGO_BIN_EXE_demo"))
@@ -90,17 +80,10 @@ fn run_day_j(mode: &str) -> (bool, String, Value) {
         services_dir: services_dir.path().to_path_buf(),
     };
     let started = Instant::now();
-    let status = loop {
-        let child = cleanup.child.as_mut().expect("child");
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            started.elapsed() < RUN_TIMEOUT,
-            "day-J with --mode {mode} still running after {RUN_TIMEOUT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    };
+    let child = cleanup.child.as_mut().expect("child");
+    let status = Wait::new(format!("day-J with --mode {mode} to end"), RUN_TIMEOUT)
+        .every(Duration::from_millis(500))
+        .until(|| child.try_wait().expect("wait"));
     let mut stdout = String::new();
     stdout_file
         .reopen()

@@ -4,7 +4,8 @@
 //! serially; the ones that stop nodes hold /tmp/lab-faults.lock and always
 //! bring the cluster back whole with `demo lab up`, which is idempotent.
 
-use std::fs::File;
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,6 +14,9 @@ use iot_services::cassandra::{SessionOptions, connect, connect_single_node};
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
+use test_support::FaultLock;
+
+use common::{require_lab, root};
 
 const NODES: [(&str, u16); 3] = [
     ("127.0.0.1", 7199),
@@ -20,37 +24,12 @@ const NODES: [(&str, u16); 3] = [
     ("127.0.0.3", 7399),
 ];
 
-fn root() -> PathBuf {
-    std::env::var_os("DEMO_ROOT")
-        .filter(|root| !root.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
-}
-
 fn demo(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_demo"))
         .args(args)
         .current_dir(root())
         .output()
         .expect("the demo binary runs")
-}
-
-fn require_lab() {
-    let answering = std::net::TcpStream::connect_timeout(
-        &"127.0.0.1:9042".parse().unwrap(),
-        Duration::from_secs(2),
-    );
-    assert!(
-        answering.is_ok(),
-        "lab not up: run `cargo run -- lab up` (or the project's test command) first"
-    );
-}
-
-/// Serialises the tests that stop nodes, across test binaries and helpers.
-fn fault_lock() -> File {
-    let file = File::create("/tmp/lab-faults.lock").expect("lock file");
-    file.lock().expect("exclusive lock on /tmp/lab-faults.lock");
-    file
 }
 
 /// Brings every node back (idempotent) when a fault test ends, even on panic.
@@ -246,7 +225,7 @@ async fn a_row_written_at_all_through_node1_is_read_at_one_on_node2_alone_and_no
 #[tokio::test]
 async fn quorum_survives_one_node_down_and_is_unavailable_with_two_down() {
     require_lab();
-    let _lock = fault_lock();
+    let _lock = FaultLock::acquire();
     let _restore = RestoreLab;
     let sensor = unique_sensor("tolerance");
 
@@ -297,7 +276,7 @@ async fn quorum_survives_one_node_down_and_is_unavailable_with_two_down() {
 #[test]
 fn lab_down_leaves_nothing_running_and_up_twice_is_harmless() {
     require_lab();
-    let _lock = fault_lock();
+    let _lock = FaultLock::acquire();
     let _restore = RestoreLab;
     let pid_files: Vec<PathBuf> = (1..=3)
         .map(|n| root().join(format!(".lab/node{n}/cassandra.pid")))

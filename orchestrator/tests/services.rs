@@ -3,22 +3,21 @@
 //! The services run from the built binaries (target/debug), with an
 //! inventory that is the lab's except for the API's port, their pid files
 //! and logs in a temporary directory, and ingest's metrics on a free port:
-//! nothing here collides with a demo running on the usual ports.
+//! nothing here collides with a demo running on the usual ports. The
+//! conductor binds those ports itself (from the inventory), so they are
+//! picked free and released first; if another process takes one meanwhile,
+//! `up` fails to bind and the test tries fresh ports.
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{require_lab, root};
+use test_support::released_port;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
+/// How many pairs of ports `up` is tried on before the test gives up.
+const PORT_ATTEMPTS: usize = 3;
 
 /// The lab's inventory with the API moved to `api_port`.
 fn hosts_with_api_port(dir: &Path, api_port: u16) -> PathBuf {
@@ -89,14 +88,21 @@ fn alive(pid: i32) -> bool {
 fn services_come_up_report_health_and_go_down() {
     require_lab();
     let dir = tempfile::tempdir().expect("temporary directory");
-    let api_port = free_port();
-    let services = Services {
-        hosts: hosts_with_api_port(dir.path(), api_port),
-        state: dir.path().join("services"),
-        metrics: format!("127.0.0.1:{}", free_port()),
-    };
-
-    let up = services.demo("up");
+    let (services, api_port, up) = (1..=PORT_ATTEMPTS)
+        .map(|attempt| {
+            let api_port = released_port();
+            let services = Services {
+                hosts: hosts_with_api_port(dir.path(), api_port),
+                state: dir.path().join(format!("services-{attempt}")),
+                metrics: format!("127.0.0.1:{}", released_port()),
+            };
+            let up = services.demo("up");
+            (services, api_port, up)
+        })
+        .find(|(_, _, up)| {
+            up.status.success() || !String::from_utf8_lossy(&up.stderr).contains("in use")
+        })
+        .unwrap_or_else(|| panic!("every port tried was taken before `up` bound it"));
     assert!(up.status.success(), "services up failed");
     let text = String::from_utf8_lossy(&up.stdout);
     assert!(

@@ -7,76 +7,25 @@
 //! key and unreachable-host tests do not. Fault tests hold the exclusive
 //! lock /tmp/lab-faults.lock while they run and always restore the node.
 
-use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use demo::cluster;
 use demo::hosts::{Inventory, NodeSpec, Transport, Verb};
 use demo::remote::{Remote, RemoteError, RemoteOptions};
 use demo::ui::Render;
-use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tempfile::TempDir;
+use test_support::{FaultLock, Ran, Wait, released_port, run_bounded};
 
 const SSHD: &str = "/usr/sbin/sshd";
-const LAB_FAULTS_LOCK: &str = "/tmp/lab-faults.lock";
 
-/// Output of a bounded external command.
-struct Ran {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to completion, killing it (and failing the test) after `limit`.
-fn run_bounded(command: &mut Command, limit: Duration) -> Ran {
-    let mut out = tempfile::tempfile().expect("temp file for stdout");
-    let mut err = tempfile::tempfile().expect("temp file for stderr");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("clone stdout file"))
-        .stderr(err.try_clone().expect("clone stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for child") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        sleep(Duration::from_millis(50));
-    };
-    let read = |file: &mut File| {
-        use std::io::Seek;
-        let mut text = String::new();
-        file.rewind().expect("rewind");
-        file.read_to_string(&mut text).expect("read output");
-        text
-    };
-    Ran {
-        status: status.code(),
-        stdout: read(&mut out),
-        stderr: read(&mut err),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
+/// How many ports a private sshd tries before the test gives up.
+const SSHD_PORT_ATTEMPTS: usize = 5;
 
 fn keygen(path: &Path) {
     let ran = run_bounded(
@@ -110,37 +59,67 @@ impl Sshd {
             .expect("authorized_keys");
         // sshd refuses to start without its privilege separation directory.
         std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
-        let port = free_port();
+        // sshd binds its own port (it cannot take an inherited listener), so
+        // the port is picked free and released first: another process may
+        // take it meanwhile, and then sshd exits and a fresh port is tried.
+        let mut failures = Vec::new();
+        for _ in 0..SSHD_PORT_ATTEMPTS {
+            let port = released_port();
+            match Self::start_on(dir.path(), port) {
+                Ok(child) => return Sshd { dir, port, child },
+                Err(failure) => failures.push(failure),
+            }
+        }
+        panic!("sshd could not listen:\n{}", failures.join("\n"))
+    }
+
+    /// sshd on `port`, once it accepts connections; on failure, why (its log).
+    fn start_on(dir: &Path, port: u16) -> Result<Child, String> {
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nPidFile {dir}/sshd.pid\n\
              AuthorizedKeysFile {dir}/authorized_keys\nPermitRootLogin prohibit-password\n\
              PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
              UsePAM no\nStrictModes no\nMaxStartups 100\nMaxSessions 100\n",
-            dir = path.display()
+            dir = dir.display()
         );
-        std::fs::write(path.join("sshd_config"), config).expect("sshd_config");
-        let child = Command::new(SSHD)
+        std::fs::write(dir.join("sshd_config"), config).expect("sshd_config");
+        let log = dir.join("sshd.log");
+        let mut child = Command::new(SSHD)
             .arg("-D")
             .arg("-f")
-            .arg(path.join("sshd_config"))
+            .arg(dir.join("sshd_config"))
             .arg("-E")
-            .arg(path.join("sshd.log"))
+            .arg(&log)
             .stdin(Stdio::null())
             .process_group(0)
             .spawn()
             .expect("start sshd");
-        let sshd = Sshd { dir, port, child };
-        let started = Instant::now();
         let address = SocketAddr::from(([127, 0, 0, 1], port));
-        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "sshd did not listen on {address}: {}",
-                sshd.log()
-            );
-            sleep(Duration::from_millis(50));
-        }
-        sshd
+        let listening = Wait::new(
+            format!("sshd listening on {address}"),
+            Duration::from_secs(10),
+        )
+        .every(Duration::from_millis(50))
+        .try_until(|| {
+            if let Ok(Some(status)) = child.try_wait() {
+                // Exited (could not bind): no use waiting longer.
+                return Ok(Err(format!("sshd exited with {status}")));
+            }
+            TcpStream::connect_timeout(&address, Duration::from_millis(200))
+                .map(|_| Ok(()))
+                .map_err(|e| e.to_string())
+        });
+        let why = match listening {
+            Ok(Ok(())) => return Ok(child),
+            Ok(Err(exited)) => exited,
+            Err(timed_out) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                timed_out.to_string()
+            }
+        };
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        Err(format!("port {port}: {why}: {said}"))
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -171,14 +150,12 @@ impl Drop for Sshd {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
         }
-        let started = Instant::now();
-        while matches!(self.child.try_wait(), Ok(None)) {
-            if started.elapsed() > Duration::from_secs(5) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break;
-            }
-            sleep(Duration::from_millis(50));
+        let exited = Wait::new("sshd to exit on SIGTERM", Duration::from_secs(5))
+            .every(Duration::from_millis(50))
+            .try_until(|| self.child.try_wait().ok().flatten());
+        if exited.is_err() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }
@@ -309,30 +286,6 @@ fn demo_bin(hosts: &Path, args: &[&str], limit: Duration) -> Ran {
     )
 }
 
-/// The exclusive lab-fault lock, waited for at most 15 minutes.
-fn lab_fault_lock() -> Flock<File> {
-    let started = Instant::now();
-    loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(LAB_FAULTS_LOCK)
-            .expect("open the lab fault lock");
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => return lock,
-            Err((_, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
-                assert!(
-                    started.elapsed() < Duration::from_secs(900),
-                    "{LAB_FAULTS_LOCK} held by someone else for 15 minutes"
-                );
-                sleep(Duration::from_secs(1));
-            }
-            Err((_, errno)) => panic!("cannot lock {LAB_FAULTS_LOCK}: {errno}"),
-        }
-    }
-}
-
 /// Puts a lab node back whatever happened (thaw, start, wait for CQL).
 struct RestoreNode {
     node: NodeSpec,
@@ -347,31 +300,28 @@ impl Drop for RestoreNode {
             );
         }
         let cql = SocketAddr::new(self.node.address, 9042);
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&cql, Duration::from_secs(1)).is_err()
-            && started.elapsed() < Duration::from_secs(180)
-        {
-            sleep(Duration::from_secs(1));
-        }
+        // No panic here (it may run while a test is failing): the next test's
+        // wait for a whole cluster reports a node that did not come back.
+        let _ = Wait::new(format!("{cql} answering"), Duration::from_secs(180))
+            .every(Duration::from_secs(1))
+            .try_until(|| TcpStream::connect_timeout(&cql, Duration::from_secs(1)));
     }
 }
 
 /// Waits (bounded) until the cluster is whole: a previous test may have
 /// just restarted a node.
 async fn wait_whole(inventory: &Inventory, options: &RemoteOptions) {
-    let started = Instant::now();
-    loop {
-        let report = cluster::check(inventory, options).await.expect("check");
-        if report.is_whole() {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "the lab is not whole:\n{}",
-            report.render()
-        );
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    Wait::new("the lab whole", Duration::from_secs(180))
+        .every(Duration::from_secs(2))
+        .until_async(|| async {
+            let report = cluster::check(inventory, options).await.expect("check");
+            if report.is_whole() {
+                Ok(())
+            } else {
+                Err(format!("not whole:\n{}", report.render()))
+            }
+        })
+        .await
 }
 
 /// The lab reached through a private sshd, whole, with the lab-fault lock held.
@@ -384,7 +334,7 @@ struct LabThroughSsh {
     direct: Inventory,
     // Fields drop in this order: sshd is stopped before the lock is released.
     sshd: Sshd,
-    _lock: Flock<File>,
+    _lock: FaultLock,
 }
 
 impl LabThroughSsh {
@@ -392,7 +342,7 @@ impl LabThroughSsh {
     /// the cluster is whole.
     async fn whole() -> LabThroughSsh {
         let direct = lab();
-        let lock = lab_fault_lock();
+        let lock = FaultLock::acquire();
         let sshd = Sshd::start();
         let hosts = lab_through_ssh(&sshd, &direct, &sshd.known_hosts());
         let inventory = Inventory::load(&hosts).expect("generated hosts file");
@@ -619,7 +569,8 @@ async fn remote_commands_over_ssh_report_output_status_and_timeouts() {
 #[tokio::test]
 async fn closed_port_is_reported_unreachable_at_once() {
     let sshd = Sshd::start();
-    let closed = free_port();
+    // Nothing listens there (a bound port would answer, or never refuse).
+    let closed = released_port();
     let inventory = single_node(&sshd, closed, &sshd.known_hosts(), 3);
     let options = RemoteOptions::from_inventory(&inventory);
     let started = Instant::now();

@@ -11,9 +11,8 @@
 //!   cargo build --release -p iot-services --bins --examples
 //!   target/release/examples/bench
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,15 +20,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Parser;
+use contract::args::{ApiArgs, IngestArgs, KafkaArgs, ProducerArgs, from_environment};
 use iot_services::cassandra::{self, SessionOptions, prepare};
 use iot_services::kafka::{durable_producer_config, ensure_topics};
 use iot_services::reading::{Reading, format_timestamp};
-use nix::fcntl::{Flock, FlockArg};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
+use test_support::{BoundListener, FaultLock, Service, Wait, metric_value};
 use tokio::sync::Semaphore;
 
 /// Benchmark producer → Kafka → ingest → Cassandra → API on the lab.
@@ -64,55 +62,33 @@ struct Args {
     skip_node_down: bool,
 }
 
-/// A child service, killed by pid when dropped.
-struct Spawned {
-    name: &'static str,
-    child: Child,
+/// Starts service binary `name` (from [`binaries_dir`]) with `args`,
+/// handing it `listeners`, its log in `logs`; killed when dropped.
+fn spawn(
+    name: &str,
+    args: Vec<String>,
+    listeners: Vec<BoundListener>,
+    logs: &Path,
+) -> Result<Service> {
+    let program = binaries_dir().join(name);
+    if !program.is_file() {
+        bail!(
+            "no {} (build with `cargo build --release -p iot-services --bins`)",
+            program.display()
+        );
+    }
+    let mut command = Command::new(program);
+    command.args(args).env("RUST_LOG", "warn");
+    Ok(Service::spawn(name, command, listeners, logs))
 }
 
-impl Spawned {
-    fn start(name: &'static str, args: &[String], logs: &Path) -> Result<Spawned> {
-        let log = File::create(logs.join(format!("{name}-{}.log", Utc::now().timestamp_micros())))?;
-        let child = Command::new(binaries_dir().join(name))
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {name} (build with `cargo build --release -p iot-services --bins`)"
-                )
-            })?;
-        Ok(Spawned { name, child })
+/// Waits until `service` exits by itself, successfully.
+fn finished(service: &mut Service, timeout: Duration) -> Result<()> {
+    let status = service.try_wait_finished(timeout)?;
+    if !status.success() {
+        bail!("{} exited with {status}", service.name());
     }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn wait(&mut self, timeout: Duration) -> Result<()> {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if let Some(status) = self.child.try_wait()? {
-                if status.success() {
-                    return Ok(());
-                }
-                bail!("{} exited with {status}", self.name);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        bail!("{} still running after {timeout:?}", self.name)
-    }
-}
-
-impl Drop for Spawned {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGKILL);
-            let _ = self.child.wait();
-        }
-    }
+    Ok(())
 }
 
 /// target/release: this example lives in target/release/examples.
@@ -121,12 +97,6 @@ fn binaries_dir() -> PathBuf {
         .ok()
         .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf))
         .unwrap_or_else(|| PathBuf::from("target/release"))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -212,60 +182,53 @@ fn cpu_delta(before: &[(String, u32, f64)]) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// Starts ingest on `topic`, its metrics on a listener bound here; returns it
+/// and its metrics URL.
 fn start_ingest(
     args: &Args,
     topic: &str,
     dlq: &str,
     group: &str,
-    metrics_port: u16,
     logs: &Path,
-) -> Result<Spawned> {
-    let metrics = format!("127.0.0.1:{metrics_port}");
-    let argv: Vec<String> = [
-        "--kafka",
-        &args.kafka,
-        "--topic",
-        topic,
-        "--dlq-topic",
-        dlq,
-        "--group-id",
-        group,
-        "--metrics-listen",
-        &metrics,
-        "--cassandra",
-        &args.cassandra,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    Spawned::start("ingest", &argv, logs)
+) -> Result<(Service, String)> {
+    let metrics = BoundListener::loopback();
+    let mut ingest: IngestArgs = from_environment()?;
+    ingest.kafka = kafka(args, topic);
+    ingest.cassandra.contact_points = args.cassandra.clone();
+    ingest.dlq_topic = dlq.to_owned();
+    ingest.group_id = group.to_owned();
+    ingest.metrics_listen = metrics.address();
+    ingest.metrics_fd = Some(metrics.fd());
+    let url = format!("{}/metrics", metrics.base_url());
+    Ok((spawn("ingest", ingest.to_args(), vec![metrics], logs)?, url))
 }
 
-async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
+async fn metric(client: &reqwest::Client, metrics_url: &str, series: &str) -> Option<f64> {
     let text = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .get(metrics_url)
         .send()
         .await
         .ok()?
         .text()
         .await
         .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
-        .and_then(|v| v.trim().parse().ok())
+    metric_value(&text, series)
 }
 
 async fn wait_http_ok(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    bail!("{url} not OK after {timeout:?}")
+    Wait::new(format!("{url} to answer OK"), timeout)
+        .every(Duration::from_millis(200))
+        .try_until_async(|| async {
+            let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            if status.is_success() {
+                Ok(())
+            } else {
+                Err(status.to_string())
+            }
+        })
+        .await?;
+    Ok(())
 }
 
 /// The reference: prepared inserts of `sensor_data` rows at QUORUM, as many in
@@ -315,15 +278,20 @@ async fn reference_writer(args: &Args, run: &str) -> Result<f64> {
 }
 
 /// A service's Kafka address and topic, then `extra`.
-fn kafka_args(kafka: &str, topic: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "--kafka".to_owned(),
-        kafka.to_owned(),
-        "--topic".to_owned(),
-        topic.to_owned(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+/// The bench's Kafka on `topic`.
+fn kafka(args: &Args, topic: &str) -> KafkaArgs {
+    KafkaArgs {
+        bootstrap: args.kafka.clone(),
+        topic: topic.to_owned(),
+    }
+}
+
+/// The producer's arguments: the defaults, on the bench's Kafka and `topic`.
+fn producer(args: &Args, topic: &str) -> Result<ProducerArgs> {
+    Ok(ProducerArgs {
+        kafka: kafka(args, topic),
+        ..from_environment()?
+    })
 }
 
 /// 32 clients hammering history for `seconds`: (p50, p99, requests/s, errors).
@@ -380,19 +348,13 @@ async fn history_load(
 
 /// Stops PC2 under the lab fault lock, runs `body`, brings PC2 back.
 struct NodeDown {
-    _lock: Flock<File>,
+    _lock: FaultLock,
     restored: bool,
 }
 
 impl NodeDown {
     fn stop_pc2() -> Result<NodeDown> {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open("/tmp/lab-faults.lock")?;
-        eprintln!("waiting for the lab fault lock…");
-        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| e)?;
+        let lock = FaultLock::acquire();
         run_script("stop")?;
         Ok(NodeDown {
             _lock: lock,
@@ -468,43 +430,29 @@ async fn main() -> Result<()> {
     let topic = format!("bench-{run}");
     let dlq = format!("bench-{run}-dlq");
     ensure_topics(&args.kafka, &[(&topic, 6), (&dlq, 1)]).await?;
-    let common = |extra: &[&str]| kafka_args(&args.kafka, &topic, extra);
     eprintln!(
         "filling {topic} with {} readings…",
         args.throughput_readings
     );
     let fill_started = Instant::now();
-    let mut filler = Spawned::start(
-        "producer",
-        &common(&[
-            "--max-rate",
-            "--sensors",
-            "100",
-            "--count",
-            &args.throughput_readings.to_string(),
-            "--sensor-prefix",
-            &format!("bench_ing_{run}_"),
-        ]),
-        &logs,
-    )?;
-    filler.wait(Duration::from_secs(600))?;
+    let filler = ProducerArgs {
+        max_rate: true,
+        sensors: 100,
+        count: Some(args.throughput_readings),
+        sensor_prefix: format!("bench_ing_{run}_"),
+        ..producer(&args, &topic)?
+    };
+    let mut filler = spawn("producer", filler.to_args(), Vec::new(), &logs)?;
+    finished(&mut filler, Duration::from_secs(600))?;
     let produce_rate = args.throughput_readings as f64 / fill_started.elapsed().as_secs_f64();
     eprintln!("  producer --max-rate: {produce_rate:.0} readings/s acknowledged");
 
-    let metrics_port = free_port()?;
-    let ingest = start_ingest(
-        &args,
-        &topic,
-        &dlq,
-        &format!("bench-{run}"),
-        metrics_port,
-        &logs,
-    )?;
+    let (ingest, metrics_url) = start_ingest(&args, &topic, &dlq, &format!("bench-{run}"), &logs)?;
     let target = args.throughput_readings as f64;
     let mut samples: Vec<(Instant, f64)> = Vec::new();
     let drain_started = Instant::now();
     loop {
-        let written = metric(&client, metrics_port, "ingest_written_total")
+        let written = metric(&client, &metrics_url, "ingest_written_total")
             .await
             .unwrap_or(0.0);
         samples.push((Instant::now(), written));
@@ -526,7 +474,7 @@ async fn main() -> Result<()> {
         (Some((t1, w1)), Some((t2, w2))) if t2 > t1 => (w2 - w1) / (t2 - t1).as_secs_f64(),
         _ => target / drain_started.elapsed().as_secs_f64(),
     };
-    let drained_peak = peak_rss_mib(ingest.pid()).unwrap_or(0.0);
+    let drained_peak = peak_rss_mib(ingest.id()).unwrap_or(0.0);
     drop(ingest);
     // The cluster's state changed meanwhile (memtables, compactions, other
     // users of the machine): measure the reference again and compare with both.
@@ -542,47 +490,33 @@ async fn main() -> Result<()> {
     // (memory after a full-speed drain says little about the demo).
     let demo_topic = format!("bench-{run}-demo");
     ensure_topics(&args.kafka, &[(&demo_topic, 6)]).await?;
-    let demo_metrics_port = free_port()?;
-    let ingest = start_ingest(
+    let (ingest, _) = start_ingest(
         &args,
         &demo_topic,
         &dlq,
         &format!("bench-{run}-demo"),
-        demo_metrics_port,
         &logs,
     )?;
-    let demo_args = |extra: &[&str]| kafka_args(&args.kafka, &demo_topic, extra);
-    let api_port = free_port()?;
-    let api = Spawned::start(
-        "api",
-        &[
-            "--listen".into(),
-            format!("127.0.0.1:{api_port}"),
-            "--cassandra".into(),
-            args.cassandra.clone(),
-        ],
-        &logs,
-    )?;
-    let base = format!("http://127.0.0.1:{api_port}");
+    let listener = BoundListener::loopback();
+    let mut api: ApiArgs = from_environment()?;
+    api.cassandra.contact_points = args.cassandra.clone();
+    api.listen = listener.address();
+    api.listen_fd = Some(listener.fd());
+    let base = listener.base_url();
+    let api = spawn("api", api.to_args(), vec![listener], &logs)?;
     wait_http_ok(&client, &format!("{base}/health"), Duration::from_secs(30)).await?;
-    let demo = Spawned::start(
-        "producer",
-        &demo_args(&[
-            "--sensors",
-            "5",
-            "--rate",
-            "1",
-            "--duration",
-            &args.demo_seconds.to_string(),
-            "--sensor-prefix",
-            &format!("bench_demo_{run}_"),
-        ]),
-        &logs,
-    )?;
+    let demo = ProducerArgs {
+        sensors: 5,
+        rate: 1.0,
+        duration: Some(args.demo_seconds as f64),
+        sensor_prefix: format!("bench_demo_{run}_"),
+        ..producer(&args, &demo_topic)?
+    };
+    let demo = spawn("producer", demo.to_args(), Vec::new(), &logs)?;
     let pids = [
-        ("producer", demo.pid()),
-        ("ingest", ingest.pid()),
-        ("api", api.pid()),
+        ("producer", demo.id()),
+        ("ingest", ingest.id()),
+        ("api", api.id()),
     ];
     let sampling = Arc::new(AtomicBool::new(true));
     let rss_task = {
@@ -662,7 +596,7 @@ async fn main() -> Result<()> {
         "history: {} clients for {} s, all nodes up…",
         args.history_clients, args.history_seconds
     );
-    let cpu_before = cpu_snapshot(&[("api", api.pid()), ("bench client", std::process::id())]);
+    let cpu_before = cpu_snapshot(&[("api", api.id()), ("bench client", std::process::id())]);
     let up = history_load(&base, &history_sensors, &since, &args).await;
     let cpu_used = cpu_delta(&cpu_before);
     eprintln!(

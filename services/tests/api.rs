@@ -3,19 +3,18 @@
 
 mod common;
 
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
 use contract::api::Health;
-use contract::args::ApiArgs;
+use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::cassandra::{self, SessionOptions};
 use iot_services::ledger::read_ledger;
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 use serde_json::Value;
+use test_support::{Service, wait_for};
 
 /// Starts ingest + api, produces a few readings of `prefix`; returns the API base URL.
 struct Stack {
@@ -26,22 +25,22 @@ struct Stack {
     _dir: tempfile::TempDir,
 }
 
-fn stack(api_args: &[&str]) -> Stack {
+fn stack(api_args: ApiArgs) -> Stack {
     require_lab();
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let topics = Topics::create(&rt, "api");
     let prefix = unique_prefix("api");
-    let (ingest, _) = start_ingest(&topics, &unique("api-group"), dir.path(), &[]);
-    let (api, base) = start_api(dir.path(), api_args);
+    let (ingest, _) = start_ingest(ingest_args(&topics, &unique("api-group")), dir.path());
+    let (api, base) = start_api(api_args, dir.path());
     let ledger = dir.path().join("ledger.jsonl");
-    run_producer(
-        &topics.readings,
-        &prefix,
-        &ledger,
-        &["--sensors", "2", "--rate", "20", "--count", "10"],
-        Duration::from_secs(60),
-    );
+    let producer = ProducerArgs {
+        sensors: 2,
+        rate: 20.0,
+        count: Some(10),
+        ..producer_args(&topics.readings, &prefix, &ledger)
+    };
+    run_producer(&producer, Duration::from_secs(60));
     let entries = read_ledger(&ledger).unwrap();
     let last = entries.iter().max_by_key(|e| e.timestamp).unwrap().clone();
     wait_for("readings visible", Duration::from_secs(10), || {
@@ -82,7 +81,7 @@ fn keys(value: &Value) -> Vec<&str> {
 
 #[test]
 fn every_endpoint_answers_with_its_documented_shape() {
-    let s = stack(&[]);
+    let s = stack(api_args());
     let base = &s.base;
     let id = format!("{}01", s.prefix);
 
@@ -254,7 +253,10 @@ fn write_event(run_id: &str) {
 
 #[test]
 fn bad_input_is_400_unknown_sensors_are_404_and_nothing_is_5xx() {
-    let s = stack(&["--cors-allow-origin", "http://dashboard.example"]);
+    let s = stack(ApiArgs {
+        cors_allow_origin: vec!["http://dashboard.example".to_owned()],
+        ..api_args()
+    });
     let base = &s.base;
     let id = format!("{}01", s.prefix);
 
@@ -380,7 +382,7 @@ fn write_readings(sensor_id: &str, count: i64, end_ms: i64) {
 fn long_histories_are_whole_and_new_readings_show_up_at_once() {
     require_lab();
     let dir = tempfile::tempdir().unwrap();
-    let (_api, base) = start_api(dir.path(), &[]);
+    let (_api, base) = start_api(api_args(), dir.path());
     let id = format!("{}long", unique_prefix("api"));
     let end = Utc::now().timestamp_millis() - 60_000;
     write_readings(&id, 400, end);
@@ -436,23 +438,11 @@ fn long_histories_are_whole_and_new_readings_show_up_at_once() {
 fn api_serves_on_an_inherited_listener() {
     require_lab();
     let dir = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    // Rust opens sockets close-on-exec; this one is meant for the child.
-    fcntl(&listener, FcntlArg::F_SETFD(FdFlag::empty())).unwrap();
-    let mut args: ApiArgs = contract::args::from_environment().unwrap();
-    // The very address the listener holds: binding it again would fail, so an
-    // answer proves that the API served on the descriptor.
-    args.listen = address;
-    args.listen_fd = Some(listener.as_raw_fd());
-    let _api = Service::spawn("api", &args.to_args(), dir.path());
-    drop(listener);
-    let health = format!("http://{address}/health");
-    let (status, body) = wait_for(
-        "api /health on the inherited listener",
-        Duration::from_secs(30),
-        || http_get(&health).ok(),
-    );
+    // start_api binds the listener here, hands it down as --listen-fd and names
+    // its very address in --listen: binding that again would fail, so an answer
+    // proves that the API served on the descriptor.
+    let (_api, base) = start_api(api_args(), dir.path());
+    let (status, body) = http_get(&format!("{base}/health")).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Health>(&body).unwrap(), Health::ok());
 }

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use common::*;
+use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::ledger::read_ledger;
 use serde_json::Value;
+use test_support::{FaultLock, Service, read_metric, wait_for, wait_for_metric};
 
 /// The longest the API or ingest may stall when one node goes away.
 const MAX_STALL: Duration = Duration::from_millis(2500);
@@ -22,36 +24,29 @@ struct Flow {
     prefix: String,
     ledger: std::path::PathBuf,
     ingest: Service,
-    ingest_metrics: u16,
+    ingest_metrics: String,
     api: Service,
     base: String,
     producer: Service,
 }
 
 /// ingest + api + a producer of 2 sensors at 10 readings/s each for `seconds`.
-fn start_flow(tag: &str, seconds: u32, api_args: &[&str]) -> Flow {
+fn start_flow(tag: &str, seconds: u32, api_args: ApiArgs) -> Flow {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
     let topics = Topics::create(&rt, tag);
     let group = unique(&format!("{tag}-group"));
     let prefix = unique_prefix(tag);
     let ledger = dir.path().join("ledger.jsonl");
-    let (ingest, ingest_metrics) = start_ingest(&topics, &group, dir.path(), &[]);
-    let (api, base) = start_api(dir.path(), api_args);
-    let args = producer_args(
-        &topics.readings,
-        &prefix,
-        &ledger,
-        &[
-            "--sensors",
-            "2",
-            "--rate",
-            "10",
-            "--duration",
-            &seconds.to_string(),
-        ],
-    );
-    let producer = Service::spawn("producer", &args, dir.path());
+    let (ingest, ingest_metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
+    let (api, base) = start_api(api_args, dir.path());
+    let args = ProducerArgs {
+        sensors: 2,
+        rate: 10.0,
+        duration: Some(f64::from(seconds)),
+        ..producer_args(&topics.readings, &prefix, &ledger)
+    };
+    let producer = spawn_producer(&args, dir.path());
     let flow = Flow {
         dir,
         topics,
@@ -86,12 +81,34 @@ fn fresh_latest(flow: &Flow) -> Result<(Duration, Duration), String> {
     Ok((age, took))
 }
 
+/// Readings ingest has written so far.
 fn written(flow: &Flow) -> u64 {
-    let (_, text) = http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("ingest_written_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(0.0) as u64
+    read_metric(&flow.ingest_metrics, "ingest_written_total")
+        .unwrap_or_else(|e| panic!("ingest's metrics: {e}")) as u64
+}
+
+/// A steady flow before a fault: ingest has written `seconds` of the
+/// producer's 20 readings/s.
+fn wait_flowing(flow: &Flow, seconds: u32) {
+    let readings = f64::from(seconds * 20);
+    wait_for_metric(
+        &flow.ingest_metrics,
+        "ingest_written_total",
+        &format!(">= {readings}"),
+        Duration::from_secs(30),
+        |written| written >= readings,
+    );
+}
+
+/// Waits until ingest's `ingest_cassandra_writable` gauge reads `writable` (1 or 0).
+fn wait_writable(flow: &Flow, writable: f64, timeout: Duration) {
+    wait_for_metric(
+        &flow.ingest_metrics,
+        "ingest_cassandra_writable",
+        &format!("== {writable}"),
+        timeout,
+        |value| value == writable,
+    );
 }
 
 /// Watches the API and ingest for `duration`: every answer must be 200, quick
@@ -110,6 +127,7 @@ fn watch_service(flow: &Flow, duration: Duration, grace: Duration) {
         if started.elapsed() > grace {
             worst_age = worst_age.max(age);
         }
+        // The pace of the observation window, not a synchronisation.
         std::thread::sleep(Duration::from_millis(200));
     }
     let written_during = written(flow) - written_before;
@@ -147,8 +165,8 @@ fn one_node_out(verb: &str, node: u8) {
     require_lab();
     let _lock = FaultLock::acquire();
     wait_node_healthy(node, Duration::from_secs(120));
-    let flow = start_flow(&format!("fo-{verb}"), 40, &[]);
-    std::thread::sleep(Duration::from_secs(3));
+    let flow = start_flow(&format!("fo-{verb}"), 40, api_args());
+    wait_flowing(&flow, 3);
 
     let fault = NodeFault::apply(node, verb);
     eprintln!("node {node}: {verb} at {}", Utc::now());
@@ -184,23 +202,28 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
     let _lock = FaultLock::acquire();
     wait_node_healthy(2, Duration::from_secs(120));
     wait_node_healthy(3, Duration::from_secs(120));
-    let flow = start_flow("fo-two", 45, &["--fallback-to-one"]);
-    std::thread::sleep(Duration::from_secs(3));
+    let flow = start_flow(
+        "fo-two",
+        45,
+        ApiArgs {
+            fallback_to_one: true,
+            ..api_args()
+        },
+    );
+    wait_flowing(&flow, 3);
 
     let second = NodeFault::apply(3, "kill");
     let first = NodeFault::apply(2, "kill");
     // Let ingest notice, then watch it hold its offsets.
-    wait_for(
-        "ingest reporting Cassandra unwritable",
-        Duration::from_secs(30),
-        || {
-            let (_, text) =
-                http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
-            text.contains("ingest_cassandra_writable 0").then_some(())
-        },
-    );
+    wait_writable(&flow, 0.0, Duration::from_secs(30));
     let committed_before = committed_offsets(&flow.topics.readings, &flow.group);
-    std::thread::sleep(Duration::from_secs(6));
+    // Six seconds of readings (20/s) reach Kafka meanwhile: none may be committed.
+    let acknowledged_before = acknowledged(&flow.ledger).unwrap_or_else(|e| panic!("{e}"));
+    wait_acknowledged(
+        &flow.ledger,
+        acknowledged_before + 120,
+        Duration::from_secs(30),
+    );
     let committed_after = committed_offsets(&flow.topics.readings, &flow.group);
     assert_eq!(
         committed_before, committed_after,
@@ -215,10 +238,11 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
 
     // The API falls back to ONE and says so.
     let url = format!("{}/sensors/{}01/latest", flow.base, flow.prefix);
-    let (status, headers, body) = http_get_with_headers(&url).unwrap();
-    assert_eq!(status, 200, "{body}");
+    let answer = test_support::http::get(&url).unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(
-        headers
+        answer
+            .headers
             .get("x-read-consistency")
             .map(|v| v.to_str().unwrap()),
         Some("ONE")
@@ -226,11 +250,7 @@ fn two_nodes_down_ingest_stops_committing_and_after_one_returns_nothing_is_missi
 
     // One node back: QUORUM possible again, ingest resumes by itself.
     first.restore();
-    wait_for("ingest writing again", Duration::from_secs(60), || {
-        let (_, text) =
-            http_get(&format!("http://127.0.0.1:{}/metrics", flow.ingest_metrics)).ok()?;
-        text.contains("ingest_cassandra_writable 1").then_some(())
-    });
+    wait_writable(&flow, 1.0, Duration::from_secs(60));
     assert!(
         flow.ingest
             .log_text()

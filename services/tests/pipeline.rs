@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use contract::args::ProducerArgs;
 use iot_services::kafka::durable_producer_config;
 use iot_services::ledger::read_ledger;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
+use test_support::{read_metric, wait_for, wait_for_metric};
 
 #[test]
 fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
@@ -19,26 +21,18 @@ fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
     let dir = tempfile::tempdir().unwrap();
     let topics = Topics::create(&rt, "e2e");
     let prefix = unique_prefix("e2e");
-    let (_ingest, _) = start_ingest(&topics, &unique("e2e-group"), dir.path(), &[]);
-    let (_api, base) = start_api(dir.path(), &[]);
+    let (_ingest, _) = start_ingest(ingest_args(&topics, &unique("e2e-group")), dir.path());
+    let (_api, base) = start_api(api_args(), dir.path());
 
     let ledger_path = dir.path().join("ledger.jsonl");
-    let summary = run_producer(
-        &topics.readings,
-        &prefix,
-        &ledger_path,
-        &[
-            "--sensors",
-            "3",
-            "--rate",
-            "2",
-            "--count",
-            "12",
-            "--seed",
-            "1",
-        ],
-        Duration::from_secs(60),
-    );
+    let producer = ProducerArgs {
+        sensors: 3,
+        rate: 2.0,
+        count: Some(12),
+        seed: Some(1),
+        ..producer_args(&topics.readings, &prefix, &ledger_path)
+    };
+    let summary = run_producer(&producer, Duration::from_secs(60));
     assert!(summary.contains("acknowledged 12"), "{summary}");
     let ledger = read_ledger(&ledger_path).unwrap();
     assert_eq!(ledger.len(), 12);
@@ -114,7 +108,8 @@ fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let topics = Topics::create(&rt, "dlq");
     let prefix = unique_prefix("dlq");
-    let (mut ingest, metrics_port) = start_ingest(&topics, &unique("dlq-group"), dir.path(), &[]);
+    let (mut ingest, metrics_url) =
+        start_ingest(ingest_args(&topics, &unique("dlq-group")), dir.path());
     let ingest_pid = ingest.pid();
 
     let now = Utc::now();
@@ -265,10 +260,12 @@ fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
 
     assert!(ingest.is_running(), "ingest died");
     assert_eq!(ingest.pid(), ingest_pid);
-    let (_, metrics) = http_get(&format!("http://127.0.0.1:{metrics_port}/metrics")).unwrap();
-    assert!(
-        metrics.contains("ingest_dead_lettered_total{reason=\"oversize\"} 1"),
-        "{metrics}"
+    assert_eq!(
+        read_metric(
+            &metrics_url,
+            "ingest_dead_lettered_total{reason=\"oversize\"}"
+        ),
+        Ok(1.0)
     );
     assert!(
         !ingest.log_text().contains("panicked"),
@@ -287,29 +284,30 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     let group = unique("crash-group");
     let ledger_path = dir.path().join("ledger.jsonl");
 
-    let (mut ingest, _) = start_ingest(&topics, &group, dir.path(), &[]);
-    let producer_args = producer_args(
-        &topics.readings,
-        &prefix,
-        &ledger_path,
-        &[
-            "--sensors",
-            "5",
-            "--rate",
-            "40",
-            "--duration",
-            "8",
-            "--seed",
-            "3",
-        ],
-    );
-    let mut producer = Service::spawn("producer", &producer_args, dir.path());
+    let (mut ingest, metrics_url) = start_ingest(ingest_args(&topics, &group), dir.path());
+    let producer_args = ProducerArgs {
+        sensors: 5,
+        rate: 40.0,
+        duration: Some(8.0),
+        seed: Some(3),
+        ..producer_args(&topics.readings, &prefix, &ledger_path)
+    };
+    let mut producer = spawn_producer(&producer_args, dir.path());
 
-    std::thread::sleep(Duration::from_secs(3));
+    // Mid-stream: ingest has written part of the flow (200 readings/s for 8 s).
+    wait_for_metric(
+        &metrics_url,
+        "ingest_written_total",
+        ">= 300",
+        Duration::from_secs(30),
+        |written| written >= 300.0,
+    );
     ingest.kill();
-    eprintln!("ingest SIGKILLed mid-stream");
-    std::thread::sleep(Duration::from_secs(2));
-    let (_ingest_again, _) = start_ingest(&topics, &group, dir.path(), &[]);
+    let at_kill = acknowledged(&ledger_path).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("ingest SIGKILLed mid-stream, {at_kill} readings acknowledged so far");
+    // Readings keep coming while no ingest runs: they wait in Kafka for the next one.
+    wait_acknowledged(&ledger_path, at_kill + 300, Duration::from_secs(30));
+    let (_ingest_again, _) = start_ingest(ingest_args(&topics, &group), dir.path());
 
     producer.wait_finished(Duration::from_secs(60));
     let summary = producer.log_text();
@@ -332,14 +330,14 @@ fn ingest_on_sigterm_finishes_in_flight_work_commits_and_exits_cleanly() {
     let prefix = unique_prefix("term");
     let group = unique("term-group");
     let ledger_path = dir.path().join("ledger.jsonl");
-    let (mut ingest, _) = start_ingest(&topics, &group, dir.path(), &[]);
-    run_producer(
-        &topics.readings,
-        &prefix,
-        &ledger_path,
-        &["--sensors", "4", "--rate", "50", "--count", "200"],
-        Duration::from_secs(60),
-    );
+    let (mut ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
+    let producer = ProducerArgs {
+        sensors: 4,
+        rate: 50.0,
+        count: Some(200),
+        ..producer_args(&topics.readings, &prefix, &ledger_path)
+    };
+    run_producer(&producer, Duration::from_secs(60));
     let ledger = read_ledger(&ledger_path).unwrap();
     Cassandra::connect(rt).wait_all_stored(&ledger, Duration::from_secs(30));
 
@@ -365,17 +363,15 @@ fn ingest_on_sigterm_finishes_in_flight_work_commits_and_exits_cleanly() {
 fn producer_without_kafka_retries_says_so_and_counts_the_failure() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.jsonl");
+    let mut args = ProducerArgs {
+        count: Some(2),
+        drain_timeout_secs: 3,
+        ledger: Some(ledger.clone()),
+        ..defaults()
+    };
+    args.kafka.bootstrap = "127.0.0.1:1".to_owned();
     let output = std::process::Command::new(binary("producer"))
-        .args([
-            "--kafka",
-            "127.0.0.1:1",
-            "--count",
-            "2",
-            "--drain-timeout-secs",
-            "3",
-        ])
-        .arg("--ledger")
-        .arg(&ledger)
+        .args(args.to_args())
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();

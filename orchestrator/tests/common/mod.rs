@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The project's root: `DEMO_ROOT` when set, else the workspace above this crate.
-// The checker tests do not need it; the day-J and services tests do.
+// The checker tests do not need it; the day-J, lab and services tests do.
 #[allow(dead_code)]
 pub fn root() -> PathBuf {
     std::env::var_os("DEMO_ROOT")
+        .filter(|root| !root.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
 }

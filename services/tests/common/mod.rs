@@ -1,33 +1,34 @@
 //! Harness of the services' integration tests, on the real lab.
 //!
-//! Each test starts the binaries it needs on free ports with its own topics,
-//! consumer group and sensor-id prefix (so reruns and other tests never mix),
-//! and stops them by pid when it ends, even on panic. Fault tests take the
-//! lab-wide fault lock and always bring the node back before releasing it.
+//! Each test starts the binaries it needs, from the typed arguments of
+//! `contract::args`, on listeners it bound itself (handed over as inherited
+//! descriptors, so no test races for a port), with its own topics, consumer
+//! group and sensor-id prefix (so reruns and other tests never mix); they are
+//! killed when the test ends, even on panic. Fault tests take the lab-wide
+//! fault lock and always bring the node back before releasing it. What is not
+//! specific to the services (waits, the lock, spawning) is in `test_support`.
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
+use contract::args::{self, ApiArgs, IngestArgs, ProducerArgs};
 use iot_services::cassandra::{self, SessionOptions};
 use iot_services::kafka::{client_config, ensure_topics};
-use iot_services::ledger::LedgerEntry;
-use nix::fcntl::{Flock, FlockArg};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use iot_services::ledger::{LedgerEntry, read_ledger};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
+use test_support::{BoundListener, Service, Wait, run_bounded, wait_for, wait_ok};
 
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CONTACT_POINTS: &str = "127.0.0.1,127.0.0.2,127.0.0.3";
@@ -60,28 +61,6 @@ pub fn unique_prefix(tag: &str) -> String {
     )
 }
 
-/// A TCP port free right now on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        if started.elapsed() > timeout {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The topics of one test.
 pub struct Topics {
     pub readings: String,
@@ -104,94 +83,6 @@ impl Topics {
     }
 }
 
-/// A spawned service binary, killed by pid when dropped.
-pub struct Service {
-    pub name: &'static str,
-    child: Child,
-    pub log: PathBuf,
-}
-
-impl Service {
-    pub fn spawn(name: &'static str, args: &[String], log_dir: &Path) -> Service {
-        let log = log_dir.join(format!("{name}-{}.log", Utc::now().timestamp_micros()));
-        let out = File::create(&log).expect("log file");
-        let err = out.try_clone().expect("log file");
-        let child = Command::new(binary(name))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Service { name, child, log }
-    }
-
-    pub fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id() as i32)
-    }
-
-    /// Still running?
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Waits up to `timeout` for it to exit by itself (a producer with a
-    /// `--duration`), failing the test after.
-    pub fn wait_finished(&mut self, timeout: Duration) {
-        let started = Instant::now();
-        while self.is_running() {
-            assert!(started.elapsed() < timeout, "{} did not finish", self.name);
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// SIGKILL, and reap.
-    pub fn kill(&mut self) {
-        let _ = kill(self.pid(), Signal::SIGKILL);
-        let _ = self.child.wait();
-    }
-
-    /// SIGTERM, then wait up to `timeout` for a clean exit (SIGKILL after).
-    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let _ = kill(self.pid(), Signal::SIGTERM);
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.kill();
-        None
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if self.is_running() {
-            self.kill();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "---- {} log ({}) ----\n{}",
-                self.name,
-                self.log.display(),
-                tail(&self.log_text(), 60)
-            );
-        }
-    }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 /// target/<profile>/<name>, built by cargo alongside the tests.
 pub fn binary(name: &str) -> PathBuf {
     match name {
@@ -202,125 +93,115 @@ pub fn binary(name: &str) -> PathBuf {
     }
 }
 
-/// Starts ingest on `topics` with its own group and metrics port.
-pub fn start_ingest(
-    topics: &Topics,
-    group: &str,
-    log_dir: &Path,
-    extra: &[&str],
-) -> (Service, u16) {
-    let metrics_port = free_port();
-    let mut args = vec![
-        "--topic".to_owned(),
-        topics.readings.clone(),
-        "--dlq-topic".to_owned(),
-        topics.dlq.clone(),
-        "--group-id".to_owned(),
-        group.to_owned(),
-        "--metrics-listen".to_owned(),
-        format!("127.0.0.1:{metrics_port}"),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let service = Service::spawn("ingest", &args, log_dir);
-    wait_for("ingest metrics endpoint", Duration::from_secs(30), || {
-        http_get(&format!("http://127.0.0.1:{metrics_port}/metrics"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
-    (service, metrics_port)
+/// Starts service binary `name` with `args`, handing it `listeners`, its log in `log_dir`.
+fn spawn(name: &str, args: Vec<String>, listeners: Vec<BoundListener>, log_dir: &Path) -> Service {
+    let mut command = Command::new(binary(name));
+    command.args(args).env("RUST_LOG", "info");
+    Service::spawn(name, command, listeners, log_dir)
 }
 
-/// Starts the API on a free port and waits until `/health` is 200.
-pub fn start_api(log_dir: &Path, extra: &[&str]) -> (Service, String) {
-    let port = free_port();
-    let mut args = vec!["--listen".to_owned(), format!("127.0.0.1:{port}")];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let service = Service::spawn("api", &args, log_dir);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("api /health 200", Duration::from_secs(30), || {
-        http_get(&format!("{base}/health"))
-            .ok()
-            .filter(|(s, _)| *s == 200)
-    });
-    (service, base)
+/// What a service would parse with no flag (the lab's defaults).
+pub fn defaults<T: clap::Parser>() -> T {
+    args::from_environment().unwrap_or_else(|e| panic!("default service arguments: {e}"))
 }
 
-/// The producer's arguments: its topic, sensor prefix and ledger, then `extra`.
-pub fn producer_args(topic: &str, prefix: &str, ledger: &Path, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "--topic".to_owned(),
-        topic.to_owned(),
-        "--sensor-prefix".to_owned(),
-        prefix.to_owned(),
-        "--ledger".to_owned(),
-        ledger.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
+/// Ingest's arguments: the lab's defaults on `topics`, with its own `group`.
+pub fn ingest_args(topics: &Topics, group: &str) -> IngestArgs {
+    let mut args: IngestArgs = defaults();
+    args.kafka.topic = topics.readings.clone();
+    args.dlq_topic = topics.dlq.clone();
+    args.group_id = group.to_owned();
     args
 }
 
+/// Starts ingest with `args`, its metrics on a listener bound here; returns
+/// it and its metrics URL once that answers.
+pub fn start_ingest(mut args: IngestArgs, log_dir: &Path) -> (Service, String) {
+    let metrics = BoundListener::loopback();
+    args.metrics_listen = metrics.address();
+    args.metrics_fd = Some(metrics.fd());
+    let url = format!("{}/metrics", metrics.base_url());
+    let service = spawn("ingest", args.to_args(), vec![metrics], log_dir);
+    wait_ok(&url, Duration::from_secs(30));
+    (service, url)
+}
+
+/// The API's arguments: the lab's defaults.
+pub fn api_args() -> ApiArgs {
+    defaults()
+}
+
+/// Starts the API with `args` on a listener bound here; returns it and its
+/// base URL once `/health` is 200.
+pub fn start_api(mut args: ApiArgs, log_dir: &Path) -> (Service, String) {
+    let listener = BoundListener::loopback();
+    args.listen = listener.address();
+    args.listen_fd = Some(listener.fd());
+    let base = listener.base_url();
+    let service = spawn("api", args.to_args(), vec![listener], log_dir);
+    wait_ok(&format!("{base}/health"), Duration::from_secs(30));
+    (service, base)
+}
+
+/// The producer's arguments: the lab's defaults on `topic`, with its sensor prefix and ledger.
+pub fn producer_args(topic: &str, prefix: &str, ledger: &Path) -> ProducerArgs {
+    let mut args: ProducerArgs = defaults();
+    args.kafka.topic = topic.to_owned();
+    args.sensor_prefix = prefix.to_owned();
+    args.ledger = Some(ledger.to_owned());
+    args
+}
+
+/// Starts the producer in the background (it has a `--duration` or `--count`).
+pub fn spawn_producer(args: &ProducerArgs, log_dir: &Path) -> Service {
+    spawn("producer", args.to_args(), Vec::new(), log_dir)
+}
+
 /// Runs the producer to completion; returns its stdout summary.
-pub fn run_producer(
-    topic: &str,
-    prefix: &str,
-    ledger: &Path,
-    extra: &[&str],
-    timeout: Duration,
-) -> String {
-    let args = producer_args(topic, prefix, ledger, extra);
-    let mut child = Command::new(binary("producer"))
-        .args(&args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("producer starts");
-    let started = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut out = String::new();
-            if let Some(mut stdout) = child.stdout.take() {
-                use std::io::Read;
-                let _ = stdout.read_to_string(&mut out);
+pub fn run_producer(args: &ProducerArgs, timeout: Duration) -> String {
+    let ran = run_bounded(
+        Command::new(binary("producer"))
+            .args(args.to_args())
+            .env("RUST_LOG", "warn"),
+        timeout,
+    );
+    eprint!("{}", ran.stderr);
+    assert_eq!(
+        ran.status,
+        Some(0),
+        "producer failed: {}{}",
+        ran.stdout,
+        ran.stderr
+    );
+    ran.stdout
+}
+
+/// How many readings the producer's ledger holds so far (it flushes as it goes).
+pub fn acknowledged(ledger: &Path) -> Result<usize, String> {
+    read_ledger(ledger)
+        .map(|entries| entries.len())
+        .map_err(|e| e.to_string())
+}
+
+/// Waits until the producer's ledger holds at least `count` readings.
+pub fn wait_acknowledged(ledger: &Path, count: usize, timeout: Duration) -> usize {
+    wait_for(
+        &format!("{count} readings in the ledger {}", ledger.display()),
+        timeout,
+        || {
+            let held = acknowledged(ledger)?;
+            if held >= count {
+                Ok(held)
+            } else {
+                Err(format!("{held} readings"))
             }
-            assert!(status.success(), "producer failed ({status}): {out}");
-            return out;
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("producer did not finish within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        },
+    )
 }
 
 /// A blocking GET: (status, body).
 pub fn http_get(url: &str) -> Result<(u16, String), reqwest::Error> {
-    let (status, _, body) = http_get_with_headers(url)?;
-    Ok((status, body))
-}
-
-/// A blocking GET: (status, headers, body), 5 s timeout.
-pub fn http_get_with_headers(
-    url: &str,
-) -> Result<(u16, reqwest::header::HeaderMap, String), reqwest::Error> {
-    let url = url.to_owned();
-    // reqwest's async client on a private runtime: the tests stay synchronous.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
-        let response = client.get(url).send().await?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.text().await?;
-        Ok((status, headers, body))
-    })
+    test_support::http::get(url).map(|answer| (answer.status, answer.body))
 }
 
 /// GET expecting 200 JSON.
@@ -396,22 +277,20 @@ impl Cassandra {
 
     /// Waits until every ledger entry is in Cassandra, or panics with what is missing.
     pub fn wait_all_stored(&self, ledger: &[LedgerEntry], timeout: Duration) {
-        let started = Instant::now();
-        loop {
-            let missing = self.missing(ledger, Consistency::Quorum);
-            if missing.is_empty() {
-                return;
-            }
-            if started.elapsed() > timeout {
-                panic!(
-                    "{} of {} ledger entries not in Cassandra after {timeout:?}, e.g. {:?}",
+        Wait::new("every ledger entry in Cassandra", timeout)
+            .every(Duration::from_millis(500))
+            .until(|| {
+                let missing = self.missing(ledger, Consistency::Quorum);
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                Err(format!(
+                    "{} of {} ledger entries not in Cassandra, e.g. {:?}",
                     missing.len(),
                     ledger.len(),
                     &missing[..missing.len().min(3)]
-                );
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+                ))
+            });
     }
 }
 
@@ -510,27 +389,6 @@ pub fn lab_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../.lab")
 }
 
-/// The lab-wide fault lock (`flock /tmp/lab-faults.lock`), held while alive.
-pub struct FaultLock {
-    _lock: Flock<File>,
-}
-
-impl FaultLock {
-    pub fn acquire() -> FaultLock {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open("/tmp/lab-faults.lock")
-            .expect("open /tmp/lab-faults.lock");
-        eprintln!("waiting for the lab fault lock…");
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .expect("flock");
-        FaultLock { _lock: lock }
-    }
-}
-
 /// Runs `.lab/nodeN/bin/<verb>`.
 pub fn node_script(node: u8, verb: &str) {
     let script = lab_dir().join(format!("node{node}/bin/{verb}"));
@@ -578,25 +436,25 @@ pub fn wait_node_healthy(node: u8, timeout: Duration) {
         .enable_all()
         .build()
         .expect("runtime");
-    loop {
-        let cql = runtime.block_on(async {
-            let session = cassandra::connect_single_node(&address, Duration::from_secs(2))
-                .await
-                .ok()?;
-            session
-                .query_unpaged("SELECT release_version FROM system.local", ())
-                .await
-                .ok()
+    Wait::new(format!("node {node} healthy (CQL, UN everywhere)"), timeout)
+        .every(Duration::from_secs(1))
+        .until(|| {
+            runtime.block_on(async {
+                let session = cassandra::connect_single_node(&address, Duration::from_secs(2))
+                    .await
+                    .map_err(|e| format!("no CQL session: {e}"))?;
+                session
+                    .query_unpaged("SELECT release_version FROM system.local", ())
+                    .await
+                    .map_err(|e| format!("CQL does not answer: {e}"))
+            })?;
+            if seen_up_by_all(&address) {
+                Ok(())
+            } else {
+                Err("answers CQL, not yet UN for every node".to_owned())
+            }
         });
-        if cql.is_some() && seen_up_by_all(&address) {
-            eprintln!("node {node} healthy again after {:?}", started.elapsed());
-            return;
-        }
-        if started.elapsed() > timeout {
-            panic!("node {node} not healthy {timeout:?} after restore");
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    eprintln!("node {node} healthy again after {:?}", started.elapsed());
 }
 
 /// Does every running node's `nodetool status` show `address` as UN? (A node
