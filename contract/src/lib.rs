@@ -6,3 +6,4 @@
 //! `Keyspace` type and its one validation, the scenario event row, and the
 //! services' typed command-line arguments. Both sides compile against these
 //! types, so they cannot drift apart.
+pub mod events;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
-use crate::api::store::{Event, Point};
+use crate::api::store::Point;
 use crate::cassandra::QueryError;
 use crate::metrics::CONTENT_TYPE;
 use crate::reading::format_timestamp;
@@ -209,23 +209,12 @@ pub async fn events(State(state): State<Arc<ApiState>>, query: Params) -> Result
     let today = Utc::now().date_naive();
     let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
     let read = state.store.events(&days, limit).await?;
-    let body: Vec<Value> = read.value.iter().map(event_json).collect();
+    let body = serde_json::to_value(&read.value)
+        .map_err(|e| ApiError::Unavailable(format!("cannot encode the events: {e}")))?;
     Ok(Answer {
-        body: body.into(),
+        body,
         fell_back: read.fell_back,
         stale: read.stale,
-    })
-}
-
-fn event_json(e: &Event) -> Value {
-    json!({
-        "at": format_timestamp(e.at),
-        "run_id": e.run_id,
-        "step": e.step,
-        "kind": e.kind,
-        "label": e.label,
-        "status": e.status,
-        "narration": e.narration,
     })
 }
 
