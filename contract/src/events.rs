@@ -5,7 +5,8 @@
 //! own language. So a row carries facts, never sentences: the step's kind, the
 //! node it concerns and a few figures (the fault mode, the state waited for).
 //! The only words are the author's: the narration (`say`) and an optional
-//! `label` written in the scenario file.
+//! `label` written in the scenario file. The rows live in
+//! [`crate::names::SCENARIO_EVENTS_TABLE`].
 //!
 //! [`StepKind`] is also the single list of the scenario's step kinds: the
 //! conductor's parser, its documentation test and the dashboard's tones all
@@ -13,11 +14,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-/// The Cassandra table holding the rows (in the demo's keyspace). It replaced
-/// `scenario_events`, whose rows held French labels instead of facts; a lab
-/// created before keeps that table, unused.
-pub const TABLE: &str = "scenario_events_v2";
 
 /// How the dashboard draws an event: the story's turns stand out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,9 +170,10 @@ impl Figures {
     }
 }
 
-/// One row of [`TABLE`], and one element of `GET /events`.
+/// One row of the scenario events table, and one element of `GET /events`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioEvent {
+    #[serde(with = "crate::time::millis")]
     pub at: DateTime<Utc>,
     /// The run's id (its directory name under `runs/`).
     pub run_id: String,

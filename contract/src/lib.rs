@@ -6,4 +6,13 @@
 //! `Keyspace` type and its one validation, the scenario event row, and the
 //! services' typed command-line arguments. Both sides compile against these
 //! types, so they cannot drift apart.
+
+pub mod api;
+pub mod args;
 pub mod events;
+pub mod headers;
+pub mod keyspace;
+pub mod names;
+pub mod time;
+
+pub use keyspace::{Keyspace, KeyspaceError};

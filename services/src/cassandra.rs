@@ -25,6 +25,8 @@ use scylla::policies::speculative_execution::SimpleSpeculativeExecutionPolicy;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
+pub use contract::args::split_contact_points;
+
 use crate::backoff::Backoff;
 use crate::shutdown::Shutdown;
 
@@ -52,12 +54,6 @@ pub enum CassandraError {
         cql: String,
         source: Box<PrepareError>,
     },
-    #[error("invalid keyspace name {0:?} (expected a letter then up to 47 letters, digits or _)")]
-    BadKeyspace(String),
-    #[error(
-        "unknown consistency level {0:?} (expected ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, LOCAL_ONE)"
-    )]
-    UnknownConsistency(String),
 }
 
 /// Errors of a query: the request itself, or a result of an unexpected shape.
@@ -223,60 +219,6 @@ pub async fn prepare(
     Ok(statement)
 }
 
-/// A validated keyspace name. Statements name their tables fully
-/// (`keyspace.table`): Cassandra 5 warns against `USE` with prepared
-/// statements, and the name is checked so it can be spliced into CQL safely.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keyspace(String);
-
-impl Keyspace {
-    pub fn parse(name: &str) -> Result<Keyspace, CassandraError> {
-        let mut chars = name.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-            && name.len() <= 48
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if valid {
-            Ok(Keyspace(name.to_owned()))
-        } else {
-            Err(CassandraError::BadKeyspace(name.to_owned()))
-        }
-    }
-
-    /// `keyspace.table`
-    pub fn table(&self, table: &str) -> String {
-        format!("{}.{table}", self.0)
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Parses a consistency level name, case-insensitively (`quorum`, `ONE`...).
-pub fn parse_consistency(name: &str) -> Result<Consistency, CassandraError> {
-    Ok(match name.to_ascii_uppercase().as_str() {
-        "ANY" => Consistency::Any,
-        "ONE" => Consistency::One,
-        "TWO" => Consistency::Two,
-        "THREE" => Consistency::Three,
-        "QUORUM" => Consistency::Quorum,
-        "ALL" => Consistency::All,
-        "LOCAL_QUORUM" => Consistency::LocalQuorum,
-        "LOCAL_ONE" => Consistency::LocalOne,
-        "EACH_QUORUM" => Consistency::EachQuorum,
-        _ => return Err(CassandraError::UnknownConsistency(name.to_owned())),
-    })
-}
-
-/// Splits "127.0.0.1,127.0.0.2" into contact points, ignoring blanks.
-pub fn split_contact_points(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// `host` → `host:9042`; `host:port` and `[v6]:port` unchanged.
 pub fn with_default_port(contact_point: &str) -> String {
     let has_port = match contact_point.rsplit_once(':') {
@@ -350,37 +292,11 @@ mod tests {
     }
 
     #[test]
-    fn contact_point_list_is_split_and_trimmed() {
-        assert_eq!(
-            split_contact_points(" 127.0.0.1, 127.0.0.2,,127.0.0.3 "),
-            vec!["127.0.0.1", "127.0.0.2", "127.0.0.3"]
-        );
-    }
-
-    #[test]
     fn only_node_level_errors_are_transient() {
         let pool_broken = QueryError::from(ExecutionError::EmptyPlan);
         assert!(pool_broken.is_transient());
         let timeout = QueryError::from(ExecutionError::RequestTimeout(Duration::from_secs(2)));
         assert!(!timeout.is_transient());
         assert!(!QueryError::Result("bad row".into()).is_transient());
-    }
-
-    #[test]
-    fn keyspace_names() {
-        assert_eq!(
-            Keyspace::parse("iot_demo").unwrap().table("sensors"),
-            "iot_demo.sensors"
-        );
-        for bad in ["", "1abc", "a-b", "a;DROP", &"k".repeat(49)] {
-            assert!(Keyspace::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn consistency_names() {
-        assert_eq!(parse_consistency("quorum").unwrap(), Consistency::Quorum);
-        assert_eq!(parse_consistency("ONE").unwrap(), Consistency::One);
-        assert!(parse_consistency("most").is_err());
     }
 }

@@ -7,79 +7,23 @@
 //! said so, never dropped silently. The run ends with a count of sent,
 //! acknowledged and failed readings.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use clap::Parser;
+use contract::args::ProducerArgs;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
-use crate::config::KafkaArgs;
 use crate::kafka::durable_producer_config;
 use crate::ledger::{LedgerEntry, LedgerError, LedgerWriter};
 use crate::reading::Reading;
 use crate::shutdown::{self, Shutdown};
 use crate::simulate::Fleet;
-
-/// Simulate sensors and publish their readings to Kafka.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "producer", version)]
-pub struct ProducerArgs {
-    #[command(flatten)]
-    pub kafka: KafkaArgs,
-
-    /// Number of simulated sensors.
-    #[arg(long, env = "PRODUCER_SENSORS", default_value_t = 5)]
-    pub sensors: usize,
-
-    /// Readings per second of each sensor.
-    #[arg(long, env = "PRODUCER_RATE", default_value_t = 1.0)]
-    pub rate: f64,
-
-    /// Seed of the simulation (baselines, drift, noise); random when absent.
-    #[arg(long, env = "PRODUCER_SEED")]
-    pub seed: Option<u64>,
-
-    /// Stop after this many readings in total.
-    #[arg(long, env = "PRODUCER_COUNT")]
-    pub count: Option<u64>,
-
-    /// Stop after this many seconds.
-    #[arg(long, env = "PRODUCER_DURATION", value_name = "SECS")]
-    pub duration: Option<f64>,
-
-    /// Ignore --rate: send as fast as Kafka acknowledges (for benchmarks).
-    #[arg(long, env = "PRODUCER_MAX_RATE")]
-    pub max_rate: bool,
-
-    /// Append every acknowledged reading to this JSON-lines file.
-    #[arg(long, env = "PRODUCER_LEDGER", value_name = "FILE")]
-    pub ledger: Option<PathBuf>,
-
-    /// Sensor ids are this prefix followed by 01, 02...
-    #[arg(long, env = "PRODUCER_SENSOR_PREFIX", default_value = "sensor_")]
-    pub sensor_prefix: String,
-
-    /// Most readings waiting for Kafka's acknowledgement at once.
-    #[arg(long, env = "PRODUCER_MAX_IN_FLIGHT", default_value_t = 10_000)]
-    pub max_in_flight: usize,
-
-    /// At the end (or at SIGTERM), how long to keep retrying unacknowledged
-    /// readings before counting them as failed.
-    #[arg(
-        long,
-        env = "PRODUCER_DRAIN_TIMEOUT_SECS",
-        default_value_t = 30,
-        value_name = "SECS"
-    )]
-    pub drain_timeout_secs: u64,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProducerError {

@@ -6,7 +6,7 @@
 //! refusal carries a typed reason, because a refused message goes to the
 //! dead-letter topic with that reason instead of stopping ingest.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -176,11 +176,9 @@ pub fn parse_timestamp(text: &str) -> Result<DateTime<Utc>, Rejection> {
         .ok_or_else(|| Rejection::UnparseableTimestamp(truncated(text)))
 }
 
-/// Formats a time the way every JSON of the project does: RFC 3339, UTC,
-/// milliseconds, e.g. `2026-01-04T10:00:01.250Z`.
-pub fn format_timestamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// Formats a time the way every JSON of the project does (the contract's
+/// form, `2026-01-04T10:00:01.250Z`).
+pub use contract::time::format_timestamp;
 
 fn check_plausible(t: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Rejection> {
     let earliest = NaiveDate::from_ymd_opt(2000, 1, 1)

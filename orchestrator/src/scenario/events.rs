@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use contract::events::{ScenarioEvent, TABLE};
+use contract::events::ScenarioEvent;
+use contract::names::SCENARIO_EVENTS_TABLE;
 use iot_services::cassandra::{CassandraError, SessionOptions, connect, prepare};
 use scylla::client::session::Session;
 use scylla::errors::ExecutionError;
@@ -61,7 +62,7 @@ impl EventLog {
         let session = connect(&options).await?;
         // The keyspace is a checked identifier from the inventory; the values are bound.
         let cql = format!(
-            "INSERT INTO {keyspace}.{TABLE} (day, at, id, run_id, step, kind, node, figures, label, status, narration) \
+            "INSERT INTO {keyspace}.{SCENARIO_EVENTS_TABLE} (day, at, id, run_id, step, kind, node, figures, label, status, narration) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
         let mut insert = prepare(&session, &cql, Consistency::One).await?;

@@ -19,63 +19,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::routing::get;
-use clap::Parser;
-use scylla::statement::Consistency;
+use contract::args::ApiArgs;
+use contract::headers;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 
-use crate::cassandra::{self, CassandraError, parse_consistency};
-use crate::config::CassandraArgs;
+use crate::cassandra::{self, CassandraError};
+use crate::config;
 use crate::shutdown;
 
 use cluster::ClusterView;
 use recent::RecentHistory;
 use store::Store;
 use telemetry::{ApiMetrics, Measured};
-
-/// Serve the sensors' data and the dashboard over HTTP.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "api", version)]
-pub struct ApiArgs {
-    #[command(flatten)]
-    pub cassandra: CassandraArgs,
-
-    /// Address and port to listen on.
-    #[arg(long, env = "API_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-
-    /// Directory served at `/` (the dashboard); default: the checkout's web/.
-    #[arg(long, env = "WEB_DIR", value_name = "DIR")]
-    pub web_dir: Option<PathBuf>,
-
-    /// Consistency of the reads (ONE, QUORUM, ALL...).
-    #[arg(long, env = "API_READ_CONSISTENCY", default_value = "QUORUM", value_parser = parse_consistency)]
-    pub read_consistency: Consistency,
-
-    /// When a read fails at the configured consistency, retry it at ONE and
-    /// flag the answer with `X-Read-Consistency: ONE`.
-    #[arg(long, env = "API_FALLBACK_TO_ONE")]
-    pub fallback_to_one: bool,
-
-    /// Longest time an HTTP request may take before a 503.
-    #[arg(
-        long,
-        env = "API_HTTP_TIMEOUT_MS",
-        default_value_t = 5000,
-        value_name = "MS"
-    )]
-    pub http_timeout_ms: u64,
-
-    /// Origins allowed to call the API from a browser (CORS), comma-separated,
-    /// or `*`; none by default (the dashboard is served from the same origin).
-    #[arg(long, env = "API_CORS_ALLOW_ORIGINS", value_delimiter = ',')]
-    pub cors_allow_origin: Vec<String>,
-
-    /// Names of the Cassandra nodes in contact-point order, comma-separated
-    /// (default PC1, PC2, ...).
-    #[arg(long, env = "API_NODE_NAMES", value_delimiter = ',')]
-    pub node_names: Vec<String>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiRunError {
@@ -108,7 +64,7 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
     let stop = shutdown::on_signals().map_err(ApiRunError::Signals)?;
     let cors = cors_layer(&args.cors_allow_origin)?;
     let Some(session) =
-        cassandra::connect_with_retry(&args.cassandra.session_options(), &stop).await
+        cassandra::connect_with_retry(&config::session_options(&args.cassandra), &stop).await
     else {
         return Ok(());
     };
@@ -116,7 +72,7 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         Store::new(
             Arc::new(session),
             &args.cassandra.keyspace,
-            args.read_consistency,
+            config::driver_consistency(args.read_consistency),
             args.fallback_to_one,
         )
         .await?,
@@ -136,7 +92,7 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         app = app.layer(cors);
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = config::listener(args.listen, args.listen_fd)
         .await
         .map_err(|source| ApiRunError::Listen {
             address: args.listen,
@@ -204,7 +160,7 @@ fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ApiRunError> {
         CorsLayer::new()
             .allow_origin(allow)
             .allow_methods([Method::GET])
-            .expose_headers([HeaderName::from_static(routes::READ_CONSISTENCY_HEADER)]),
+            .expose_headers([HeaderName::from_static(headers::READ_CONSISTENCY)]),
     ))
 }
 
@@ -224,16 +180,4 @@ fn default_web_dir() -> PathBuf {
                 .map(|root| root.join("web"))
         })
         .unwrap_or_else(|| PathBuf::from("web"))
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn command_lines_are_well_formed() {
-        super::ApiArgs::command().debug_assert();
-        crate::ingest::IngestArgs::command().debug_assert();
-        crate::producer::ProducerArgs::command().debug_assert();
-    }
 }

@@ -11,17 +11,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
-use serde_json::{Value, json};
+use contract::api::{ClusterNode, ClusterStatus, ErrorBody, Health, LatestReading, SensorSummary};
+use contract::events::ScenarioEvent;
+use contract::headers;
+use serde::Serialize;
 
 use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
-use crate::api::store::Point;
 use crate::cassandra::QueryError;
 use crate::metrics::CONTENT_TYPE;
-use crate::reading::format_timestamp;
-
-/// Header set when a read fell back from the configured consistency to ONE.
-pub const READ_CONSISTENCY_HEADER: &str = "x-read-consistency";
 
 /// Why a request failed, and the status that says so.
 #[derive(Debug)]
@@ -51,22 +49,19 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        (status, Json(ErrorBody { error: message })).into_response()
     }
 }
 
-/// Set when part of an answer is the last good copy rather than a fresh read.
-const STALE_HEADER: &str = "x-data-stale";
-
 /// A JSON answer read from Cassandra; flags a fallback to ONE in a header.
-pub struct Answer {
-    body: Value,
+pub struct Answer<T> {
+    body: T,
     fell_back: bool,
     /// Some rows are the last good copy (a replica was silent); said in a header.
     stale: bool,
 }
 
-impl IntoResponse for Answer {
+impl<T: Serialize> IntoResponse for Answer<T> {
     fn into_response(self) -> Response {
         flag_read(Json(self.body).into_response(), self.fell_back, self.stale)
     }
@@ -75,14 +70,16 @@ impl IntoResponse for Answer {
 /// Says in headers that a read fell back to ONE, or that part of it is stale.
 fn flag_read(mut response: Response, fell_back: bool, stale: bool) -> Response {
     if fell_back {
-        response
-            .headers_mut()
-            .insert(READ_CONSISTENCY_HEADER, HeaderValue::from_static("ONE"));
+        response.headers_mut().insert(
+            headers::READ_CONSISTENCY,
+            HeaderValue::from_static(headers::READ_CONSISTENCY_ONE),
+        );
     }
     if stale {
-        response
-            .headers_mut()
-            .insert(STALE_HEADER, HeaderValue::from_static("true"));
+        response.headers_mut().insert(
+            headers::DATA_STALE,
+            HeaderValue::from_static(headers::DATA_STALE_TRUE),
+        );
     }
     response
 }
@@ -102,27 +99,13 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> 
     Ok(id)
 }
 
-/// One reading as the API shows it.
-pub(crate) fn point_json(point: &Point) -> Value {
-    json!({ "timestamp": format_timestamp(point.timestamp), "value": point.value })
-}
-
 /// `GET /sensors`
-pub async fn sensors(State(state): State<Arc<ApiState>>) -> Result<Answer, ApiError> {
+pub async fn sensors(
+    State(state): State<Arc<ApiState>>,
+) -> Result<Answer<Vec<SensorSummary>>, ApiError> {
     let read = state.store.sensors().await?;
-    let body: Vec<Value> = read
-        .value
-        .iter()
-        .map(|s| {
-            json!({
-                "sensor_id": s.sensor_id,
-                "last_timestamp": s.last_timestamp.map(format_timestamp),
-                "last_value": s.last_value,
-            })
-        })
-        .collect();
     Ok(Answer {
-        body: body.into(),
+        body: read.value,
         fell_back: read.fell_back,
         stale: read.stale,
     })
@@ -132,14 +115,18 @@ pub async fn sensors(State(state): State<Arc<ApiState>>) -> Result<Answer, ApiEr
 pub async fn latest(
     State(state): State<Arc<ApiState>>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Answer, ApiError> {
+) -> Result<Answer<LatestReading>, ApiError> {
     let id = path_id(id)?;
     let read = state.store.latest(&id).await?;
     let Some(point) = read.value else {
         return Err(ApiError::NotFound(format!("unknown sensor {id:?}")));
     };
     Ok(Answer {
-        body: json!({ "sensor_id": id, "timestamp": format_timestamp(point.timestamp), "value": point.value }),
+        body: LatestReading {
+            sensor_id: id,
+            timestamp: point.timestamp,
+            value: point.value,
+        },
         fell_back: read.fell_back,
         stale: read.stale,
     })
@@ -166,9 +153,8 @@ pub async fn history(
     if read.value.is_empty() {
         ensure_known(&state, &id).await?;
     }
-    let body: Vec<Value> = read.value.iter().map(point_json).collect();
     Ok(Answer {
-        body: body.into(),
+        body: read.value,
         fell_back: read.fell_back,
         stale: read.stale,
     }
@@ -185,34 +171,38 @@ async fn ensure_known(state: &ApiState, id: &str) -> Result<(), ApiError> {
 }
 
 /// `GET /cluster`
-pub async fn cluster(State(state): State<Arc<ApiState>>) -> Json<Value> {
+pub async fn cluster(State(state): State<Arc<ApiState>>) -> Json<ClusterStatus> {
     let nodes = state.cluster.snapshot();
     let checked_at = nodes
         .iter()
         .filter_map(|n| n.checked_at)
         .max()
         .unwrap_or_else(Utc::now);
-    Json(json!({
-        "checked_at": format_timestamp(checked_at),
-        "nodes": nodes.iter().map(|n| json!({
-            "name": n.name,
-            "address": n.address,
-            "up": n.up,
-            "latency_ms": n.latency_ms,
-        })).collect::<Vec<_>>(),
-    }))
+    Json(ClusterStatus {
+        checked_at,
+        nodes: nodes
+            .into_iter()
+            .map(|n| ClusterNode {
+                name: n.name,
+                address: n.address,
+                up: n.up,
+                latency_ms: n.latency_ms,
+            })
+            .collect(),
+    })
 }
 
 /// `GET /events?limit=`: today's and yesterday's (UTC) scenario events, newest first.
-pub async fn events(State(state): State<Arc<ApiState>>, query: Params) -> Result<Answer, ApiError> {
+pub async fn events(
+    State(state): State<Arc<ApiState>>,
+    query: Params,
+) -> Result<Answer<Vec<ScenarioEvent>>, ApiError> {
     let limit = params::events_limit(&query_params(query)?)?;
     let today = Utc::now().date_naive();
     let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
     let read = state.store.events(&days, limit).await?;
-    let body = serde_json::to_value(&read.value)
-        .map_err(|e| ApiError::Unavailable(format!("cannot encode the events: {e}")))?;
     Ok(Answer {
-        body,
+        body: read.value,
         fell_back: read.fell_back,
         stale: read.stale,
     })
@@ -221,12 +211,10 @@ pub async fn events(State(state): State<Arc<ApiState>>, query: Params) -> Result
 /// `GET /health`: 200 when a Cassandra node answers, 503 otherwise.
 pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
     match state.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ok" })).into_response(),
+        Ok(()) => Json(Health::ok()).into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({ "status": "degraded", "error": format!("Cassandra unreachable: {error}") }),
-            ),
+            Json(Health::degraded(format!("Cassandra unreachable: {error}"))),
         )
             .into_response(),
     }

@@ -19,8 +19,12 @@ use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
+use contract::Keyspace;
+use contract::api::{HistoryPoint, SensorSummary};
+use contract::names::{SCENARIO_EVENTS_TABLE, SENSOR_DATA_TABLE, SENSORS_TABLE};
+
 use crate::api::params::HistoryQuery;
-use crate::cassandra::{CassandraError, Keyspace, QueryError, prepare};
+use crate::cassandra::{CassandraError, QueryError, prepare};
 
 /// Most rows `GET /sensors` returns.
 const MAX_SENSORS: i32 = 10_000;
@@ -45,21 +49,6 @@ const TRANSIENT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// Single-partition reads of the sensors index in flight at once.
 const PARTITION_READS_IN_FLIGHT: usize = 32;
-
-/// One row of `GET /sensors`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SensorSummary {
-    pub sensor_id: String,
-    pub last_timestamp: Option<DateTime<Utc>>,
-    pub last_value: Option<f64>,
-}
-
-/// One reading of a sensor.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Point {
-    pub timestamp: DateTime<Utc>,
-    pub value: f64,
-}
 
 /// A value and whether it had to be read at ONE instead of the configured level.
 #[derive(Debug)]
@@ -87,9 +76,9 @@ impl Statements {
         keyspace: &Keyspace,
         consistency: Consistency,
     ) -> Result<Self, CassandraError> {
-        let sensors = keyspace.table("sensors");
-        let sensor_data = keyspace.table("sensor_data");
-        let scenario_events = keyspace.table(contract::events::TABLE);
+        let sensors = keyspace.table(SENSORS_TABLE);
+        let sensor_data = keyspace.table(SENSOR_DATA_TABLE);
+        let scenario_events = keyspace.table(SCENARIO_EVENTS_TABLE);
         let mut scan = prepare(
             session,
             &format!("SELECT sensor_id, last_timestamp, last_value FROM {sensors} LIMIT ?"),
@@ -311,7 +300,7 @@ impl Store {
     }
 
     /// The newest reading of `sensor_id`, if it has any.
-    pub async fn latest(&self, sensor_id: &str) -> Result<Read<Option<Point>>, QueryError> {
+    pub async fn latest(&self, sensor_id: &str) -> Result<Read<Option<HistoryPoint>>, QueryError> {
         self.read(|s| async move {
             let result = self
                 .session
@@ -327,7 +316,11 @@ impl Store {
     }
 
     /// The newest `count` readings of `sensor_id`, whatever their time, newest first.
-    pub async fn tail(&self, sensor_id: &str, count: i32) -> Result<Read<Vec<Point>>, QueryError> {
+    pub async fn tail(
+        &self,
+        sensor_id: &str,
+        count: i32,
+    ) -> Result<Read<Vec<HistoryPoint>>, QueryError> {
         self.read(|s| async move {
             let result = self
                 .session
@@ -346,7 +339,7 @@ impl Store {
         &self,
         sensor_id: &str,
         query: &HistoryQuery,
-    ) -> Result<Read<Vec<Point>>, QueryError> {
+    ) -> Result<Read<Vec<HistoryPoint>>, QueryError> {
         let values = (
             sensor_id,
             CqlTimestamp(query.since.timestamp_millis()),
@@ -514,8 +507,8 @@ fn to_summary((sensor_id, at, value): SummaryRow) -> Result<SensorSummary, Query
     })
 }
 
-fn to_point((timestamp, value): (CqlTimestamp, f64)) -> Result<Point, QueryError> {
-    Ok(Point {
+fn to_point((timestamp, value): (CqlTimestamp, f64)) -> Result<HistoryPoint, QueryError> {
+    Ok(HistoryPoint {
         timestamp: to_time(timestamp)?,
         value,
     })

@@ -14,8 +14,8 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::api::cluster::NodeStatus;
-use crate::api::routes::READ_CONSISTENCY_HEADER;
 use crate::metrics::{Counter, Exposition, Histogram, Kind};
+use contract::headers::READ_CONSISTENCY as READ_CONSISTENCY_HEADER;
 
 /// Route labels: a fixed set, so hostile paths cannot grow the metrics.
 const ROUTES: [&str; 8] = [

@@ -1,7 +1,8 @@
 //! `api`: REST API over Cassandra and the dashboard's web server. See `api --help`.
 
 use clap::Parser;
-use iot_services::api::{ApiArgs, run};
+use contract::args::ApiArgs;
+use iot_services::api::run;
 use iot_services::config::init_tracing;
 
 #[tokio::main]

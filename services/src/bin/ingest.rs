@@ -1,8 +1,9 @@
 //! `ingest`: Kafka sensor-readings → Cassandra, at least once. See `ingest --help`.
 
 use clap::Parser;
+use contract::args::IngestArgs;
 use iot_services::config::init_tracing;
-use iot_services::ingest::{IngestArgs, run};
+use iot_services::ingest::run;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,8 +1,9 @@
 //! `producer`: simulated sensors → Kafka sensor-readings. See `producer --help`.
 
 use clap::Parser;
+use contract::args::ProducerArgs;
 use iot_services::config::init_tracing;
-use iot_services::producer::{ProducerArgs, run};
+use iot_services::producer::run;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {

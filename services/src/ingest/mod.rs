@@ -17,18 +17,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use clap::Parser;
+use contract::args::IngestArgs;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
-use scylla::statement::Consistency;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::backoff::Backoff;
-use crate::cassandra::{self, CassandraError, parse_consistency};
-use crate::config::{CassandraArgs, KafkaArgs};
+use crate::cassandra::{self, CassandraError};
+use crate::config;
 use crate::kafka::{client_config, durable_producer_config};
 use crate::reading::parse_reading;
 use crate::shutdown::{self, Shutdown};
@@ -40,56 +39,6 @@ use offsets::OffsetTracker;
 use sensor_index::SensorIndex;
 use telemetry::IngestContext;
 use writer::Writer;
-
-/// Consume sensor readings from Kafka and write them to Cassandra.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "ingest", version)]
-pub struct IngestArgs {
-    #[command(flatten)]
-    pub cassandra: CassandraArgs,
-
-    #[command(flatten)]
-    pub kafka: KafkaArgs,
-
-    /// Topic where messages that are not valid readings go, with the reason.
-    #[arg(long, env = "KAFKA_DLQ_TOPIC", default_value = "sensor-readings-dlq")]
-    pub dlq_topic: String,
-
-    /// Kafka consumer group (its committed offsets are ingest's progress).
-    #[arg(long, env = "KAFKA_GROUP_ID", default_value = "iot-ingest")]
-    pub group_id: String,
-
-    /// Consistency of the writes (ONE, QUORUM, ALL...).
-    #[arg(long, env = "INGEST_WRITE_CONSISTENCY", default_value = "QUORUM", value_parser = parse_consistency)]
-    pub write_consistency: Consistency,
-
-    /// Most messages being written or dead-lettered at once.
-    #[arg(long, env = "INGEST_MAX_IN_FLIGHT", default_value_t = 256)]
-    pub max_in_flight: usize,
-
-    /// Where `GET /metrics` (Prometheus text) is served.
-    #[arg(long, env = "INGEST_METRICS_LISTEN", default_value = "127.0.0.1:9101")]
-    pub metrics_listen: SocketAddr,
-
-    /// How often finished offsets are committed.
-    #[arg(
-        long,
-        env = "INGEST_COMMIT_INTERVAL_MS",
-        default_value_t = 500,
-        value_name = "MS"
-    )]
-    pub commit_interval_ms: u64,
-
-    /// At SIGTERM/SIGINT, how long to wait for in-flight writes before giving
-    /// up on them (they stay uncommitted and are replayed next start).
-    #[arg(
-        long,
-        env = "INGEST_DRAIN_TIMEOUT_SECS",
-        default_value_t = 10,
-        value_name = "SECS"
-    )]
-    pub drain_timeout_secs: u64,
-}
 
 /// Ingest was told to give up before a message's work succeeded.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +78,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     let stop = shutdown::on_signals().map_err(IngestError::Signals)?;
     let metrics = Arc::new(IngestMetrics::default());
 
-    let listener = tokio::net::TcpListener::bind(args.metrics_listen)
+    let listener = config::listener(args.metrics_listen, args.metrics_fd)
         .await
         .map_err(|source| IngestError::Metrics {
             address: args.metrics_listen,
@@ -142,7 +91,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     let metrics_server = tokio::spawn(telemetry::serve(listener, metrics.clone(), stop.clone()));
 
     let Some(session) =
-        cassandra::connect_with_retry(&args.cassandra.session_options(), &stop).await
+        cassandra::connect_with_retry(&config::session_options(&args.cassandra), &stop).await
     else {
         return Ok(());
     };
@@ -151,7 +100,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         Writer::new(
             session,
             &args.cassandra.keyspace,
-            args.write_consistency,
+            config::driver_consistency(args.write_consistency),
             metrics.clone(),
         )
         .await?,

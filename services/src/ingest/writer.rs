@@ -16,8 +16,11 @@ use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
+use contract::Keyspace;
+use contract::names::{SENSOR_DATA_TABLE, SENSORS_TABLE};
+
 use crate::backoff::Backoff;
-use crate::cassandra::{CassandraError, Keyspace, prepare};
+use crate::cassandra::{CassandraError, prepare};
 use crate::ingest::{Abandoned, IngestMetrics};
 use crate::reading::Reading;
 use crate::shutdown::Shutdown;
@@ -41,13 +44,13 @@ impl Writer {
     ) -> Result<Self, CassandraError> {
         let insert_reading = format!(
             "INSERT INTO {} (sensor_id, timestamp, value) VALUES (?, ?, ?)",
-            keyspace.table("sensor_data")
+            keyspace.table(SENSOR_DATA_TABLE)
         );
         // The reading's own time (µs) is the write time, so an older reading
         // replayed after a crash never overwrites a newer one.
         let upsert_sensor = format!(
             "UPDATE {} USING TIMESTAMP ? SET last_timestamp = ?, last_value = ? WHERE sensor_id = ?",
-            keyspace.table("sensors")
+            keyspace.table(SENSORS_TABLE)
         );
         let insert_reading = prepare(&session, &insert_reading, consistency).await?;
         let upsert_sensor = prepare(&session, &upsert_sensor, consistency).await?;
