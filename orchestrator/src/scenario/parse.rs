@@ -732,6 +732,35 @@ stop_producer = false
     }
 
     #[test]
+    fn the_terminal_language_is_french_unless_the_settings_say_otherwise() {
+        let step = "[[steps]]\nkind = \"pause\"\nsay = \"x\"\n";
+        let scenario = parse_str(&format!("title = \"t\"\n{step}")).expect("valid");
+        assert_eq!(scenario.settings.lang, Language::Fr);
+        let scenario =
+            parse_str(&format!("title = \"t\"\n[settings]\nlang = \"en\"\n{step}")).expect("valid");
+        assert_eq!(scenario.settings.lang, Language::En);
+        let (line, column, message) =
+            invalid(&format!("title = \"t\"\n[settings]\nlang = \"de\"\n{step}"));
+        assert_eq!((line, column), (3, 8));
+        assert!(message.contains("unknown language \"de\""), "{message}");
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_a_suggestion_from_its_kinds_own_keys() {
+        let (line, column, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduraton = 2\n");
+        assert_eq!((line, column), (5, 1));
+        assert!(message.contains("did you mean `duration`"), "{message}");
+        assert!(
+            message.contains("a pause step takes: kind, say, label, duration"),
+            "{message}"
+        );
+        let (line, _, message) = invalid("title = \"t\"\n[[steps]]\nsay = \"x\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("missing field `kind`"), "{message}");
+    }
+
+    #[test]
     fn bad_values_are_pointed_at() {
         let (line, column, message) = invalid(
             "title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = \"5 minutes\"\n",
