@@ -9,10 +9,10 @@
 
 pub mod api;
 pub mod args;
+pub mod events;
 pub mod headers;
 pub mod keyspace;
 pub mod names;
 pub mod time;
-// The scenario event row and its kinds: `pub mod events;` (added with them).
 
 pub use keyspace::{Keyspace, KeyspaceError};

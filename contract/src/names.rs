@@ -16,5 +16,7 @@ pub const SENSOR_DATA_TABLE: &str = "sensor_data";
 /// One row per sensor with its latest reading (the index behind `GET /sensors`).
 pub const SENSORS_TABLE: &str = "sensors";
 
-/// The scenario's events, partitioned by UTC day (behind `GET /events`).
-pub const SCENARIO_EVENTS_TABLE: &str = "scenario_events";
+/// The scenario's events, partitioned by UTC day (behind `GET /events`): rows
+/// of facts (`contract::events::ScenarioEvent`). It replaced `scenario_events`,
+/// whose rows held French labels; a lab created before keeps that table, unused.
+pub const SCENARIO_EVENTS_TABLE: &str = "scenario_events_v2";

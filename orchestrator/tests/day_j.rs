@@ -18,7 +18,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{require_lab, root};
-use serde_json::Value;
+use contract::events::StepKind;
+use demo::scenario::journal::{Journal, StepRecord, StepStatus};
 use test_support::{FaultLock, Wait};
 
 /// Upper bound of one run (cluster checks, restarts and waits included).
@@ -61,7 +62,7 @@ impl Drop for Cleanup {
 }
 
 /// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
-fn run_day_j(mode: &str) -> (bool, String, Value) {
+fn run_day_j(mode: &str) -> (bool, String, Journal) {
     require_lab();
     let _lock = FaultLock::acquire();
     let services_dir = tempfile::tempdir().expect("temporary directory");
@@ -96,9 +97,9 @@ fn run_day_j(mode: &str) -> (bool, String, Value) {
         .find_map(|line| line.strip_prefix("journal: "))
         .map(|path| root().join(Path::new(path.trim())))
         .unwrap_or_else(|| panic!("no journal path printed:\n{stdout}"));
-    let journal: Value =
+    let journal: Journal =
         serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
-            .expect("journal is JSON");
+            .expect("the journal reads back as a Journal");
     println!(
         "day-J --mode {mode}: {:?} in {:?}",
         status.code(),
@@ -132,41 +133,38 @@ fn print_service_warnings(services_dir: &Path) {
     }
 }
 
-fn step<'a>(journal: &'a Value, kind: &str) -> Vec<&'a Value> {
-    journal["steps"]
-        .as_array()
-        .expect("steps")
+fn step(journal: &Journal, kind: StepKind) -> Vec<&StepRecord> {
+    journal
+        .steps
         .iter()
-        .filter(|step| step["kind"] == kind)
+        .filter(|step| step.kind == kind)
         .collect()
 }
 
 fn assert_day_j_passed(mode: &str) {
     let (success, stdout, journal) = run_day_j(mode);
     assert!(success, "day-J --mode {mode} failed:\n{stdout}");
-    assert_eq!(journal["verdict"], "passed");
-    assert_eq!(journal["mode_override"], mode);
-    let steps = journal["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 12);
-    for step in steps {
-        assert_eq!(step["status"], "ok", "step {step}");
+    assert_eq!(journal.verdict, "passed");
+    assert_eq!(journal.mode_override.as_deref(), Some(mode));
+    assert_eq!(journal.steps.len(), 12);
+    for step in &journal.steps {
+        assert_eq!(step.status, StepStatus::Ok, "step {step:?}");
     }
     // The audience saw PC2 down in nodetool status, from PC1.
-    let captures = journal["captures"].as_array().expect("captures");
+    let captures = &journal.captures;
     assert!(
-        captures.iter().any(|capture| capture["from"] == "PC1"
-            && capture["output"]
-                .as_str()
-                .is_some_and(|text| text.contains("DN  127.0.0.2"))),
+        captures
+            .iter()
+            .any(|capture| capture.from == "PC1" && capture.output.contains("DN  127.0.0.2")),
         "no capture shows PC2 DN: {captures:?}"
     );
     // The chart went on while PC2 was out: every poll fresh.
-    let continuity = step(&journal, "expect-continuity");
+    let continuity = step(&journal, StepKind::ExpectContinuity);
     assert_eq!(continuity.len(), 2);
     for window in continuity {
-        assert_eq!(window["details"]["breaches"], 0);
+        assert_eq!(window.details["breaches"], 0);
         assert!(
-            window["details"]["polls"]
+            window.details["polls"]
                 .as_u64()
                 .is_some_and(|polls| polls >= 10)
         );
@@ -174,7 +172,7 @@ fn assert_day_j_passed(mode: &str) {
     // PC2 holds what it missed: read from PC2 alone at ONE for the sensors it
     // serves itself, and compared across replicas at ALL (no digest mismatch)
     // for those its snitch reads from peers.
-    let catch_up = &step(&journal, "expect-catch-up")[0]["details"];
+    let catch_up = &step(&journal, StepKind::ExpectCatchUp)[0].details;
     let local = &catch_up["report"];
     let compared = &catch_up["agreement_at_all"];
     let mut found = 0;
@@ -198,7 +196,7 @@ fn assert_day_j_passed(mode: &str) {
         "{catch_up}"
     );
     // Nothing acknowledged was lost.
-    let verify = &step(&journal, "verify")[0]["details"]["report"];
+    let verify = &step(&journal, StepKind::Verify)[0].details["report"];
     assert!(
         verify["expected"].as_u64().is_some_and(|count| count > 0),
         "{verify}"
@@ -206,11 +204,8 @@ fn assert_day_j_passed(mode: &str) {
     assert_eq!(verify["missing"], 0);
     assert_eq!(verify["mismatched"], 0);
     // The run left the cluster as it found it and stopped its services.
-    let restored = journal["restored"].as_array().expect("restored");
-    assert!(
-        restored.iter().all(|action| action["ok"] == true),
-        "{restored:?}"
-    );
+    let restored = &journal.restored;
+    assert!(restored.iter().all(|action| action.ok), "{restored:?}");
     assert!(
         stdout.contains("dashboard: http://127.0.0.1:8080/"),
         "{stdout}"

@@ -171,16 +171,27 @@ fn every_endpoint_answers_with_its_documented_shape() {
         keys(event),
         [
             "at",
+            "figures",
             "kind",
             "label",
             "narration",
+            "node",
             "run_id",
             "status",
-            "step"
+            "step",
+            "tone"
         ]
     );
-    assert_eq!(event["kind"], "fault");
-    assert_eq!(event["narration"], "PC2 is switched off");
+    let event: contract::events::ScenarioEvent =
+        serde_json::from_value(event.clone()).expect("a scenario event");
+    assert_eq!(event.kind, contract::events::StepKind::KillNode);
+    assert_eq!(event.step, 3);
+    assert_eq!(event.node.as_deref(), Some("PC2"));
+    assert_eq!(event.figures.mode, Some(contract::events::OutageMode::Stop));
+    assert_eq!(event.label, None);
+    assert_eq!(event.status, contract::events::EventStatus::Ok);
+    assert_eq!(event.tone, contract::events::Tone::Fault);
+    assert_eq!(event.narration, "PC2 is switched off");
     let all: Vec<_> = events
         .as_array()
         .unwrap()
@@ -225,8 +236,8 @@ fn write_event(run_id: &str) {
             .unwrap();
         let insert = cassandra::prepare(
             &session,
-            "INSERT INTO iot_demo.scenario_events (day, at, id, run_id, step, kind, label, status, narration) \
-             VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO iot_demo.scenario_events_v2 (day, at, id, run_id, step, kind, node, figures, status, narration) \
+             VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, ?)",
             Consistency::Quorum,
         )
         .await
@@ -239,10 +250,11 @@ fn write_event(run_id: &str) {
                     now.format("%Y-%m-%d").to_string(),
                     CqlTimestamp(now.timestamp_millis()),
                     run_id,
-                    "3",
-                    "fault",
-                    "Stop PC2",
-                    "done",
+                    3_i32,
+                    "kill-node",
+                    "PC2",
+                    r#"{"mode":"stop"}"#,
+                    "ok",
                     "PC2 is switched off",
                 ),
             )

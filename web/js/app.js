@@ -4,7 +4,7 @@
 // the API does, so the page never freezes and always says how fresh its data is.
 
 import { getJson, Connectivity } from "./api.js";
-import { pickLanguage, messagesFor, SUPPORTED_LANGUAGES } from "./i18n.js";
+import { pickLanguage, messagesFor, eventLabel, SUPPORTED_LANGUAGES } from "./i18n.js";
 import { eventMarkersPlugin } from "./event-markers.js";
 import {
   activeSensors,
@@ -196,7 +196,7 @@ function render() {
     chart.options.scales.x.min = minX;
     chart.options.scales.x.max = t;
     chart.options.plugins.eventMarkers.events = state.steps
-      .map((ev) => ({ x: parseTimestamp(ev.at), label: ev.label || ev.kind || ev.step, event: ev }))
+      .map((ev) => ({ x: parseTimestamp(ev.at), label: eventLabel(m, ev), event: ev }))
       .filter((mk) => Number.isFinite(mk.x));
     chart.update("none");
     if (pointCount === 0 && connectivity.state() !== "down") showChartMessage(m.noData);
@@ -373,11 +373,12 @@ function renderEvents() {
       ...state.steps.slice(0, 30).map((ev) => {
         const li = document.createElement("li");
         li.dataset.tone = eventTone(ev);
-        li.dataset.label = ev.label || "";
+        const label = eventLabel(m, ev);
+        li.dataset.label = label;
         li.innerHTML = '<span class="ev-time"></span><span class="ev-label"></span><span class="ev-status"></span>';
         const at = parseTimestamp(ev.at);
         li.querySelector(".ev-time").textContent = Number.isFinite(at) ? formatClock(at) : "";
-        li.querySelector(".ev-label").textContent = ev.label || ev.kind || "";
+        li.querySelector(".ev-label").textContent = label;
         const status = ev.status ? m.status[String(ev.status).toLowerCase()] || ev.status : "";
         li.querySelector(".ev-status").textContent = [ev.step ? m.bannerStep(ev.step) : "", status].filter(Boolean).join(" · ");
         return li;
@@ -396,7 +397,7 @@ function renderEvents() {
     $("banner-step").textContent = [Number.isFinite(at) ? formatClock(at) : "", latest.step ? m.bannerStep(latest.step) : ""]
       .filter(Boolean)
       .join(" — ");
-    $("banner-text").textContent = latest.narration || latest.label || "";
+    $("banner-text").textContent = latest.narration || eventLabel(m, latest);
   }
 }
 

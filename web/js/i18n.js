@@ -1,6 +1,8 @@
 // Why: the audience may be French- or English-speaking; every visible word of the
 // dashboard comes from here so that switching language is one lookup, and the
 // choice (browser language, overridden by ?lang=fr|en) is a pure function tests can call.
+// Scenario events arrive as facts (kind, node, figures: see contract::events in the
+// Rust workspace); `eventLabel` words them here, in the page's language.
 
 const MESSAGES = {
   en: {
@@ -42,6 +44,20 @@ const MESSAGES = {
       "Chart.js could not be loaded (run `npm --prefix web ci` on the PC that serves this page). Everything else still works.",
     noData: "Waiting for readings…",
     status: { ok: "ok", done: "done", failed: "failed", running: "running" },
+    steps: {
+      "check-cluster": () => "Cluster checked",
+      "start-services": () => "Services started",
+      "expect-data": () => "Data received",
+      "kill-node": (node, f) =>
+        `${node} ${{ kill: "crashed", freeze: "frozen", manual: "switched off" }[f.mode] || "stopped"}`,
+      "wait-node-state": (node, f) => `${node} seen ${String(f.state || "?").toUpperCase()}`,
+      capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
+      "expect-continuity": () => "Continuity",
+      "start-node": (node) => `${node} restarted`,
+      "expect-catch-up": (node) => `${node} caught up`,
+      verify: () => "Nothing lost",
+      pause: () => "Pause",
+    },
   },
   fr: {
     title: "Démo IoT Cassandra — en direct",
@@ -82,6 +98,20 @@ const MESSAGES = {
       "Chart.js n'a pas pu être chargé (lancer `npm --prefix web ci` sur le PC qui sert cette page). Le reste fonctionne.",
     noData: "En attente de mesures…",
     status: { ok: "ok", done: "terminé", failed: "échec", running: "en cours" },
+    steps: {
+      "check-cluster": () => "Cluster vérifié",
+      "start-services": () => "Services démarrés",
+      "expect-data": () => "Données reçues",
+      "kill-node": (node, f) =>
+        `${node} ${{ kill: "planté", freeze: "gelé", manual: "éteint" }[f.mode] || "arrêté"}`,
+      "wait-node-state": (node, f) => `${node} vu ${String(f.state || "?").toUpperCase()}`,
+      capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
+      "expect-continuity": () => "Continuité",
+      "start-node": (node) => `${node} redémarré`,
+      "expect-catch-up": (node) => `${node} a rattrapé`,
+      verify: () => "Rien n'est perdu",
+      pause: () => "Pause",
+    },
   },
 };
 
@@ -106,4 +136,18 @@ export function pickLanguage(search, browserLanguages) {
 /** The message table of a language (English for anything unknown). */
 export function messagesFor(lang) {
   return MESSAGES[lang] || MESSAGES.en;
+}
+
+/**
+ * The words for a scenario event: the scenario author's own label when the file gave
+ * one, else the step worded from its kind, node and figures ("PC2 stopped"), else the
+ * kind's name (a kind this page does not know yet).
+ * @param {object} messages a table from messagesFor()
+ * @param {{kind?: string, node?: string|null, figures?: object, label?: string|null}} event
+ */
+export function eventLabel(messages, event) {
+  if (event?.label) return String(event.label);
+  const word = Object.hasOwn(messages.steps, event?.kind || "") ? messages.steps[event.kind] : null;
+  if (word) return word(event.node || "?", event.figures || {});
+  return String(event?.kind || "");
 }

@@ -1,6 +1,6 @@
 // Why: the pure logic behind the live chart and tiles (parsing API times, merging only
-// new points, trimming to the window, picking the sensors worth overlaying, classifying
-// events), kept free of the DOM and Chart.js so node's test runner checks it directly.
+// new points, trimming to the window, picking the sensors worth overlaying, folding
+// events into steps), kept free of the DOM and Chart.js so node's test runner checks it directly.
 
 /** Milliseconds since the epoch of an RFC 3339 time from the API, or NaN. */
 export function parseTimestamp(text) {
@@ -83,36 +83,18 @@ export function activeSensors(sensors, horizonMs, max) {
     .slice(0, max);
 }
 
-/** The conductor's step kinds (scenario/*.toml) and how each one looks on the dashboard. */
-const STEP_KIND_TONES = {
-  "kill-node": "fault",
-  "start-node": "recovery",
-  "expect-catch-up": "recovery",
-  "check-cluster": "info",
-  "start-services": "info",
-  "expect-data": "info",
-  "expect-continuity": "info",
-  "wait-node-state": "info",
-  capture: "info",
-  verify: "info",
-  pause: "info",
-};
+const TONES = new Set(["fault", "recovery", "info"]);
 
 /**
  * How an event should look: "fault" (a PC taken out, a failed step), "recovery" (a PC
- * back, caught up) or "info". A failed step is a fault; a conductor step's kind decides
- * next (so "PC2 vu DOWN", a check, stays quiet and only the stop itself is red); events
- * of other kinds (written by hand or another tool) are read from their label.
+ * back, caught up) or "info". The API sends each event's tone, derived from its kind
+ * (and a failure) by the conductor's one list of step kinds; a failed status is a fault
+ * even if the tone is missing, and anything else is quiet.
  */
 export function eventTone(event) {
-  const status = String(event?.status || "").toLowerCase();
-  if (/fail|error/.test(status)) return "fault";
-  const kind = String(event?.kind || "").toLowerCase();
-  if (Object.hasOwn(STEP_KIND_TONES, kind)) return STEP_KIND_TONES[kind];
-  const label = String(event?.label || "").toLowerCase();
-  if (/arrêt|planté|gelé|éteint|\bdown\b|stopped|killed|frozen|crash/.test(label)) return "fault";
-  if (/redémarr|rattrap|restart|back up|recovered|caught up/.test(label)) return "recovery";
-  return "info";
+  if (String(event?.status || "").toLowerCase() === "failed") return "fault";
+  const tone = String(event?.tone || "").toLowerCase();
+  return TONES.has(tone) ? tone : "info";
 }
 
 /**

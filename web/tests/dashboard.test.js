@@ -173,11 +173,19 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
     const { page } = await openPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }));
     try {
       await firstPoints(page, stack.sensorIds[0]);
-      // A hand-written event (no conductor kind): its tone comes from its label, a fault's,
-      // so its label is always drawn however busy the chart is.
+      // A kill-node event with its author's label: its tone (a fault's, from its kind)
+      // makes its label always drawn however busy the chart is.
       const label = `PC2 arrêté (test ${stack.runId})`;
       const narration = `Événement de test ${stack.runId} : il doit apparaître sur la courbe et dans la liste.`;
-      await events.write({ runId: stack.runId, step: "web-test-event", kind: "manual", label, narration });
+      await events.write({
+        runId: stack.runId,
+        step: 901,
+        kind: "kill-node",
+        node: "PC2",
+        figures: { mode: "stop" },
+        label,
+        narration,
+      });
       const written = Date.now();
       await waitFor(`"${label}" in the event list`, () => page.$(`#event-list li[data-label="${label}"]`), {
         timeoutMs: 10000,
@@ -210,9 +218,10 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
       await events.write({
         runId: stack.runId,
-        step: "web-test-stop",
+        step: 902,
         kind: "kill-node",
-        label: `${FAULT_NODE_NAME} arrêté`,
+        node: FAULT_NODE_NAME,
+        figures: { mode: "stop" },
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} est arrêté, la courbe doit continuer.`,
       });
       const stopAsked = Date.now();
@@ -248,9 +257,9 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
       await events.write({
         runId: stack.runId,
-        step: "web-test-start",
+        step: 903,
         kind: "start-node",
-        label: `${FAULT_NODE_NAME} redémarré`,
+        node: FAULT_NODE_NAME,
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} redémarre.`,
       });
       const startAsked = Date.now();

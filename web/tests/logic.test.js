@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { pickLanguage, messagesFor } from "../js/i18n.js";
+import { pickLanguage, messagesFor, eventLabel } from "../js/i18n.js";
 import {
   activeSensors,
   mergeReadings,
@@ -84,17 +84,36 @@ test("active sensors: recent ones only, sorted, capped", () => {
   assert.deepEqual(activeSensors([], 1000, 5), []);
 });
 
-test("event tones follow the step kind, then the status, then the label's meaning", () => {
-  assert.equal(eventTone({ kind: "kill-node", label: "PC2 arrêté", status: "running" }), "fault");
-  assert.equal(eventTone({ kind: "start-node", label: "PC2 redémarré", status: "ok" }), "recovery");
-  assert.equal(eventTone({ kind: "expect-catch-up", label: "PC2 a rattrapé", status: "ok" }), "recovery");
-  assert.equal(eventTone({ kind: "verify", label: "Rien n'est perdu", status: "failed" }), "fault");
-  assert.equal(eventTone({ kind: "capture", label: "nodetool status : PC2 DOWN", status: "ok" }), "info");
-  assert.equal(eventTone({ kind: "wait-node-state", label: "PC2 vu DOWN", status: "ok" }), "info");
-  assert.equal(eventTone({ kind: "manual", label: "PC2 down" }), "fault");
-  assert.equal(eventTone({ kind: "manual", label: "PC2 back up" }), "recovery");
-  assert.equal(eventTone({ kind: "start-services", label: "Services démarrés", status: "ok" }), "info");
-  assert.equal(eventTone({ kind: "narrate", label: "Bienvenue" }), "info");
+test("event tones come from the event's tone (its kind), a failure being a fault", () => {
+  assert.equal(eventTone({ kind: "kill-node", tone: "fault", status: "running" }), "fault");
+  assert.equal(eventTone({ kind: "start-node", tone: "recovery", status: "ok" }), "recovery");
+  assert.equal(eventTone({ kind: "expect-catch-up", tone: "recovery", status: "ok" }), "recovery");
+  assert.equal(eventTone({ kind: "verify", tone: "info", status: "failed" }), "fault");
+  assert.equal(eventTone({ kind: "verify", status: "failed" }), "fault");
+  assert.equal(eventTone({ kind: "wait-node-state", tone: "info", status: "ok" }), "info");
+  // Words no longer decide: a label that reads like a fault stays quiet without the tone.
+  assert.equal(eventTone({ kind: "capture", label: "PC2 arrêté", tone: "info", status: "ok" }), "info");
+  assert.equal(eventTone({ kind: "narrate", label: "PC2 down" }), "info");
+  assert.equal(eventTone({ tone: "loud" }), "info");
+});
+
+test("events are worded from kind, node and figures in the page's language", () => {
+  const en = messagesFor("en");
+  const fr = messagesFor("fr");
+  const stop = { kind: "kill-node", node: "PC2", figures: { mode: "stop" } };
+  assert.equal(eventLabel(en, stop), "PC2 stopped");
+  assert.equal(eventLabel(fr, stop), "PC2 arrêté");
+  assert.equal(eventLabel(fr, { kind: "kill-node", node: "PC2", figures: { mode: "freeze" } }), "PC2 gelé");
+  assert.equal(eventLabel(en, { kind: "kill-node", node: "PC2", figures: { mode: "manual" } }), "PC2 switched off");
+  assert.equal(eventLabel(en, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 seen DOWN");
+  assert.equal(eventLabel(fr, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 vu DOWN");
+  assert.equal(eventLabel(fr, { kind: "capture", node: null, figures: {} }), "nodetool status");
+  assert.equal(eventLabel(en, { kind: "capture", node: "PC1", figures: {} }), "nodetool status (PC1)");
+  assert.equal(eventLabel(en, { kind: "expect-catch-up", node: "PC2", figures: {} }), "PC2 caught up");
+  assert.equal(eventLabel(fr, { kind: "verify", figures: {} }), "Rien n'est perdu");
+  // The author's label wins; an unknown kind shows its name.
+  assert.equal(eventLabel(en, { ...stop, label: "Le PC2 s'éteint" }), "Le PC2 s'éteint");
+  assert.equal(eventLabel(en, { kind: "chaos-monkey", figures: {} }), "chaos-monkey");
 });
 
 test("a step's running and ok events fold into one entry dated from its start", () => {
@@ -144,4 +163,16 @@ test("connectivity: connecting, ok, slow, degraded, down, then recovered", () =>
   c.recordAnswer(15, 9000, 200, "ONE");
   assert.equal(c.state(9000), "ok");
   assert.equal(c.readConsistency, "ONE");
+});
+
+test("the page words every step kind of the conductor's one list (contract/src/events.rs)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const source = await readFile(new URL("../../contract/src/events.rs", import.meta.url), "utf8");
+  const kinds = [...source.matchAll(/^\s+\w+ = "([a-z-]+)", (?:Info|Fault|Recovery);$/gm)].map((found) => found[1]);
+  assert.equal(kinds.length, 11, `kinds found in contract/src/events.rs: ${kinds}`);
+  for (const lang of ["en", "fr"]) {
+    for (const kind of kinds) {
+      assert.ok(Object.hasOwn(messagesFor(lang).steps, kind), `${lang} has no words for ${kind}`);
+    }
+  }
 });

@@ -7,7 +7,7 @@ use crate::cli::{RunArgs, Target};
 use crate::hosts::Inventory;
 use crate::paths;
 use crate::remote::RemoteOptions;
-use crate::scenario::steps::Scenario;
+use crate::scenario::model::Scenario;
 use crate::scenario::{Fleet, Run, RunOptions, parse};
 use crate::ui::TermProgress;
 

@@ -1,10 +1,12 @@
 //! Scenario events in Cassandra, for the dashboard's timeline.
 //!
 //! The audience watches the chart, not the terminal: every step of a run is
-//! written to `iot_demo.scenario_events` (running, then ok or failed) so the
-//! dashboard can mark "PC2 arrêté" on the chart at the moment it happened.
-//! Events are cosmetic: they are written at consistency ONE with a short
-//! timeout, and a failed write is noted in the journal, never fatal.
+//! written to the scenario events table (running, then ok or failed) so the
+//! dashboard can mark "PC2 stopped" on the chart at the moment it happened.
+//! A row is a `contract::events::ScenarioEvent`: kind, node and figures, which
+//! the page words in its language. Events are cosmetic: they are written at
+//! consistency ONE with a short timeout, and a failed write is noted in the
+//! journal, never fatal.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -12,6 +14,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use contract::events::ScenarioEvent;
+use contract::names::SCENARIO_EVENTS_TABLE;
 use iot_services::cassandra::{CassandraError, SessionOptions, connect, prepare};
 use scylla::client::session::Session;
 use scylla::errors::ExecutionError;
@@ -32,52 +36,16 @@ pub enum EventError {
     Write(Box<ExecutionError>),
 }
 
-/// Where a step stands, as the dashboard shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventStatus {
-    Running,
-    Ok,
-    Failed,
-}
-
-impl EventStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventStatus::Running => "running",
-            EventStatus::Ok => "ok",
-            EventStatus::Failed => "failed",
-        }
-    }
-}
-
-/// One row of `scenario_events`.
-#[derive(Debug, Clone)]
-pub struct Event<'a> {
-    pub at: DateTime<Utc>,
-    /// The step's number in the scenario, as text ("3").
-    pub step: String,
-    pub kind: &'a str,
-    pub label: &'a str,
-    pub status: EventStatus,
-    pub narration: &'a str,
-}
-
 /// Writes one run's events.
 pub struct EventLog {
     session: Session,
     insert: PreparedStatement,
-    run_id: String,
     clock: TimeuuidClock,
 }
 
 impl EventLog {
     /// Connects to the cluster through `contact_points` and prepares the insert.
-    pub async fn connect(
-        contact_points: Vec<String>,
-        keyspace: &str,
-        run_id: &str,
-    ) -> Result<Self, EventError> {
+    pub async fn connect(contact_points: Vec<String>, keyspace: &str) -> Result<Self, EventError> {
         if !keyspace
             .chars()
             .next()
@@ -94,20 +62,20 @@ impl EventLog {
         let session = connect(&options).await?;
         // The keyspace is a checked identifier from the inventory; the values are bound.
         let cql = format!(
-            "INSERT INTO {keyspace}.scenario_events (day, at, id, run_id, step, kind, label, status, narration) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO {keyspace}.{SCENARIO_EVENTS_TABLE} (day, at, id, run_id, step, kind, node, figures, label, status, narration) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         );
         let mut insert = prepare(&session, &cql, Consistency::One).await?;
         insert.set_request_timeout(Some(WRITE_TIMEOUT));
         Ok(Self {
             session,
             insert,
-            run_id: run_id.to_owned(),
             clock: TimeuuidClock::new(),
         })
     }
 
-    pub async fn record(&self, event: &Event<'_>) -> Result<(), EventError> {
+    /// Writes one row (its `tone` is derived again by whoever reads it).
+    pub async fn record(&self, event: &ScenarioEvent) -> Result<(), EventError> {
         let day = event.at.format("%Y-%m-%d").to_string();
         let id = self.clock.next(event.at);
         self.session
@@ -117,12 +85,14 @@ impl EventLog {
                     day,
                     CqlTimestamp(event.at.timestamp_millis()),
                     id,
-                    &self.run_id,
-                    &event.step,
-                    event.kind,
-                    event.label,
+                    &event.run_id,
+                    i32::try_from(event.step).unwrap_or(i32::MAX),
+                    event.kind.name(),
+                    &event.node,
+                    event.figures.to_json(),
+                    &event.label,
                     event.status.as_str(),
-                    event.narration,
+                    &event.narration,
                 ),
             )
             .await

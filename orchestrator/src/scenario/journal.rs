@@ -4,12 +4,14 @@
 //! went right must be provable: every step's narration, outcome, timing and
 //! details, every `nodetool` capture, and what was restored at the end. The
 //! journal is rewritten after every step, so even a run cut short by Ctrl-C or
-//! a crash leaves its history behind.
+//! a crash leaves its history behind. The types read it back too (tests,
+//! `demo report`), so what is written is what is read.
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use contract::events::StepKind;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -26,7 +28,7 @@ pub enum JournalError {
 }
 
 /// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {
     Ok,
@@ -36,26 +38,26 @@ pub enum StepStatus {
 }
 
 /// One step's record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     pub number: usize,
-    pub kind: &'static str,
+    pub kind: StepKind,
     pub label: String,
     pub say: String,
     pub status: StepStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
     pub elapsed_ms: u64,
     /// One line on what was observed ("5 sensors fresh after 1.2 s").
     pub summary: String,
     /// Step-specific figures (staleness, counts, states...).
     pub details: serde_json::Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// A `nodetool` output kept with the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Capture {
     pub step: usize,
     /// The PC the command ran on.
@@ -67,17 +69,17 @@ pub struct Capture {
 }
 
 /// Something done to leave the cluster as the run found it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Restoration {
     pub node: String,
     pub action: String,
     pub ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// The whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Journal {
     pub run_id: String,
     pub scenario: String,
@@ -85,15 +87,15 @@ pub struct Journal {
     /// "lab" or the hosts file used.
     pub target: String,
     pub presenter: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode_override: Option<String>,
     /// Factor applied to pauses and continuity windows.
     pub pace: f64,
     pub dashboard_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
     pub started_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
     /// "passed", "failed", or "running" while the run goes on.
     pub verdict: String,
@@ -204,7 +206,7 @@ mod tests {
             verdict: "running".into(),
             steps: vec![StepRecord {
                 number: 1,
-                kind: "pause",
+                kind: StepKind::Pause,
                 label: "Pause".into(),
                 say: "On attend.".into(),
                 status: StepStatus::Ok,
@@ -225,5 +227,11 @@ mod tests {
         assert_eq!(value["steps"][0]["kind"], "pause");
         assert_eq!(value["verdict"], "running");
         assert_eq!(timestamp(at), "2026-01-04T10:00:01.000Z");
+        let read: Journal = serde_json::from_str(&text).expect("read back as a journal");
+        assert_eq!(read.steps[0].kind, StepKind::Pause);
+        assert_eq!(read.steps[0].status, StepStatus::Ok);
+        assert_eq!(read.steps[0].started_at, Some(at));
+        assert_eq!(read.finished_at, None);
+        assert_eq!(read.verdict, "running");
     }
 }

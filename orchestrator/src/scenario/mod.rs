@@ -4,24 +4,26 @@
 //! fault, checks again, and keeps a journal; like a Jepsen test, it ends with a
 //! checker's verdict on the history (the producer's ledger against Cassandra).
 //!
-//! `parse` reads and checks the file into `steps`' types; `runner` conducts
-//! the run (what each step kind does is in `actions`, `watch` and `proofs`;
-//! `fleet` reaches the Cassandra PCs, `probe` the API); `ui`, `journal` and
-//! `events` report it to the presenter, to the run directory and to the dashboard.
+//! `parse` reads and checks the file into `model`'s types; `step` has one
+//! file per step kind (its keys, its parse, what it does) and the one list of
+//! kinds is `contract::events::StepKind`; `runner` conducts the run over the
+//! state the steps share (`context`, private behind methods); `fleet` reaches
+//! the Cassandra PCs, `probe` the API; `ui`, `journal` and `events` report it
+//! to the presenter (in the scenario's language), to the run directory and to
+//! the dashboard (facts, which the page words in its own).
 //! The `demo run` command (`commands::run`) loads the file, checks its nodes
 //! against the inventory and hands a [`Run`] its [`Fleet`] and [`RunOptions`].
 
-mod actions;
+mod context;
 pub mod events;
 mod fleet;
 pub mod journal;
+pub mod model;
 pub mod parse;
 pub mod probe;
-mod proofs;
 mod runner;
-pub mod steps;
+pub mod step;
 pub mod ui;
-mod watch;
 
 pub use fleet::Fleet;
 pub use runner::{Run, RunOptions};

@@ -4,6 +4,7 @@
 //! Scenario files are edited by hand the evening before the demo; a typo must
 //! be caught before the first step runs, at the place it was made.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,9 @@ use serde::Deserialize;
 use serde::de::{self, Visitor};
 use toml::Spanned;
 
-use super::steps::{
-    Action, CaptureWhat, KillMode, Location, NodeArg, NodeRef, Scenario, Settings, Step,
-    VerifyConsistency, WantedState,
-};
-use crate::nemesis::FaultMode;
+use super::model::{Location, NodeArg, NodeRef, Scenario, Settings, Step};
+use super::step::{Action, KillMode, StepKind};
+use super::ui::Language;
 
 /// A scenario that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -36,21 +35,6 @@ pub enum ScenarioError {
         excerpt: String,
     },
 }
-
-/// Every step kind, as written in files.
-pub const STEP_KINDS: &[&str] = &[
-    "check-cluster",
-    "start-services",
-    "expect-data",
-    "kill-node",
-    "wait-node-state",
-    "capture",
-    "expect-continuity",
-    "start-node",
-    "expect-catch-up",
-    "verify",
-    "pause",
-];
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -132,6 +116,10 @@ struct RawScenario {
     steps: Spanned<Vec<Spanned<RawStep>>>,
 }
 
+/// A step's table as written: which keys a step takes depends on its kind,
+/// so they are checked against the kind's own list (`step/<kind>.rs`).
+type RawStep = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
@@ -143,79 +131,12 @@ struct RawSettings {
     rate: Option<Spanned<f64>>,
     sensor_prefix: Option<Spanned<String>>,
     lab_pace: Option<Spanned<f64>>,
+    /// Language of the terminal's words: "fr" (default) or "en".
+    lang: Option<Spanned<String>>,
 }
 
-/// Every field any step kind takes; which ones a kind accepts is checked
-/// afterwards, so that a misplaced field gets a message naming the kind.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStep {
-    kind: Spanned<String>,
-    say: Option<Spanned<String>>,
-    label: Option<Spanned<String>>,
-    node: Option<Spanned<NodeRef>>,
-    mode: Option<Spanned<String>>,
-    state: Option<Spanned<String>>,
-    seen_from: Option<Spanned<NodeRef>>,
-    from: Option<Spanned<NodeRef>>,
-    what: Option<Spanned<String>>,
-    timeout: Option<Spanned<Seconds>>,
-    within: Option<Spanned<Seconds>>,
-    max_staleness: Option<Spanned<Seconds>>,
-    duration: Option<Spanned<Seconds>>,
-    poll: Option<Spanned<Seconds>>,
-    consistency: Option<Spanned<String>>,
-    stop_producer: Option<Spanned<bool>>,
-}
-
-/// Fields every kind accepts.
-const COMMON_FIELDS: &[&str] = &["kind", "say", "label"];
-
-/// The parameters each kind accepts, besides the common ones.
-fn kind_fields(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "check-cluster" | "start-services" => &["timeout"],
-        "expect-data" => &["within", "max_staleness"],
-        "kill-node" => &["node", "mode", "timeout"],
-        "wait-node-state" => &["node", "state", "seen_from", "timeout"],
-        "capture" => &["from", "what"],
-        "expect-continuity" => &["duration", "max_staleness", "poll"],
-        "start-node" | "expect-catch-up" => &["node", "timeout"],
-        "verify" => &["timeout", "consistency", "stop_producer"],
-        "pause" => &["duration"],
-        _ => &[],
-    }
-}
-
-impl RawStep {
-    /// The parameters present in the file, with their spans.
-    fn present_fields(&self) -> Vec<(&'static str, Range<usize>)> {
-        fn span<T>(
-            name: &'static str,
-            field: &Option<Spanned<T>>,
-        ) -> Option<(&'static str, Range<usize>)> {
-            field.as_ref().map(|value| (name, value.span()))
-        }
-        [
-            span("node", &self.node),
-            span("mode", &self.mode),
-            span("state", &self.state),
-            span("seen_from", &self.seen_from),
-            span("from", &self.from),
-            span("what", &self.what),
-            span("timeout", &self.timeout),
-            span("within", &self.within),
-            span("max_staleness", &self.max_staleness),
-            span("duration", &self.duration),
-            span("poll", &self.poll),
-            span("consistency", &self.consistency),
-            span("stop_producer", &self.stop_producer),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-}
+/// Keys every kind accepts.
+const COMMON_KEYS: &[&str] = &["kind", "say", "label"];
 
 impl RawScenario {
     fn check(self, source: &Source<'_>) -> Result<Scenario, ScenarioError> {
@@ -292,6 +213,18 @@ impl Defaults {
             }
             settings.lab_pace = pace.into_inner();
         }
+        if let Some(lang) = raw.lang {
+            settings.lang = match lang.get_ref().as_str() {
+                "fr" => Language::Fr,
+                "en" => Language::En,
+                other => {
+                    return Err(source.error_at(
+                        &lang,
+                        format!("unknown language \"{other}\"; expected \"fr\" or \"en\""),
+                    ));
+                }
+            };
+        }
         let mode = raw.mode.map(|mode| kill_mode(&mode, source)).transpose()?;
         Ok(Self {
             settings,
@@ -307,221 +240,192 @@ fn check_step(
     defaults: &Defaults,
     source: &Source<'_>,
 ) -> Result<Step, ScenarioError> {
-    let step_span = spanned.span();
+    let span = spanned.span();
     let raw = spanned.into_inner();
-    let kind = raw.kind.get_ref().as_str();
-    if !STEP_KINDS.contains(&kind) {
-        let hint = closest(kind, STEP_KINDS)
-            .map(|near| format!(" (did you mean \"{near}\"?)"))
-            .unwrap_or_default();
-        return Err(source.error_at(
-            &raw.kind,
-            format!(
-                "unknown step kind \"{kind}\"{hint}; expected one of: {}",
-                STEP_KINDS.join(", ")
-            ),
-        ));
-    }
-    let accepted = kind_fields(kind);
-    if let Some((name, span)) = raw
-        .present_fields()
-        .into_iter()
-        .find(|(name, _)| !accepted.contains(name))
-    {
-        let fields: Vec<&str> = COMMON_FIELDS.iter().chain(accepted).copied().collect();
-        return Err(source.error(
-            span,
-            format!(
-                "`{name}` does not apply to a {kind} step; it takes: {}",
-                fields.join(", ")
-            ),
-        ));
-    }
-    let say = match &raw.say {
-        Some(say) if !say.get_ref().trim().is_empty() => say.get_ref().trim().to_owned(),
-        Some(say) => return Err(source.error_at(say, "`say` must not be empty".into())),
-        None => {
-            return Err(source.error(
-                step_span,
-                format!("step {number} ({kind}) is missing `say`, its narration"),
-            ));
-        }
-    };
-    let label = raw
-        .label
-        .as_ref()
-        .map(|label| label.get_ref().trim().to_owned());
-    let step = StepSource {
+    let fields = |kind| Fields {
         number,
         kind,
-        span: step_span,
+        span: span.clone(),
         raw: &raw,
         defaults,
         source,
     };
-    let action = step.action()?;
+    let Some((_, kind_value)) = raw.iter().find(|(key, _)| key.get_ref() == "kind") else {
+        return Err(source.error(span.clone(), "missing field `kind`".into()));
+    };
+    let Some(name) = kind_value.get_ref().as_str() else {
+        return Err(source.error_at(kind_value, "`kind` must be a string".into()));
+    };
+    let Some(kind) = StepKind::from_name(name) else {
+        let names: Vec<&str> = StepKind::ALL.iter().map(|kind| kind.name()).collect();
+        let hint = closest(name, &names)
+            .map(|near| format!(" (did you mean \"{near}\"?)"))
+            .unwrap_or_default();
+        return Err(source.error_at(
+            kind_value,
+            format!(
+                "unknown step kind \"{name}\"{hint}; expected one of: {}",
+                names.join(", ")
+            ),
+        ));
+    };
+    let fields = fields(kind);
+    fields.check_keys()?;
+    let say = match fields.text("say")? {
+        Some(say) if !say.get_ref().trim().is_empty() => say.get_ref().trim().to_owned(),
+        Some(say) => return Err(source.error_at(&say, "`say` must not be empty".into())),
+        None => return Err(fields.missing("`say`, its narration")),
+    };
+    let label = fields
+        .text("label")?
+        .map(|label| label.get_ref().trim().to_owned());
+    let action = Action::parse(kind, &fields)?;
     Ok(Step {
         number,
-        at: source.location(step.span.start),
+        at: source.location(span.start),
         say,
         label,
         action,
     })
 }
 
-/// One step being checked, for the helpers that fill in defaults.
-struct StepSource<'a> {
+/// One step's keys, for the kind's own parser: typed values with the
+/// scenario's defaults, and errors located in the file.
+pub(crate) struct Fields<'a> {
     number: usize,
-    kind: &'a str,
+    kind: StepKind,
     span: Range<usize>,
     raw: &'a RawStep,
     defaults: &'a Defaults,
     source: &'a Source<'a>,
 }
 
-impl StepSource<'_> {
-    fn action(&self) -> Result<Action, ScenarioError> {
-        let raw = self.raw;
-        Ok(match self.kind {
-            "check-cluster" => Action::CheckCluster {
-                timeout: self.seconds(&raw.timeout, 60.0)?,
-            },
-            "start-services" => Action::StartServices {
-                timeout: self.seconds(&raw.timeout, 60.0)?,
-            },
-            "expect-data" => Action::ExpectData {
-                within: self.seconds(&raw.within, 30.0)?,
-                max_staleness: self.seconds(&raw.max_staleness, 5.0)?,
-            },
-            "kill-node" => Action::KillNode {
-                node: self.node(&raw.node)?,
-                mode: match (&raw.mode, self.defaults.mode) {
-                    (Some(mode), _) => kill_mode(mode, self.source)?,
-                    (None, Some(mode)) => mode,
-                    (None, None) => KillMode::Fault(FaultMode::Stop),
-                },
-                timeout: self.seconds(&raw.timeout, 120.0)?,
-            },
-            "wait-node-state" => Action::WaitNodeState {
-                node: self.node(&raw.node)?,
-                state: self.wanted_state()?,
-                seen_from: raw
-                    .seen_from
-                    .clone()
-                    .map(|node| node_arg(node, self.source)),
-                timeout: self.seconds(&raw.timeout, 60.0)?,
-            },
-            "capture" => Action::Capture {
-                from: raw.from.clone().map(|node| node_arg(node, self.source)),
-                what: match &raw.what {
-                    None => CaptureWhat::Status,
-                    Some(what) if what.get_ref() == "status" => CaptureWhat::Status,
-                    Some(what) => {
-                        return Err(self.source.error_at(
-                            what,
-                            format!("unknown capture \"{}\"; expected: status", what.get_ref()),
-                        ));
-                    }
-                },
-            },
-            "expect-continuity" => Action::ExpectContinuity {
-                duration: self.seconds(&raw.duration, 20.0)?,
-                max_staleness: self.seconds(&raw.max_staleness, 5.0)?,
-                poll: self.seconds(&raw.poll, 0.25)?,
-            },
-            "start-node" => Action::StartNode {
-                node: self.node(&raw.node)?,
-                timeout: self.seconds(&raw.timeout, 180.0)?,
-            },
-            "expect-catch-up" => Action::ExpectCatchUp {
-                node: self.node(&raw.node)?,
-                timeout: self.seconds(&raw.timeout, 90.0)?,
-            },
-            "verify" => Action::Verify {
-                timeout: self.seconds(&raw.timeout, 60.0)?,
-                consistency: match &raw.consistency {
-                    None => VerifyConsistency::Quorum,
-                    Some(level) => match level.get_ref().to_ascii_uppercase().as_str() {
-                        "QUORUM" => VerifyConsistency::Quorum,
-                        "ALL" => VerifyConsistency::All,
-                        _ => {
-                            return Err(self.source.error_at(
-                                level,
-                                format!(
-                                    "unknown consistency \"{}\"; expected QUORUM or ALL",
-                                    level.get_ref()
-                                ),
-                            ));
-                        }
-                    },
-                },
-                stop_producer: raw
-                    .stop_producer
-                    .as_ref()
-                    .is_none_or(|stop| *stop.get_ref()),
-            },
-            "pause" => Action::Pause {
-                duration: self.seconds(&raw.duration, 5.0)?,
-            },
-            other => {
-                return Err(self
-                    .source
-                    .error(self.span.clone(), format!("unknown step kind \"{other}\"")));
+impl Fields<'_> {
+    /// Every key is the kind's (or common); an unknown one and one of
+    /// another kind are refused where they are written.
+    fn check_keys(&self) -> Result<(), ScenarioError> {
+        let accepted = Action::keys(self.kind);
+        let takes = || -> String {
+            COMMON_KEYS
+                .iter()
+                .chain(accepted)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (key, value) in self.raw {
+            let name = key.get_ref().as_str();
+            if COMMON_KEYS.contains(&name) || accepted.contains(&name) {
+                continue;
             }
-        })
+            let known = StepKind::ALL
+                .iter()
+                .any(|kind| Action::keys(*kind).contains(&name));
+            let message = if known {
+                format!(
+                    "`{name}` does not apply to a {} step; it takes: {}",
+                    self.kind,
+                    takes()
+                )
+            } else {
+                let mine: Vec<&str> = COMMON_KEYS.iter().chain(accepted).copied().collect();
+                let hint = closest(name, &mine)
+                    .map(|near| format!(" (did you mean `{near}`?)"))
+                    .unwrap_or_default();
+                format!(
+                    "unknown field `{name}`{hint}; a {} step takes: {}",
+                    self.kind,
+                    takes()
+                )
+            };
+            let span = if known { value.span() } else { key.span() };
+            return Err(self.source.error(span, message));
+        }
+        Ok(())
+    }
+
+    fn value(&self, key: &str) -> Option<&Spanned<toml::Value>> {
+        self.raw
+            .iter()
+            .find(|(name, _)| name.get_ref() == key)
+            .map(|(_, value)| value)
+    }
+
+    /// The value of `key` as a `T`, or the deserializer's complaint at its place.
+    fn typed<T: de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Spanned<T>>, ScenarioError> {
+        let Some(value) = self.value(key) else {
+            return Ok(None);
+        };
+        T::deserialize(value.get_ref().clone())
+            .map(|typed| Some(Spanned::new(value.span(), typed)))
+            .map_err(|err| self.error_at(value, err.message().trim_end().to_owned()))
+    }
+
+    /// A text parameter, with where it is written.
+    pub fn text(&self, key: &str) -> Result<Option<Spanned<String>>, ScenarioError> {
+        self.typed(key)
+    }
+
+    /// A true/false parameter, or its default.
+    pub fn flag(&self, key: &str, default: bool) -> Result<bool, ScenarioError> {
+        Ok(self
+            .typed::<bool>(key)?
+            .map_or(default, Spanned::into_inner))
     }
 
     /// A duration parameter, or its default; zero is refused (every wait is bounded and real).
-    fn seconds(
-        &self,
-        field: &Option<Spanned<Seconds>>,
-        default: f64,
-    ) -> Result<Duration, ScenarioError> {
-        match field {
+    pub fn seconds(&self, key: &str, default: f64) -> Result<Duration, ScenarioError> {
+        match self.typed::<Seconds>(key)? {
             None => Ok(Duration::from_secs_f64(default)),
-            Some(value) if value.get_ref().0.is_zero() => Err(self
-                .source
-                .error_at(value, "a duration must be above zero".into())),
+            Some(value) if value.get_ref().0.is_zero() => {
+                Err(self.error_at(&value, "a duration must be above zero".into()))
+            }
             Some(value) => Ok(value.get_ref().0),
         }
     }
 
     /// The step's node, or the scenario's default node.
-    fn node(&self, field: &Option<Spanned<NodeRef>>) -> Result<NodeArg, ScenarioError> {
-        match (field, &self.defaults.node) {
-            (Some(node), _) => Ok(node_arg(node.clone(), self.source)),
+    pub fn node(&self, key: &str) -> Result<NodeArg, ScenarioError> {
+        match (self.optional_node(key)?, &self.defaults.node) {
+            (Some(node), _) => Ok(node),
             (None, Some(default)) => Ok(default.clone()),
-            (None, None) => Err(self.source.error(
-                self.span.clone(),
-                format!(
-                    "step {} ({}) is missing `node` (or set a default with `node` in [settings])",
-                    self.number, self.kind
-                ),
-            )),
+            (None, None) => Err(self.missing(&format!(
+                "`{key}` (or set a default with `{key}` in [settings])"
+            ))),
         }
     }
 
-    fn wanted_state(&self) -> Result<WantedState, ScenarioError> {
-        let Some(state) = &self.raw.state else {
-            return Err(self.source.error(
-                self.span.clone(),
-                format!(
-                    "step {} (wait-node-state) is missing `state` (\"up\" or \"down\")",
-                    self.number
-                ),
-            ));
-        };
-        match state.get_ref().to_ascii_lowercase().as_str() {
-            "up" | "un" => Ok(WantedState::Up),
-            "down" | "dn" => Ok(WantedState::Down),
-            _ => Err(self.source.error_at(
-                state,
-                format!(
-                    "unknown state \"{}\"; expected \"up\" or \"down\"",
-                    state.get_ref()
-                ),
-            )),
-        }
+    /// A node parameter without default.
+    pub fn optional_node(&self, key: &str) -> Result<Option<NodeArg>, ScenarioError> {
+        Ok(self
+            .typed::<NodeRef>(key)?
+            .map(|node| node_arg(node, self.source)))
+    }
+
+    /// A kill-node mode as written.
+    pub fn kill_mode(&self, mode: &Spanned<String>) -> Result<KillMode, ScenarioError> {
+        kill_mode(mode, self.source)
+    }
+
+    /// `mode` of the scenario's [settings].
+    pub fn default_kill_mode(&self) -> Option<KillMode> {
+        self.defaults.mode
+    }
+
+    /// "step 3 (kind) is missing `what`", at the step's table.
+    pub fn missing(&self, what: &str) -> ScenarioError {
+        self.source.error(
+            self.span.clone(),
+            format!("step {} ({}) is missing {what}", self.number, self.kind),
+        )
+    }
+
+    /// An error at a value of the step.
+    pub fn error_at<T>(&self, spanned: &Spanned<T>, message: String) -> ScenarioError {
+        self.source.error_at(spanned, message)
     }
 }
 
@@ -533,16 +437,15 @@ fn node_arg(node: Spanned<NodeRef>, source: &Source<'_>) -> NodeArg {
 }
 
 fn kill_mode(mode: &Spanned<String>, source: &Source<'_>) -> Result<KillMode, ScenarioError> {
-    match mode.get_ref().as_str() {
-        "stop" => Ok(KillMode::Fault(FaultMode::Stop)),
-        "kill" => Ok(KillMode::Fault(FaultMode::Kill)),
-        "freeze" => Ok(KillMode::Fault(FaultMode::Freeze)),
-        "manual" => Ok(KillMode::Manual),
-        other => Err(source.error_at(
+    KillMode::from_name(mode.get_ref()).ok_or_else(|| {
+        source.error_at(
             mode,
-            format!("unknown mode \"{other}\"; expected one of: stop, kill, freeze, manual"),
-        )),
-    }
+            format!(
+                "unknown mode \"{}\"; expected one of: stop, kill, freeze, manual",
+                mode.get_ref()
+            ),
+        )
+    })
 }
 
 /// The candidate at the smallest edit distance, when it is close enough to be a typo.
@@ -673,6 +576,10 @@ impl Visitor<'_> for NodeRefVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nemesis::FaultMode;
+    use crate::scenario::step::{
+        ExpectContinuity, KillNode, Pause, Verify, VerifyConsistency, WaitNodeState, WantedState,
+    };
 
     fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
         parse(Path::new("test.toml"), text)
@@ -737,11 +644,11 @@ stop_producer = false
         assert_eq!(scenario.steps.len(), 6);
         assert_eq!(scenario.steps[0].at.line, 10);
         match &scenario.steps[1].action {
-            Action::KillNode {
+            Action::KillNode(KillNode {
                 node,
                 mode,
                 timeout,
-            } => {
+            }) => {
                 assert_eq!(node.node, NodeRef::Name("PC2".into()));
                 assert_eq!(node.at, Location { line: 5, column: 8 });
                 assert_eq!(*mode, KillMode::Fault(FaultMode::Freeze));
@@ -750,11 +657,11 @@ stop_producer = false
             other => panic!("unexpected {other:?}"),
         }
         match &scenario.steps[2].action {
-            Action::ExpectContinuity {
+            Action::ExpectContinuity(ExpectContinuity {
                 duration,
                 max_staleness,
                 poll,
-            } => {
+            }) => {
                 assert_eq!(*duration, Duration::from_secs(12));
                 assert_eq!(*max_staleness, Duration::from_secs(5));
                 assert_eq!(*poll, Duration::from_millis(250));
@@ -762,7 +669,7 @@ stop_producer = false
             other => panic!("unexpected {other:?}"),
         }
         match &scenario.steps[3].action {
-            Action::WaitNodeState { node, state, .. } => {
+            Action::WaitNodeState(WaitNodeState { node, state, .. }) => {
                 assert_eq!(node.node, NodeRef::Number(2));
                 assert_eq!(*state, WantedState::Down);
             }
@@ -770,11 +677,11 @@ stop_producer = false
         }
         assert_eq!(
             scenario.steps[5].action,
-            Action::Verify {
+            Action::Verify(Verify {
                 timeout: Duration::from_secs(60),
                 consistency: VerifyConsistency::All,
                 stop_producer: false,
-            }
+            })
         );
     }
 
@@ -822,6 +729,35 @@ stop_producer = false
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\ndurration = 3\n");
         assert_eq!((line, column), (5, 1));
         assert!(message.contains("unknown field `durration`"), "{message}");
+    }
+
+    #[test]
+    fn the_terminal_language_is_french_unless_the_settings_say_otherwise() {
+        let step = "[[steps]]\nkind = \"pause\"\nsay = \"x\"\n";
+        let scenario = parse_str(&format!("title = \"t\"\n{step}")).expect("valid");
+        assert_eq!(scenario.settings.lang, Language::Fr);
+        let scenario =
+            parse_str(&format!("title = \"t\"\n[settings]\nlang = \"en\"\n{step}")).expect("valid");
+        assert_eq!(scenario.settings.lang, Language::En);
+        let (line, column, message) =
+            invalid(&format!("title = \"t\"\n[settings]\nlang = \"de\"\n{step}"));
+        assert_eq!((line, column), (3, 8));
+        assert!(message.contains("unknown language \"de\""), "{message}");
+    }
+
+    #[test]
+    fn a_misspelt_key_gets_a_suggestion_from_its_kinds_own_keys() {
+        let (line, column, message) =
+            invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduraton = 2\n");
+        assert_eq!((line, column), (5, 1));
+        assert!(message.contains("did you mean `duration`"), "{message}");
+        assert!(
+            message.contains("a pause step takes: kind, say, label, duration"),
+            "{message}"
+        );
+        let (line, _, message) = invalid("title = \"t\"\n[[steps]]\nsay = \"x\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("missing field `kind`"), "{message}");
     }
 
     #[test]
@@ -891,7 +827,7 @@ stop_producer = false
             ))
             .expect("valid");
             match scenario.steps[0].action {
-                Action::Pause { duration } => duration,
+                Action::Pause(Pause { duration }) => duration,
                 ref other => panic!("unexpected {other:?}"),
             }
         };

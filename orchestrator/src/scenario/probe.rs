@@ -8,7 +8,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use contract::api::SensorSummary;
+use contract::headers::{READ_CONSISTENCY, READ_CONSISTENCY_ONE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -23,7 +24,7 @@ pub enum ProbeError {
 pub struct Freshness {
     /// Sensors of the run the API listed.
     pub seen: usize,
-    /// Sensors of the run the API did not list.
+    /// Sensors of the run the API did not list, or listed without a reading yet.
     pub unseen: Vec<String>,
     /// Age of the oldest "newest reading" among the listed sensors.
     pub worst_staleness: Option<Duration>,
@@ -38,12 +39,6 @@ impl Freshness {
     pub fn all_fresh(&self, bound: Duration) -> bool {
         self.unseen.is_empty() && self.worst_staleness.is_some_and(|age| age <= bound)
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct SensorSummary {
-    sensor_id: String,
-    last_timestamp: DateTime<Utc>,
 }
 
 /// Asks the API about the run's sensors.
@@ -90,8 +85,12 @@ impl ApiProbe {
         }
         let degraded_reads = response
             .headers()
-            .get("x-read-consistency")
-            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"ONE"));
+            .get(READ_CONSISTENCY)
+            .is_some_and(|value| {
+                value
+                    .as_bytes()
+                    .eq_ignore_ascii_case(READ_CONSISTENCY_ONE.as_bytes())
+            });
         let listed: Vec<SensorSummary> = response
             .json()
             .await
@@ -114,12 +113,12 @@ fn summarize(
     let mut ages = Vec::new();
     let mut unseen = Vec::new();
     for sensor in sensors {
-        match listed.iter().find(|summary| &summary.sensor_id == sensor) {
-            Some(summary) => ages.push(
-                (now - summary.last_timestamp)
-                    .to_std()
-                    .unwrap_or(Duration::ZERO),
-            ),
+        let newest = listed
+            .iter()
+            .find(|summary| &summary.sensor_id == sensor)
+            .and_then(|summary| summary.last_timestamp);
+        match newest {
+            Some(at) => ages.push((now - at).to_std().unwrap_or(Duration::ZERO)),
             None => unseen.push(sensor.clone()),
         }
     }
@@ -156,9 +155,12 @@ mod tests {
     fn summary(sensor: &str, at: &str) -> SensorSummary {
         SensorSummary {
             sensor_id: sensor.into(),
-            last_timestamp: DateTime::parse_from_rfc3339(at)
-                .expect("valid")
-                .with_timezone(&Utc),
+            last_timestamp: Some(
+                DateTime::parse_from_rfc3339(at)
+                    .expect("valid")
+                    .with_timezone(&Utc),
+            ),
+            last_value: Some(21.5),
         }
     }
 
@@ -186,5 +188,20 @@ mod tests {
         let freshness = summarize(&sensors[..2], &listed, now, false);
         assert!(freshness.all_fresh(Duration::from_secs(5)));
         assert!(!freshness.all_fresh(Duration::from_secs(2)));
+    }
+
+    #[test]
+    fn a_sensor_listed_without_a_reading_counts_as_unseen_not_as_an_error() {
+        let body = r#"[{"sensor_id":"sensor_01","last_timestamp":"2026-01-04T10:00:09.500Z","last_value":21.5},
+                       {"sensor_id":"sensor_02","last_timestamp":null,"last_value":null}]"#;
+        let listed: Vec<SensorSummary> = serde_json::from_str(body).expect("the API's answer");
+        let now = DateTime::parse_from_rfc3339("2026-01-04T10:00:10Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let sensors = vec!["sensor_01".to_owned(), "sensor_02".to_owned()];
+        let freshness = summarize(&sensors, &listed, now, false);
+        assert_eq!(freshness.seen, 1);
+        assert_eq!(freshness.unseen, vec!["sensor_02".to_owned()]);
+        assert_eq!(freshness.worst_staleness, Some(Duration::from_millis(500)));
     }
 }

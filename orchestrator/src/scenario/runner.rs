@@ -3,24 +3,26 @@
 //!
 //! Whatever happens (a failed step, Ctrl-C), the nodes this run took out are
 //! brought back and the services it started are stopped, unless `--keep`
-//! asks to leave a failed run as it is for inspection.
+//! asks to leave a failed run as it is for inspection. What each step does is
+//! in `step/<kind>.rs`; the state they share is the run's `Context`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use contract::events::{EventStatus, ScenarioEvent};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::events::{Event, EventLog, EventStatus};
+use super::context::{Context, ContextParts};
+use super::events::EventLog;
 use super::fleet::Fleet;
 use super::journal::{Journal, Restoration, RunDir, StepRecord, StepStatus};
+use super::model::{Scenario, Step};
 use super::probe::ApiProbe;
-use super::steps::{Action, KillMode, Scenario, Step};
-use super::ui::{Ui, format_duration};
-use crate::app::{self, ProducerSettings, Service, ServicesPlan};
-use crate::hosts::NodeSpec;
+use super::step::{Failed, KillMode};
+use super::ui::{Ui, format_duration, step_label};
+use crate::app::{self, ProducerSettings, ServicesPlan};
 use crate::nemesis::FaultMode;
 
 /// Longest wait for a restored node to be seen UP again.
@@ -41,63 +43,14 @@ pub struct RunOptions {
     pub runs_dir: PathBuf,
 }
 
-/// A step that worked: one line for the console, figures for the journal.
-pub struct Done {
-    pub summary: String,
-    pub details: serde_json::Value,
-}
-
-/// A step that did not.
-pub struct Failed {
-    pub message: String,
-    pub details: serde_json::Value,
-}
-
-impl Failed {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            details: serde_json::Value::Null,
-        }
-    }
-}
-
-pub type StepResult = Result<Done, Failed>;
-
-/// When a node was taken out and brought back, for the catch-up check.
-#[derive(Debug, Clone, Copy)]
-pub struct Outage {
-    pub out_at: DateTime<Utc>,
-    pub back_at: Option<DateTime<Utc>>,
-    /// When its peers saw it UP again (hints are handed over after that).
-    pub seen_up_at: Option<Instant>,
-}
-
-/// Everything a run knows while it goes.
+/// A run: the scenario, the state its steps share, and where it reports.
 pub struct Run {
-    pub scenario: Scenario,
-    pub fleet: Fleet,
-    pub ui: Ui,
-    pub options: RunOptions,
-    pub dir: RunDir,
-    pub journal: Journal,
-    pub events: Option<EventLog>,
-    pub plan: ServicesPlan,
-    pub probe: ApiProbe,
-    /// Services this run started (and will stop).
-    pub started_services: Vec<Service>,
-    /// The ledger of the producer the run relies on.
-    pub ledger: Option<PathBuf>,
-    /// Whether that producer is the run's own (so the run may stop it).
-    pub own_producer: bool,
-    /// When the run's own producer started: older readings are not the run's.
-    pub producer_started_at: Option<DateTime<Utc>>,
-    /// Every outage of the run, by node name.
-    pub outages: BTreeMap<String, Outage>,
-    /// Nodes currently out because of this run, in the order they went out.
-    pub out: Vec<(NodeSpec, KillMode)>,
+    scenario: Scenario,
+    context: Context,
+    events: Option<EventLog>,
+    keep: bool,
     /// Becomes true on Ctrl-C.
-    pub interrupt: watch::Receiver<bool>,
+    interrupt: watch::Receiver<bool>,
 }
 
 impl Run {
@@ -139,61 +92,53 @@ impl Run {
             restored: Vec::new(),
             warnings: Vec::new(),
         };
-        let mut run = Self {
-            scenario,
+        let contact_points = plan.contact_points.clone();
+        let keyspace = fleet.inventory.cluster.keyspace.clone();
+        let mut context = Context::new(ContextParts {
+            fleet,
             ui: Ui::new(options.presenter),
-            options,
+            lang: scenario.settings.lang,
+            pace: options.pace,
+            mode_override: options.mode_override,
             dir,
             journal,
-            events: None,
-            probe,
-            started_services: Vec::new(),
-            ledger: None,
-            own_producer: false,
-            producer_started_at: None,
-            outages: BTreeMap::new(),
-            out: Vec::new(),
-            interrupt: watch_ctrl_c(),
             plan,
-            fleet,
+            probe,
+        });
+        let events = match EventLog::connect(contact_points, &keyspace).await {
+            Ok(events) => Some(events),
+            Err(err) => {
+                context.warn(format!(
+                    "scenario events will not reach the dashboard: {err}"
+                ));
+                None
+            }
         };
-        let contact_points = run.plan.contact_points.clone();
-        let keyspace = run.fleet.inventory.cluster.keyspace.clone();
-        match EventLog::connect(contact_points, &keyspace, &run.dir.run_id).await {
-            Ok(events) => run.events = Some(events),
-            Err(err) => run.warn(format!(
-                "scenario events will not reach the dashboard: {err}"
-            )),
-        }
-        Ok(run)
-    }
-
-    pub fn warn(&mut self, text: String) {
-        self.ui.warn(&text);
-        self.journal.warnings.push(text);
-    }
-
-    fn save_journal(&mut self) {
-        if let Err(err) = self.dir.save(&self.journal) {
-            self.ui.warn(&err.to_string());
-        }
+        Ok(Self {
+            scenario,
+            context,
+            events,
+            keep: options.keep,
+            interrupt: watch_ctrl_c(),
+        })
     }
 
     /// Runs every step, restores, records the verdict; true when every step passed.
     pub async fn conduct(mut self) -> bool {
         let total = self.scenario.steps.len();
-        self.ui.title(
+        let ui = self.context.ui();
+        ui.title(
             &self.scenario.title,
             &format!(
                 "{total} steps · dashboard {} · journal {}",
-                self.journal.dashboard_url,
-                self.dir.journal_path().display()
+                self.context.dashboard_url(),
+                self.context.journal_path().display()
             ),
         );
-        if let Some(description) = self.scenario.description.clone() {
-            self.ui.info(&description);
+        if let Some(description) = &self.scenario.description {
+            ui.info(description);
         }
-        self.save_journal();
+        self.context.save_journal();
         let started = Instant::now();
         let steps = self.scenario.steps.clone();
         let mut failure: Option<(usize, String)> = None;
@@ -202,25 +147,25 @@ impl Run {
                 failure = Some((step.number, "interrupted (Ctrl-C)".to_owned()));
             }
             if failure.is_some() {
-                self.journal.steps.push(skipped(step, &self.label(step)));
+                let label = self.label(step);
+                self.context.record_step(skipped(step, &label));
                 continue;
             }
             if let Err(message) = self.run_step(step, total).await {
                 failure = Some((step.number, message));
             }
-            self.save_journal();
+            self.context.save_journal();
         }
         let passed = failure.is_none();
-        if passed || !self.options.keep {
+        if passed || !self.keep {
             self.restore().await;
         } else {
-            self.warn(
+            self.context.warn(
                 "--keep: the cluster and the services are left as the failure found them".into(),
             );
         }
-        self.journal.finished_at = Some(Utc::now());
-        self.journal.verdict = if passed { "passed" } else { "failed" }.into();
-        self.save_journal();
+        self.context.finish(passed);
+        self.context.save_journal();
         let verdict = match &failure {
             None => format!(
                 "PASSED: all {total} steps of « {} » in {}",
@@ -228,13 +173,15 @@ impl Run {
                 format_duration(started.elapsed())
             ),
             Some((number, message)) => {
-                let kind = steps.get(number - 1).map_or("?", |step| step.action.kind());
+                let kind = steps
+                    .get(number - 1)
+                    .map_or("?", |step| step.action.kind().name());
                 format!("FAILED at step {number}/{total} ({kind}): {message}")
             }
         };
-        self.ui.verdict(passed, &verdict);
-        println!("journal: {}", self.dir.journal_path().display());
-        println!("dashboard: {}", self.journal.dashboard_url);
+        ui.verdict(passed, &verdict);
+        println!("journal: {}", self.context.journal_path().display());
+        println!("dashboard: {}", self.context.dashboard_url());
         passed
     }
 
@@ -242,21 +189,23 @@ impl Run {
     async fn run_step(&mut self, step: &Step, total: usize) -> Result<(), String> {
         let label = self.label(step);
         let kind = step.action.kind();
-        self.ui.narrate(step.number, total, kind, &label, &step.say);
-        let ui = self.ui;
+        let ui = self.context.ui();
+        ui.narrate(step.number, total, kind, &label, &step.say);
         let entered = interruptible(
             self.interrupt.clone(),
-            ui.wait_for_enter("Entrée pour continuer"),
+            ui.wait_for_enter(self.context.lang().enter_to_continue()),
         )
         .await;
         let started_at = Utc::now();
-        self.event(step, &label, EventStatus::Running, started_at)
-            .await;
+        self.event(step, EventStatus::Running, started_at).await;
         let clock = Instant::now();
         let result = match entered {
-            Some(()) => interruptible(self.interrupt.clone(), self.execute(step))
-                .await
-                .unwrap_or_else(|| Err(Failed::new("interrupted (Ctrl-C)"))),
+            Some(()) => interruptible(
+                self.interrupt.clone(),
+                step.action.run(&mut self.context, step.number),
+            )
+            .await
+            .unwrap_or_else(|| Err(Failed::new("interrupted (Ctrl-C)"))),
             None => Err(Failed::new("interrupted (Ctrl-C)")),
         };
         let elapsed = clock.elapsed();
@@ -270,14 +219,14 @@ impl Run {
             ),
         };
         let ok = status == StepStatus::Ok;
-        self.ui.outcome(ok, elapsed, &summary);
+        ui.outcome(ok, elapsed, &summary);
         let event_status = if ok {
             EventStatus::Ok
         } else {
             EventStatus::Failed
         };
-        self.event(step, &label, event_status, Utc::now()).await;
-        self.journal.steps.push(StepRecord {
+        self.event(step, event_status, Utc::now()).await;
+        self.context.record_step(StepRecord {
             number: step.number,
             kind,
             label,
@@ -292,213 +241,98 @@ impl Run {
         error.map_or(Ok(()), Err)
     }
 
-    async fn execute(&mut self, step: &Step) -> StepResult {
-        match &step.action {
-            Action::CheckCluster { timeout } => self.check_cluster(*timeout).await,
-            Action::StartServices { timeout } => self.start_services(*timeout).await,
-            Action::ExpectData {
-                within,
-                max_staleness,
-            } => self.expect_data(*within, *max_staleness).await,
-            Action::KillNode {
-                node,
-                mode,
-                timeout,
-            } => {
-                let mode = match (self.options.mode_override, mode) {
-                    (Some(forced), _) => KillMode::Fault(forced),
-                    (None, mode) => *mode,
-                };
-                self.kill_node(&self.node(node)?, mode, *timeout).await
-            }
-            Action::WaitNodeState {
-                node,
-                state,
-                seen_from,
-                timeout,
-            } => {
-                let seen_from = match seen_from {
-                    Some(observer) => Some(self.node(observer)?),
-                    None => None,
-                };
-                self.wait_node_state(&self.node(node)?, *state, seen_from, *timeout)
-                    .await
-            }
-            Action::Capture { from, what: _ } => {
-                let from = match from {
-                    Some(from) => self.node(from)?,
-                    None => self.first_running_node()?,
-                };
-                self.capture(step.number, &from).await
-            }
-            Action::ExpectContinuity {
-                duration,
-                max_staleness,
-                poll,
-            } => {
-                self.expect_continuity(duration.mul_f64(self.options.pace), *max_staleness, *poll)
-                    .await
-            }
-            Action::StartNode { node, timeout } => {
-                self.start_node(&self.node(node)?, *timeout).await
-            }
-            Action::ExpectCatchUp { node, timeout } => {
-                self.expect_catch_up(&self.node(node)?, *timeout).await
-            }
-            Action::Verify {
-                timeout,
-                consistency,
-                stop_producer,
-            } => self.verify(*timeout, *consistency, *stop_producer).await,
-            Action::Pause { duration } => self.pause(duration.mul_f64(self.options.pace)).await,
-        }
-    }
-
-    /// The inventory's node for a reference (all were checked before the run started).
-    fn node(&self, arg: &super::steps::NodeArg) -> Result<NodeSpec, Failed> {
-        self.fleet
-            .inventory
-            .node(&arg.node.to_string())
-            .cloned()
-            .map_err(|err| Failed::new(err.to_string()))
-    }
-
-    /// The first node of the inventory this run has not taken out.
-    pub fn first_running_node(&self) -> Result<NodeSpec, Failed> {
-        self.fleet
-            .inventory
-            .nodes
-            .iter()
-            .find(|node| !self.is_out(node))
-            .cloned()
-            .ok_or_else(|| Failed::new("every node is out"))
-    }
-
-    pub fn is_out(&self, node: &NodeSpec) -> bool {
-        self.out.iter().any(|(out, _)| out.name == node.name)
-    }
-
-    /// The step's label, or a short one derived from its action (French, for the dashboard).
+    /// The step's label, or the terminal's words for its facts.
     fn label(&self, step: &Step) -> String {
         if let Some(label) = &step.label {
             return label.clone();
         }
-        let name = |arg: &super::steps::NodeArg| {
-            self.fleet
-                .inventory
-                .node(&arg.node.to_string())
-                .map_or_else(|_| arg.node.to_string(), |node| node.name.clone())
-        };
-        match &step.action {
-            Action::CheckCluster { .. } => "Cluster vérifié".into(),
-            Action::StartServices { .. } => "Services démarrés".into(),
-            Action::ExpectData { .. } => "Données reçues".into(),
-            Action::KillNode { node, mode, .. } => {
-                let mode = self.options.mode_override.map_or(*mode, KillMode::Fault);
-                let verb = match mode {
-                    KillMode::Fault(FaultMode::Stop) => "arrêté",
-                    KillMode::Fault(FaultMode::Kill) => "planté",
-                    KillMode::Fault(FaultMode::Freeze) => "gelé",
-                    KillMode::Manual => "éteint",
-                };
-                format!("{} {verb}", name(node))
-            }
-            Action::WaitNodeState { node, state, .. } => format!("{} vu {state}", name(node)),
-            Action::Capture { from, .. } => match from {
-                Some(from) => format!("nodetool status ({})", name(from)),
-                None => "nodetool status".into(),
-            },
-            Action::ExpectContinuity { .. } => "Continuité".into(),
-            Action::StartNode { node, .. } => format!("{} redémarré", name(node)),
-            Action::ExpectCatchUp { node, .. } => format!("{} a rattrapé", name(node)),
-            Action::Verify { .. } => "Rien n'est perdu".into(),
-            Action::Pause { .. } => "Pause".into(),
-        }
+        let (node, figures) = step.action.facts(&self.context);
+        step_label(
+            self.context.lang(),
+            step.action.kind(),
+            node.as_deref(),
+            &figures,
+        )
     }
 
-    async fn event(&mut self, step: &Step, label: &str, status: EventStatus, at: DateTime<Utc>) {
+    async fn event(&mut self, step: &Step, status: EventStatus, at: DateTime<Utc>) {
         let Some(events) = &self.events else {
             return;
         };
-        let event = Event {
+        let kind = step.action.kind();
+        let (node, figures) = step.action.facts(&self.context);
+        let event = ScenarioEvent {
             at,
-            step: step.number.to_string(),
-            kind: step.action.kind(),
-            label,
+            run_id: self.context.run_id().to_owned(),
+            step: u32::try_from(step.number).unwrap_or(u32::MAX),
+            kind,
+            node,
+            figures,
+            label: step.label.clone(),
             status,
-            narration: &step.say,
+            narration: step.say.clone(),
+            tone: ScenarioEvent::tone_of(kind, status),
         };
         if let Err(err) = events.record(&event).await {
-            self.journal
-                .warnings
-                .push(format!("step {}: event not written: {err}", step.number));
+            self.context
+                .note(format!("step {}: event not written: {err}", step.number));
         }
     }
 
     /// Brings back every node the run took out, then stops the services it started.
     async fn restore(&mut self) {
-        let out: Vec<(NodeSpec, KillMode)> = self.out.drain(..).rev().collect();
-        for (node, mode) in out {
+        let ui = self.context.ui();
+        for (node, mode) in self.context.take_nodes_out() {
             if mode == KillMode::Manual {
-                self.ui.warn(&format!(
+                ui.warn(&format!(
                     "{} was switched off by hand: switch it back on",
                     node.name
                 ));
             }
-            self.ui.info(&format!("restoring {}...", node.name));
-            let progress = self
-                .ui
-                .progress(&format!("bringing {} back", node.name), RESTORE_TIMEOUT);
-            let result = match self.fleet.bring_back(&node).await {
-                Ok(()) => self.fleet.wait_serving(&node, RESTORE_TIMEOUT).await,
+            ui.info(&format!("restoring {}...", node.name));
+            let progress = ui.progress(&format!("bringing {} back", node.name), RESTORE_TIMEOUT);
+            let fleet = self.context.fleet();
+            let result = match fleet.bring_back(&node).await {
+                Ok(()) => fleet.wait_serving(&node, RESTORE_TIMEOUT).await,
                 Err(err) => Err(err),
             };
             drop(progress);
             match &result {
-                Ok(()) => self.ui.info(&format!("{} is back (UN)", node.name)),
-                Err(err) => self.ui.warn(&format!("{} not restored: {err}", node.name)),
+                Ok(()) => ui.info(&format!("{} is back (UN)", node.name)),
+                Err(err) => ui.warn(&format!("{} not restored: {err}", node.name)),
             }
-            self.journal.restored.push(Restoration {
+            self.context.record_restoration(Restoration {
                 node: node.name.clone(),
                 action: "start".into(),
                 ok: result.is_ok(),
                 error: result.err(),
             });
         }
-        // Also whatever a cut-short start (Ctrl-C) had already spawned.
-        let mut services = std::mem::take(&mut self.started_services);
-        for service in Service::START_ORDER {
-            let started_by_run = self
-                .plan
-                .state
-                .running(service.name())
-                .is_some_and(|state| state.started_at >= self.journal.started_at);
-            if started_by_run && !services.contains(&service) {
-                services.push(service);
-            }
-        }
+        let services = self.context.take_services_started();
         if !services.is_empty() {
-            match app::down(&self.plan.state, &services).await {
+            match app::down(&self.context.plan().state, &services).await {
                 Ok(stopped) => {
                     let names: Vec<&str> =
                         stopped.iter().map(|(service, _)| service.name()).collect();
-                    self.ui.info(&format!(
+                    ui.info(&format!(
                         "stopped the services this run started: {}",
                         names.join(", ")
                     ));
-                    self.journal.restored.push(Restoration {
-                        node: self.fleet.inventory.app.name.clone(),
+                    let app_pc = self.context.fleet().inventory.app.name.clone();
+                    self.context.record_restoration(Restoration {
+                        node: app_pc,
                         action: format!("stop {}", names.join(", ")),
                         ok: true,
                         error: None,
                     });
                 }
                 Err(err) => {
-                    self.warn(format!("could not stop the services: {err}"));
+                    self.context
+                        .warn(format!("could not stop the services: {err}"));
                 }
             }
         }
-        self.save_journal();
+        self.context.save_journal();
     }
 }
 

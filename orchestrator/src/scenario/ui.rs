@@ -3,11 +3,91 @@
 //!
 //! In presenter mode the narration is printed large (a bold box) and Enter
 //! advances, so the speaker sets the pace; in auto mode everything flows.
+//!
+//! The terminal's own words for a step (its heading, when the scenario gives
+//! no label) are chosen here, in the scenario's language, from the step's
+//! kind, node and figures; the dashboard words the same facts in its own.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use contract::events::{Figures, OutageMode, SeenState, StepKind};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The language of the terminal's words (`lang` in a scenario's [settings]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Fr,
+    En,
+}
+
+impl Language {
+    /// The presenter's prompt before each step.
+    pub fn enter_to_continue(self) -> &'static str {
+        match self {
+            Language::Fr => "Entrée pour continuer",
+            Language::En => "Enter to continue",
+        }
+    }
+}
+
+/// A step's short heading from its facts: "PC2 arrêté", "PC2 stopped".
+pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &Figures) -> String {
+    let capture = match node {
+        Some(from) => format!("nodetool status ({from})"),
+        None => "nodetool status".to_owned(),
+    };
+    let node = node.unwrap_or("?");
+    let state = match figures.state {
+        Some(SeenState::Up) => "UP",
+        Some(SeenState::Down) => "DOWN",
+        None => "?",
+    };
+    match lang {
+        Language::Fr => match kind {
+            StepKind::CheckCluster => "Cluster vérifié".into(),
+            StepKind::StartServices => "Services démarrés".into(),
+            StepKind::ExpectData => "Données reçues".into(),
+            StepKind::KillNode => {
+                let verb = match figures.mode {
+                    Some(OutageMode::Stop) | None => "arrêté",
+                    Some(OutageMode::Kill) => "planté",
+                    Some(OutageMode::Freeze) => "gelé",
+                    Some(OutageMode::Manual) => "éteint",
+                };
+                format!("{node} {verb}")
+            }
+            StepKind::WaitNodeState => format!("{node} vu {state}"),
+            StepKind::Capture => capture,
+            StepKind::ExpectContinuity => "Continuité".into(),
+            StepKind::StartNode => format!("{node} redémarré"),
+            StepKind::ExpectCatchUp => format!("{node} a rattrapé"),
+            StepKind::Verify => "Rien n'est perdu".into(),
+            StepKind::Pause => "Pause".into(),
+        },
+        Language::En => match kind {
+            StepKind::CheckCluster => "Cluster checked".into(),
+            StepKind::StartServices => "Services started".into(),
+            StepKind::ExpectData => "Data received".into(),
+            StepKind::KillNode => {
+                let verb = match figures.mode {
+                    Some(OutageMode::Stop) | None => "stopped",
+                    Some(OutageMode::Kill) => "crashed",
+                    Some(OutageMode::Freeze) => "frozen",
+                    Some(OutageMode::Manual) => "switched off",
+                };
+                format!("{node} {verb}")
+            }
+            StepKind::WaitNodeState => format!("{node} seen {state}"),
+            StepKind::Capture => capture,
+            StepKind::ExpectContinuity => "Continuity".into(),
+            StepKind::StartNode => format!("{node} restarted"),
+            StepKind::ExpectCatchUp => format!("{node} caught up"),
+            StepKind::Verify => "Nothing lost".into(),
+            StepKind::Pause => "Pause".into(),
+        },
+    }
+}
 
 /// Terminal styling, only when stdout is a terminal (journals and CI logs stay plain).
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +129,7 @@ impl Ui {
     }
 
     /// A step's heading and narration, before it runs.
-    pub fn narrate(&self, number: usize, total: usize, kind: &str, label: &str, say: &str) {
+    pub fn narrate(&self, number: usize, total: usize, kind: StepKind, label: &str, say: &str) {
         let heading = format!("[{number}/{total}] {label}");
         println!();
         if self.presenter {
@@ -58,7 +138,11 @@ impl Ui {
                 println!("{}", self.paint(&format!("{BOLD}{CYAN}"), &line));
             }
         } else {
-            println!("{}  {}", self.paint(BOLD, &heading), self.paint(DIM, kind));
+            println!(
+                "{}  {}",
+                self.paint(BOLD, &heading),
+                self.paint(DIM, kind.name())
+            );
             let lines = wrap(say, box_width().saturating_sub(8));
             for (index, line) in lines.iter().enumerate() {
                 let open = if index == 0 { "« " } else { "  " };
@@ -235,6 +319,51 @@ mod tests {
         assert!(widths.iter().all(|width| *width == widths[0]), "{lines:#?}");
         assert!(lines.len() >= 5);
         assert_eq!(wrap("un deux trois", 7), vec!["un deux", "trois"]);
+    }
+
+    #[test]
+    fn step_labels_are_worded_in_the_scenarios_language() {
+        let stop = Figures {
+            mode: Some(OutageMode::Stop),
+            ..Figures::default()
+        };
+        let freeze = Figures {
+            mode: Some(OutageMode::Freeze),
+            ..Figures::default()
+        };
+        let down = Figures {
+            state: Some(SeenState::Down),
+            ..Figures::default()
+        };
+        let none = Figures::default();
+        let fr = |kind, node, figures| step_label(Language::Fr, kind, node, figures);
+        let en = |kind, node, figures| step_label(Language::En, kind, node, figures);
+        assert_eq!(fr(StepKind::KillNode, Some("PC2"), &stop), "PC2 arrêté");
+        assert_eq!(fr(StepKind::KillNode, Some("PC2"), &freeze), "PC2 gelé");
+        assert_eq!(en(StepKind::KillNode, Some("PC2"), &stop), "PC2 stopped");
+        assert_eq!(
+            fr(StepKind::WaitNodeState, Some("PC2"), &down),
+            "PC2 vu DOWN"
+        );
+        assert_eq!(
+            en(StepKind::WaitNodeState, Some("PC2"), &down),
+            "PC2 seen DOWN"
+        );
+        assert_eq!(fr(StepKind::Capture, None, &none), "nodetool status");
+        assert_eq!(
+            fr(StepKind::Capture, Some("PC1"), &none),
+            "nodetool status (PC1)"
+        );
+        assert_eq!(
+            fr(StepKind::ExpectCatchUp, Some("PC2"), &none),
+            "PC2 a rattrapé"
+        );
+        assert_eq!(fr(StepKind::Verify, None, &none), "Rien n'est perdu");
+        assert_eq!(en(StepKind::Verify, None, &none), "Nothing lost");
+        for kind in StepKind::ALL {
+            assert!(!fr(*kind, Some("PC2"), &none).is_empty());
+            assert!(!en(*kind, Some("PC2"), &none).is_empty());
+        }
     }
 
     #[test]

@@ -13,15 +13,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration, Utc};
 use contract::api::{ClusterNode, ClusterStatus, ErrorBody, Health, LatestReading, SensorSummary};
+use contract::events::ScenarioEvent;
 use contract::headers;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
-use crate::api::store::Event;
 use crate::cassandra::QueryError;
-use crate::reading::format_timestamp;
 
 /// Why a request failed, and the status that says so.
 #[derive(Debug)]
@@ -198,27 +196,15 @@ pub async fn cluster(State(state): State<Arc<ApiState>>) -> Json<ClusterStatus> 
 pub async fn events(
     State(state): State<Arc<ApiState>>,
     query: Params,
-) -> Result<Answer<Vec<Value>>, ApiError> {
+) -> Result<Answer<Vec<ScenarioEvent>>, ApiError> {
     let limit = params::events_limit(&query_params(query)?)?;
     let today = Utc::now().date_naive();
     let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
     let read = state.store.events(&days, limit).await?;
     Ok(Answer {
-        body: read.value.iter().map(event_json).collect(),
+        body: read.value,
         fell_back: read.fell_back,
         stale: read.stale,
-    })
-}
-
-fn event_json(e: &Event) -> Value {
-    json!({
-        "at": format_timestamp(e.at),
-        "run_id": e.run_id,
-        "step": e.step,
-        "kind": e.kind,
-        "label": e.label,
-        "status": e.status,
-        "narration": e.narration,
     })
 }
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use chrono::{DateTime, TimeZone, Utc};
+use contract::events::{EventStatus, Figures, ScenarioEvent, StepKind};
 use scylla::client::session::Session;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::response::query_result::QueryResult;
@@ -48,18 +49,6 @@ const TRANSIENT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// Single-partition reads of the sensors index in flight at once.
 const PARTITION_READS_IN_FLIGHT: usize = 32;
-
-/// One scenario event, as the conductor wrote it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub at: DateTime<Utc>,
-    pub run_id: Option<String>,
-    pub step: Option<String>,
-    pub kind: Option<String>,
-    pub label: Option<String>,
-    pub status: Option<String>,
-    pub narration: Option<String>,
-}
 
 /// A value and whether it had to be read at ONE instead of the configured level.
 #[derive(Debug)]
@@ -136,7 +125,7 @@ impl Statements {
             events: prepare(
                 session,
                 &format!(
-                    "SELECT at, run_id, step, kind, label, status, narration FROM {scenario_events} WHERE day = ? LIMIT ?"
+                    "SELECT at, run_id, step, kind, node, figures, label, status, narration FROM {scenario_events} WHERE day = ? LIMIT ?"
                 ),
                 consistency,
             )
@@ -380,11 +369,13 @@ impl Store {
     }
 
     /// The newest `limit` events of the given UTC days (`YYYY-MM-DD`), newest first.
+    /// A row this API cannot read as a [`ScenarioEvent`] (a kind or status it does
+    /// not know, a column left empty) is skipped: the timeline is cosmetic.
     pub async fn events(
         &self,
         days: &[String],
         limit: i32,
-    ) -> Result<Read<Vec<Event>>, QueryError> {
+    ) -> Result<Read<Vec<ScenarioEvent>>, QueryError> {
         self.read(|s| async move {
             let mut events = Vec::new();
             for day in days {
@@ -392,25 +383,8 @@ impl Store {
                     .session
                     .execute_unpaged(&s.events, (day.as_str(), limit))
                     .await?;
-                type Row = (
-                    CqlTimestamp,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                );
-                for (at, run_id, step, kind, label, status, narration) in rows::<Row>(result)? {
-                    events.push(Event {
-                        at: to_time(at)?,
-                        run_id,
-                        step,
-                        kind,
-                        label,
-                        status,
-                        narration,
-                    });
+                for row in rows::<EventRow>(result)? {
+                    events.extend(to_event(row)?);
                 }
             }
             events.sort_by_key(|e| std::cmp::Reverse(e.at));
@@ -484,6 +458,43 @@ fn to_time(t: CqlTimestamp) -> Result<DateTime<Utc>, QueryError> {
     Utc.timestamp_millis_opt(t.0)
         .single()
         .ok_or_else(|| QueryError::Result(format!("timestamp {} out of range", t.0)))
+}
+
+/// A row of the scenario events table, column by column.
+type EventRow = (
+    CqlTimestamp,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn to_event(
+    (at, run_id, step, kind, node, figures, label, status, narration): EventRow,
+) -> Result<Option<ScenarioEvent>, QueryError> {
+    let at = to_time(at)?;
+    let kind = kind.as_deref().and_then(StepKind::from_name);
+    let status = status.as_deref().and_then(EventStatus::from_name);
+    let step = step.and_then(|step| u32::try_from(step).ok());
+    let (Some(run_id), Some(step), Some(kind), Some(status)) = (run_id, step, kind, status) else {
+        return Ok(None);
+    };
+    Ok(Some(ScenarioEvent {
+        at,
+        run_id,
+        step,
+        kind,
+        node,
+        figures: Figures::from_json(figures.as_deref()),
+        label,
+        status,
+        narration: narration.unwrap_or_default(),
+        tone: ScenarioEvent::tone_of(kind, status),
+    }))
 }
 
 type SummaryRow = (String, Option<CqlTimestamp>, Option<f64>);

@@ -1,4 +1,4 @@
-// Why: the conductor writes scenario events into iot_demo.scenario_events; to test the
+// Why: the conductor writes scenario events into iot_demo.scenario_events_v2; to test the
 // dashboard without it, the tests write (and afterwards delete) their own rows in that
 // same table, with prepared statements, through the DataStax Node.js driver.
 
@@ -7,9 +7,10 @@ import cassandra from "cassandra-driver";
 const CONTACT_POINTS = (process.env.CASSANDRA_CONTACT_POINTS || "127.0.0.1,127.0.0.2,127.0.0.3").split(",");
 const KEYSPACE = process.env.CASSANDRA_KEYSPACE || "iot_demo";
 
-const INSERT = `INSERT INTO ${KEYSPACE}.scenario_events (day, at, id, run_id, step, kind, label, status, narration)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const DELETE = `DELETE FROM ${KEYSPACE}.scenario_events WHERE day = ? AND at = ? AND id = ?`;
+const TABLE = `${KEYSPACE}.scenario_events_v2`;
+const INSERT = `INSERT INTO ${TABLE} (day, at, id, run_id, step, kind, node, figures, label, status, narration)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const DELETE = `DELETE FROM ${TABLE} WHERE day = ? AND at = ? AND id = ?`;
 
 function newClient(localDataCenter) {
   return new cassandra.Client({
@@ -41,11 +42,15 @@ export class EventWriter {
     this.written = [];
   }
 
-  /** Writes one event at `at` (default now); returns the row as the api will report it. */
-  async write({ runId, step, kind, label, status = "ok", narration, at = new Date() }) {
+  /**
+   * Writes one event at `at` (default now), as the conductor does: `step` a number,
+   * `figures` an object stored as JSON, `label` only when a scenario author gave one.
+   */
+  async write({ runId, step, kind, node = null, figures = {}, label = null, status = "ok", narration, at = new Date() }) {
     const day = at.toISOString().slice(0, 10);
     const id = cassandra.types.TimeUuid.fromDate(at);
-    await this.client.execute(INSERT, [day, at, id, runId, step, kind, label, status, narration]);
+    const row = [day, at, id, runId, step, kind, node, JSON.stringify(figures), label, status, narration];
+    await this.client.execute(INSERT, row, { prepare: true });
     this.written.push({ day, at, id });
     return { at, label };
   }

@@ -1,84 +1,42 @@
-//! The steps that watch the chart's source: readings arrive (`expect-data`)
-//! and keep arriving while a PC is out (`expect-continuity`), as the API
-//! serves them to the dashboard.
+//! `expect-continuity`: the chart goes on. For a window, poll `GET /sensors`
+//! as the dashboard does: every answer must come, with every sensor of the
+//! run fresher than the bound, while a PC is out.
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use serde_json::json;
 
-use super::probe::ApiProbe;
-use super::runner::{Done, Failed, Run, StepResult};
-use super::ui::format_duration;
+use super::{Done, Failed, StepAction, StepResult, millis};
+use crate::scenario::context::Context;
+use crate::scenario::parse::{Fields, ScenarioError};
+use crate::scenario::ui::format_duration;
 
-impl Run {
-    pub(super) async fn expect_data(
-        &mut self,
-        within: Duration,
-        max_staleness: Duration,
-    ) -> StepResult {
-        let progress = self
-            .ui
-            .progress("waiting for fresh readings in the API", within);
-        let started = Instant::now();
-        let mut last = String::from("no answer yet");
-        while started.elapsed() < within {
-            // Readings older than the run's producer are a previous run's.
-            let bound = self.producer_started_at.map_or(max_staleness, |since| {
-                max_staleness.min((Utc::now() - since).to_std().unwrap_or_default())
-            });
-            match self.probe.freshness().await {
-                Ok(freshness) if freshness.all_fresh(bound) => {
-                    let worst = freshness.worst_staleness.unwrap_or_default();
-                    return Ok(Done {
-                        summary: format!(
-                            "{} sensors in the API, newest readings at most {} old, after {}",
-                            freshness.seen,
-                            format_duration(worst),
-                            format_duration(started.elapsed())
-                        ),
-                        details: json!({
-                            "sensors": freshness.seen,
-                            "worst_staleness_ms": worst.as_millis(),
-                            "after_ms": started.elapsed().as_millis(),
-                        }),
-                    });
-                }
-                Ok(freshness) => {
-                    last = format!(
-                        "{} of {} sensors listed, worst {}",
-                        freshness.seen,
-                        freshness.seen + freshness.unseen.len(),
-                        freshness
-                            .worst_staleness
-                            .map_or("-".into(), format_duration)
-                    );
-                }
-                Err(err) => last = err.to_string(),
-            }
-            progress.tick(last.clone());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        Err(Failed::new(format!(
-            "no fresh readings (at most {} old) within {}: {last}",
-            format_duration(max_staleness),
-            format_duration(within)
-        )))
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectContinuity {
+    /// The window (scaled by the run's pace).
+    pub duration: Duration,
+    pub max_staleness: Duration,
+    pub poll: Duration,
+}
+
+impl StepAction for ExpectContinuity {
+    const KEYS: &'static [&'static str] = &["duration", "max_staleness", "poll"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        Ok(Self {
+            duration: fields.seconds("duration", 20.0)?,
+            max_staleness: fields.seconds("max_staleness", 5.0)?,
+            poll: fields.seconds("poll", 0.25)?,
+        })
     }
 
-    pub(super) async fn expect_continuity(
-        &mut self,
-        window: Duration,
-        max_staleness: Duration,
-        poll: Duration,
-    ) -> StepResult {
-        let probe = ApiProbe::new(
-            &self.plan.api_url,
-            self.plan.producer.sensor_ids(),
-            max_staleness,
-        )
-        .map_err(|err| Failed::new(err.to_string()))?;
-        let progress = self.ui.progress("watching the API's readings", window);
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let (window, max_staleness, poll) =
+            (context.paced(self.duration), self.max_staleness, self.poll);
+        let probe = context
+            .probe_bounded(max_staleness)
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let progress = context.ui().progress("watching the API's readings", window);
         let started = Instant::now();
         // One entry per poll: the age of the oldest sensor's newest reading,
         // or None when the poll failed.
@@ -166,8 +124,4 @@ impl Run {
             })
         }
     }
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -1,0 +1,260 @@
+//! The scenario event row: what the conductor tells the dashboard about each step.
+//!
+//! The conductor (`demo run`) writes one row when a step starts and one when it
+//! ends; the API reads them back for `GET /events`; the page words them in its
+//! own language. So a row carries facts, never sentences: the step's kind, the
+//! node it concerns and a few figures (the fault mode, the state waited for).
+//! The only words are the author's: the narration (`say`) and an optional
+//! `label` written in the scenario file. The rows live in
+//! [`crate::names::SCENARIO_EVENTS_TABLE`].
+//!
+//! [`StepKind`] is also the single list of the scenario's step kinds: the
+//! conductor's parser, its documentation test and the dashboard's tones all
+//! derive from it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How the dashboard draws an event: the story's turns stand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tone {
+    /// A PC taken out, or a step that failed: red, bold.
+    Fault,
+    /// A PC back, or its data caught up: green, bold.
+    Recovery,
+    /// Any other step: thin, quiet.
+    Info,
+}
+
+/// Declares the step kinds once: variant, name in scenario files, tone.
+macro_rules! step_kinds {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal, $tone:ident;)+) => {
+        /// What a scenario step does, as `kind = "..."` names it in a scenario file.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum StepKind {
+            $($(#[doc = $doc])+ #[serde(rename = $name)] $variant,)+
+        }
+
+        impl StepKind {
+            /// Every kind, in the order the documentation lists them.
+            pub const ALL: &'static [StepKind] = &[$(StepKind::$variant),+];
+
+            /// The kind's name in scenario files (`"kill-node"`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(StepKind::$variant => $name,)+
+                }
+            }
+
+            /// How the dashboard draws a step of this kind that did not fail.
+            pub fn tone(self) -> Tone {
+                match self {
+                    $(StepKind::$variant => Tone::$tone,)+
+                }
+            }
+        }
+    };
+}
+
+step_kinds! {
+    /// The cluster is whole, as seen from every node.
+    CheckCluster = "check-cluster", Info;
+    /// Producer, ingest and api running and healthy.
+    StartServices = "start-services", Info;
+    /// Every sensor of the run has fresh readings in the API.
+    ExpectData = "expect-data", Info;
+    /// A PC is taken out.
+    KillNode = "kill-node", Fault;
+    /// A node is seen in a state by its peers.
+    WaitNodeState = "wait-node-state", Info;
+    /// `nodetool status` is captured.
+    Capture = "capture", Info;
+    /// Readings keep arriving over a window.
+    ExpectContinuity = "expect-continuity", Info;
+    /// A PC is brought back.
+    StartNode = "start-node", Recovery;
+    /// The returned node serves what it missed.
+    ExpectCatchUp = "expect-catch-up", Recovery;
+    /// Nothing acknowledged was lost.
+    Verify = "verify", Info;
+    /// A deliberate wait.
+    Pause = "pause", Info;
+}
+
+impl StepKind {
+    /// The kind a scenario file names, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Running,
+    Ok,
+    Failed,
+}
+
+impl EventStatus {
+    /// The name stored in the table and sent by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Running => "running",
+            EventStatus::Ok => "ok",
+            EventStatus::Failed => "failed",
+        }
+    }
+
+    /// The status a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [EventStatus::Running, EventStatus::Ok, EventStatus::Failed]
+            .into_iter()
+            .find(|status| status.as_str() == name)
+    }
+}
+
+/// How a kill-node step takes its PC out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutageMode {
+    /// Drained, then stopped.
+    Stop,
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGSTOP: a hung PC.
+    Freeze,
+    /// The presenter switched it off by hand.
+    Manual,
+}
+
+/// The state a wait-node-state step waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeenState {
+    Up,
+    Down,
+}
+
+/// The figures a step's event carries besides its node; each kind fills the
+/// ones it has. Stored as JSON in the row's `figures` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Figures {
+    /// kill-node: how the PC is taken out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<OutageMode>,
+    /// wait-node-state: the state waited for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<SeenState>,
+}
+
+impl Figures {
+    /// The text of the `figures` column.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// The figures of a stored `figures` column (none when it is empty or unreadable:
+    /// an event is cosmetic, and its kind and node still say what happened).
+    pub fn from_json(text: Option<&str>) -> Self {
+        text.and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One row of the scenario events table, and one element of `GET /events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioEvent {
+    #[serde(with = "crate::time::millis")]
+    pub at: DateTime<Utc>,
+    /// The run's id (its directory name under `runs/`).
+    pub run_id: String,
+    /// The step's 1-based number in the scenario.
+    pub step: u32,
+    pub kind: StepKind,
+    /// The PC the step concerns, by inventory name ("PC2"), if any.
+    pub node: Option<String>,
+    pub figures: Figures,
+    /// The scenario author's own short label, if the file gave one.
+    pub label: Option<String>,
+    pub status: EventStatus,
+    /// The step's narration, as the scenario file wrote it.
+    pub narration: String,
+    /// Derived from kind and status (see [`ScenarioEvent::tone_of`]); sent so the
+    /// page does not keep its own list of kinds.
+    pub tone: Tone,
+}
+
+impl ScenarioEvent {
+    /// A failed step is a fault whatever its kind; otherwise the kind decides.
+    pub fn tone_of(kind: StepKind, status: EventStatus) -> Tone {
+        match status {
+            EventStatus::Failed => Tone::Fault,
+            EventStatus::Running | EventStatus::Ok => kind.tone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_named_as_in_scenario_files_and_serialised_by_that_name() {
+        assert_eq!(StepKind::ALL.len(), 11);
+        for kind in StepKind::ALL {
+            assert_eq!(StepKind::from_name(kind.name()), Some(*kind));
+            assert_eq!(
+                serde_json::to_value(kind).expect("serialises"),
+                serde_json::json!(kind.name())
+            );
+        }
+        assert_eq!(StepKind::ExpectCatchUp.name(), "expect-catch-up");
+        assert_eq!(StepKind::from_name("kil-node"), None);
+    }
+
+    #[test]
+    fn tones_come_from_the_kind_and_a_failure() {
+        use EventStatus::*;
+        assert_eq!(
+            ScenarioEvent::tone_of(StepKind::KillNode, Running),
+            Tone::Fault
+        );
+        assert_eq!(
+            ScenarioEvent::tone_of(StepKind::StartNode, Ok),
+            Tone::Recovery
+        );
+        assert_eq!(
+            ScenarioEvent::tone_of(StepKind::ExpectCatchUp, Ok),
+            Tone::Recovery
+        );
+        assert_eq!(
+            ScenarioEvent::tone_of(StepKind::WaitNodeState, Ok),
+            Tone::Info
+        );
+        assert_eq!(
+            ScenarioEvent::tone_of(StepKind::Verify, Failed),
+            Tone::Fault
+        );
+    }
+
+    #[test]
+    fn figures_round_trip_through_their_column() {
+        let figures = Figures {
+            mode: Some(OutageMode::Freeze),
+            state: None,
+        };
+        assert_eq!(figures.to_json(), r#"{"mode":"freeze"}"#);
+        assert_eq!(Figures::from_json(Some(&figures.to_json())), figures);
+        assert_eq!(Figures::from_json(None), Figures::default());
+        assert_eq!(Figures::from_json(Some("not json")), Figures::default());
+    }
+}

@@ -1,0 +1,295 @@
+//! `expect-catch-up`: the returned node holds what it missed. The ledger's
+//! readings acknowledged while it was out are read back through that node
+//! alone at ONE (for the sensors it serves from its own replica), and compared
+//! across replicas at ALL once the peers have handed their hints over (for the
+//! sensors its snitch reads from peers).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use contract::events::Figures;
+use futures::future::join_all;
+use iot_services::cassandra::connect_single_node;
+use iot_services::ledger::LedgerEntry;
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use serde_json::json;
+
+use super::{Done, Failed, StepAction, StepResult};
+use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
+use crate::hosts::NodeSpec;
+use crate::scenario::context::{Context, Outage};
+use crate::scenario::model::NodeArg;
+use crate::scenario::parse::{Fields, ScenarioError};
+use crate::scenario::ui::{Progress, format_duration};
+
+/// After a node is seen up, how long before its peers' hint listings are
+/// trusted (two dispatch rounds of 10 s; see `wait_hints_handed_over`).
+const HINTS_SETTLE: Duration = Duration::from_secs(22);
+/// Pause between two attempts of a data check.
+const RECHECK: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectCatchUp {
+    pub node: NodeArg,
+    pub timeout: Duration,
+}
+
+impl StepAction for ExpectCatchUp {
+    const KEYS: &'static [&'static str] = &["node", "timeout"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        Ok(Self {
+            node: fields.node("node")?,
+            timeout: fields.seconds("timeout", 90.0)?,
+        })
+    }
+
+    fn node_args(&self) -> Vec<&NodeArg> {
+        vec![&self.node]
+    }
+
+    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
+        (Some(context.node_name(&self.node)), Figures::default())
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let node = &context.node(&self.node)?;
+        let timeout = self.timeout;
+        let Some(Outage {
+            out_at,
+            back_at: Some(back_at),
+            seen_up_at,
+        }) = context.outage(node)
+        else {
+            return Err(Failed::new(format!(
+                "{} was not taken out and brought back earlier in this run",
+                node.name
+            )));
+        };
+        let ledger = context.ledger_entries()?;
+        // A little before the fault: writes in flight when it struck count too.
+        let missed = checker::entries_between(
+            &ledger,
+            Some(out_at - chrono::TimeDelta::seconds(1)),
+            Some(back_at),
+        );
+        if missed.is_empty() {
+            return Err(Failed::new(format!(
+                "no reading was acknowledged while {} was out: is the producer running?",
+                node.name
+            )));
+        }
+        let progress = context.ui().progress(
+            &format!(
+                "reading {} readings through {} alone",
+                missed.len(),
+                node.name
+            ),
+            timeout,
+        );
+        let deadline = Instant::now() + timeout;
+        let session = connect_alone(node, deadline, &progress).await?;
+        let keyspace = context.keyspace().to_owned();
+        let mut sensors: Vec<String> = missed.iter().map(|entry| entry.sensor_id.clone()).collect();
+        sensors.sort();
+        sensors.dedup();
+        // A node that coordinates a read at ONE may pass it to another
+        // replica: only reads it served from its own replica show what it holds.
+        let served = checker::read_sources(&session, &keyspace, &sensors)
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let (local, elsewhere): (Vec<LedgerEntry>, Vec<LedgerEntry>) = missed
+            .iter()
+            .cloned()
+            .partition(|entry| served.get(&entry.sensor_id) == Some(&ReadSource::Local));
+        let mut details = json!({
+            "node": node.name,
+            "out_at": out_at,
+            "back_at": back_at,
+            "missed_while_out": missed.len(),
+            "read_sources": served,
+        });
+        let mut found = 0;
+        if !local.is_empty() {
+            progress.tick(format!(
+                "{} readings served by {} itself",
+                local.len(),
+                node.name
+            ));
+            let report =
+                wait_served_locally(&session, &keyspace, &local, deadline, &progress).await?;
+            found += report.found;
+            details["report"] = json!(report);
+        }
+        if !elsewhere.is_empty() {
+            // Those sensors' reads go to peers: once the peers have handed
+            // over their hints, one read at ALL compares every replica.
+            wait_hints_handed_over(context, node, seen_up_at, deadline, &progress).await?;
+            let agreement = checker::check_replicas_agree(
+                &session,
+                &keyspace,
+                &elsewhere,
+                &CheckOptions::default(),
+            )
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+            details["agreement_at_all"] = json!(agreement);
+            if !agreement.replicas_agree() {
+                return Err(Failed {
+                    message: format!(
+                        "{}'s replica did not match its peers after the hints were replayed \
+                         (digest mismatch for {:?}, untraced {:?}; {})",
+                        node.name,
+                        agreement.mismatched_sensors,
+                        agreement.untraced_sensors,
+                        agreement.report.render()
+                    ),
+                    details,
+                });
+            }
+            found += agreement.report.found;
+        }
+        let elapsed = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+        let mut summary = format!(
+            "{} holds all {found} readings acknowledged during its {} s outage (checked in {})",
+            node.name,
+            (back_at - out_at).num_seconds(),
+            format_duration(elapsed)
+        );
+        if !local.is_empty() {
+            summary.push_str(&format!(
+                "; {} read from {} alone at ONE",
+                local.len(),
+                node.name
+            ));
+        }
+        if !elsewhere.is_empty() {
+            summary.push_str(&format!(
+                "; {} (sensors its snitch reads from peers: {}) identical on every replica at ALL after the hints \
+                 were handed over",
+                elsewhere.len(),
+                describe_sources(&served)
+            ));
+        }
+        Ok(Done { summary, details })
+    }
+}
+
+/// A session to `node` alone (it coordinates every request), retried until `deadline`.
+async fn connect_alone(
+    node: &NodeSpec,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<Session, Failed> {
+    let address = node.address.to_string();
+    loop {
+        match connect_single_node(&address, Duration::from_secs(5)).await {
+            Ok(session) => return Ok(session),
+            Err(err) if Instant::now() + RECHECK >= deadline => {
+                return Err(Failed::new(format!(
+                    "{} does not answer CQL: {err}",
+                    node.name
+                )));
+            }
+            Err(err) => progress.tick(err.to_string()),
+        }
+        tokio::time::sleep(RECHECK).await;
+    }
+}
+
+/// Reads `entries` at ONE through `session` until all are there or `deadline`.
+async fn wait_served_locally(
+    session: &Session,
+    keyspace: &str,
+    entries: &[LedgerEntry],
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<CheckReport, Failed> {
+    let options = CheckOptions {
+        consistency: Consistency::One,
+        ..CheckOptions::default()
+    };
+    loop {
+        let last = match checker::check(session, keyspace, entries, &options).await {
+            Ok(report) if report.is_complete() => return Ok(report),
+            Ok(report) => report.render(),
+            Err(err) => err.to_string(),
+        };
+        if Instant::now() + RECHECK >= deadline {
+            return Err(Failed::new(format!("not caught up in time: {last}")));
+        }
+        progress.tick(last.lines().next().unwrap_or("").to_owned());
+        tokio::time::sleep(RECHECK).await;
+    }
+}
+
+/// Waits until the peers have handed their hints for `node` over.
+///
+/// A peer closes the hint file it writes for a node at its next dispatch
+/// round (every 10 s) after seeing it up, and sends it at the round after;
+/// `nodetool listpendinghints` lists closed files only, and not the one
+/// being sent. So: from `HINTS_SETTLE` after the node was seen up, every
+/// peer must list no hints for it and have no dispatch running or queued,
+/// twice in a row with no dispatch completed in between.
+async fn wait_hints_handed_over(
+    context: &Context,
+    node: &NodeSpec,
+    seen_up_at: Option<Instant>,
+    deadline: Instant,
+    progress: &Progress,
+) -> Result<(), Failed> {
+    let trusted_from = seen_up_at.unwrap_or_else(Instant::now) + HINTS_SETTLE;
+    let peers = context.running_peers(node);
+    let mut previous: Option<Vec<u64>> = None;
+    loop {
+        let answers = join_all(
+            peers
+                .iter()
+                .map(|peer| context.fleet().hints_toward(peer, node)),
+        )
+        .await;
+        let mut busy = Vec::new();
+        let mut dispatched = Vec::new();
+        for (peer, answer) in peers.iter().zip(&answers) {
+            match answer {
+                Ok(state) if state.is_quiet() => dispatched.push(state.dispatched),
+                Ok(_) => busy.push(format!("{} is sending hints", peer.name)),
+                Err(err) => busy.push(format!(
+                    "{}: {}",
+                    peer.name,
+                    err.lines().next().unwrap_or("")
+                )),
+            }
+        }
+        let waiting = if !busy.is_empty() {
+            previous = None;
+            busy.join(", ")
+        } else if Instant::now() < trusted_from {
+            format!("letting the peers close their hint files for {}", node.name)
+        } else if previous.as_ref() == Some(&dispatched) {
+            return Ok(());
+        } else {
+            previous = Some(dispatched);
+            format!("no hints left for {}; confirming", node.name)
+        };
+        if Instant::now() + RECHECK >= deadline {
+            return Err(Failed::new(format!("not caught up in time: {waiting}")));
+        }
+        progress.tick(waiting);
+        tokio::time::sleep(RECHECK).await;
+    }
+}
+
+/// "sensor_01 → 127.0.0.1, sensor_04 → local".
+fn describe_sources(sources: &BTreeMap<String, ReadSource>) -> String {
+    sources
+        .iter()
+        .map(|(sensor, source)| match source {
+            ReadSource::Local => format!("{sensor} → local"),
+            ReadSource::Remote(address) => format!("{sensor} → {address}"),
+            ReadSource::Unknown => format!("{sensor} → ?"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

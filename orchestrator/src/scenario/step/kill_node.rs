@@ -1,0 +1,154 @@
+//! `kill-node`: a PC is taken out, by one of the nemesis' fault modes or by
+//! the presenter's hand (`manual`: the step waits until its peers see it DOWN).
+//! Whatever the outcome, the node is the run's to restore at the end.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use contract::events::{Figures, OutageMode};
+use serde_json::json;
+
+use super::wait_node_state::{WantedState, wait_seen};
+use super::{Done, Failed, StepAction, StepResult, run_bounded};
+use crate::nemesis::FaultMode;
+use crate::scenario::context::Context;
+use crate::scenario::model::NodeArg;
+use crate::scenario::parse::{Fields, ScenarioError};
+use crate::scenario::ui::format_duration;
+
+/// How a kill-node step takes the PC out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillMode {
+    /// The conductor does it, with one of the nemesis' fault modes.
+    Fault(FaultMode),
+    /// The presenter switches the PC off by hand; the conductor waits until
+    /// the other nodes see it DOWN.
+    Manual,
+}
+
+impl KillMode {
+    /// The mode a scenario file names (`mode = "freeze"`), if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "stop" => Some(KillMode::Fault(FaultMode::Stop)),
+            "kill" => Some(KillMode::Fault(FaultMode::Kill)),
+            "freeze" => Some(KillMode::Fault(FaultMode::Freeze)),
+            "manual" => Some(KillMode::Manual),
+            _ => None,
+        }
+    }
+
+    /// The mode as an event's figure.
+    pub fn outage(self) -> OutageMode {
+        match self {
+            KillMode::Fault(FaultMode::Stop) => OutageMode::Stop,
+            KillMode::Fault(FaultMode::Kill) => OutageMode::Kill,
+            KillMode::Fault(FaultMode::Freeze) => OutageMode::Freeze,
+            KillMode::Manual => OutageMode::Manual,
+        }
+    }
+}
+
+impl fmt::Display for KillMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KillMode::Fault(FaultMode::Stop) => "stop",
+            KillMode::Fault(FaultMode::Kill) => "kill",
+            KillMode::Fault(FaultMode::Freeze) => "freeze",
+            KillMode::Manual => "manual",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KillNode {
+    pub node: NodeArg,
+    /// As written (or the scenario's default); `--mode` may override it.
+    pub mode: KillMode,
+    pub timeout: Duration,
+}
+
+impl StepAction for KillNode {
+    const KEYS: &'static [&'static str] = &["node", "mode", "timeout"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        let node = fields.node("node")?;
+        let mode = match fields.text("mode")? {
+            Some(mode) => fields.kill_mode(&mode)?,
+            None => fields
+                .default_kill_mode()
+                .unwrap_or(KillMode::Fault(FaultMode::Stop)),
+        };
+        Ok(Self {
+            node,
+            mode,
+            timeout: fields.seconds("timeout", 120.0)?,
+        })
+    }
+
+    fn node_args(&self) -> Vec<&NodeArg> {
+        vec![&self.node]
+    }
+
+    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
+        (
+            Some(context.node_name(&self.node)),
+            Figures {
+                mode: Some(context.kill_mode(self.mode).outage()),
+                ..Figures::default()
+            },
+        )
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let node = context.node(&self.node)?;
+        let mode = context.kill_mode(self.mode);
+        if context.is_out(&node) {
+            return Err(Failed::new(format!("{} is already out", node.name)));
+        }
+        let out_at = Utc::now();
+        let clock = Instant::now();
+        match mode {
+            KillMode::Fault(fault) => {
+                let what = format!("{mode} {}", node.name);
+                let result = run_bounded(
+                    context,
+                    &what,
+                    &what,
+                    self.timeout,
+                    context.fleet().take_out(&node, fault),
+                )
+                .await;
+                // Whatever the outcome, the node may be out now: restore it at the end.
+                context.mark_out(&node, mode, out_at);
+                result?;
+                let how = match fault {
+                    FaultMode::Stop => "stopped (drain, then stop)",
+                    FaultMode::Kill => "killed (SIGKILL, a crash)",
+                    FaultMode::Freeze => "frozen (SIGSTOP, a hung PC)",
+                };
+                Ok(Done {
+                    summary: format!(
+                        "{} {how} in {}",
+                        node.label(),
+                        format_duration(clock.elapsed())
+                    ),
+                    details: json!({ "node": node.name, "mode": mode.to_string(), "at": out_at }),
+                })
+            }
+            KillMode::Manual => {
+                context.ui().info(&format!(
+                    ">>> Switch {} off now (power button or plug); waiting until its peers see it DOWN",
+                    node.label()
+                ));
+                let seen = wait_seen(context, &node, WantedState::Down, None, self.timeout).await?;
+                context.mark_out(&node, mode, out_at);
+                Ok(Done {
+                    summary: format!("{} switched off by hand: {seen}", node.label()),
+                    details: json!({ "node": node.name, "mode": "manual", "at": out_at }),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! `start-node`: a PC is brought back (thawed and started; `manual`: the
+//! presenter switches it on) and every running peer sees it UP again.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use contract::events::Figures;
+use serde_json::json;
+
+use super::wait_node_state::{POLL, WantedState, wait_seen};
+use super::{Done, StepAction, StepResult, run_bounded};
+use crate::scenario::context::Context;
+use crate::scenario::model::NodeArg;
+use crate::scenario::parse::{Fields, ScenarioError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartNode {
+    pub node: NodeArg,
+    pub timeout: Duration,
+}
+
+impl StepAction for StartNode {
+    const KEYS: &'static [&'static str] = &["node", "timeout"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        Ok(Self {
+            node: fields.node("node")?,
+            timeout: fields.seconds("timeout", 180.0)?,
+        })
+    }
+
+    fn node_args(&self) -> Vec<&NodeArg> {
+        vec![&self.node]
+    }
+
+    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
+        (Some(context.node_name(&self.node)), Figures::default())
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let node = context.node(&self.node)?;
+        let clock = Instant::now();
+        if context.switched_off_by_hand(&node) {
+            context.ui().info(&format!(
+                ">>> Switch {} back on; waiting until its peers see it UP",
+                node.label()
+            ));
+        } else {
+            run_bounded(
+                context,
+                &format!("bringing {} back", node.name),
+                &format!("starting {}", node.name),
+                self.timeout,
+                context.fleet().bring_back(&node),
+            )
+            .await?;
+        }
+        let back_at = Utc::now();
+        context.mark_back(&node, back_at);
+        let remaining = self.timeout.saturating_sub(clock.elapsed()).max(POLL * 5);
+        let seen = wait_seen(context, &node, WantedState::Up, None, remaining).await?;
+        context.mark_serving(&node);
+        Ok(Done {
+            summary: format!("{} is back: {seen}", node.label()),
+            details: json!({ "node": node.name, "at": back_at, "after_ms": clock.elapsed().as_millis() }),
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! `start-services`: producer, ingest and api running and healthy on the app
+//! PC, started as `demo services up` does; the run relies on that producer's ledger.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::{Done, Failed, StepAction, StepResult};
+use crate::app::{self, Service};
+use crate::scenario::context::Context;
+use crate::scenario::parse::{Fields, ScenarioError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartServices {
+    /// Per service.
+    pub timeout: Duration,
+}
+
+impl StepAction for StartServices {
+    const KEYS: &'static [&'static str] = &["timeout"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        Ok(Self {
+            timeout: fields.seconds("timeout", 60.0)?,
+        })
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let progress = context.ui().progress("starting the services", self.timeout);
+        let started_at = Utc::now();
+        let report = app::up(context.plan(), self.timeout, &|message| {
+            progress.tick(message)
+        })
+        .await;
+        drop(progress);
+        let report = report.map_err(|err| Failed::new(err.to_string()))?;
+        context.services_started(&report, started_at);
+        for warning in &report.warnings {
+            context.warn(warning.clone());
+        }
+        if !context.own_producer() {
+            context.warn(
+                "a producer was already running (started outside this run): its ledger is checked \
+                 from this run's start, and it is not stopped"
+                    .into(),
+            );
+        }
+        let names = |services: &[Service]| -> String {
+            services
+                .iter()
+                .map(|service| service.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut summary = match (report.started.is_empty(), report.already_running.is_empty()) {
+            (false, true) => format!("{} started", names(&report.started)),
+            (true, _) => format!("{} already running", names(&report.already_running)),
+            (false, false) => format!(
+                "{} started; {} already running",
+                names(&report.started),
+                names(&report.already_running)
+            ),
+        };
+        let plan = context.plan();
+        summary.push_str(&format!(" · dashboard {}", plan.dashboard_url()));
+        Ok(Done {
+            summary,
+            details: json!({
+                "started": report.started,
+                "already_running": report.already_running,
+                "ledger": context.ledger_path().map(|path| path.display().to_string()),
+                "sensors": plan.producer.sensor_ids(),
+                "rate_per_sensor": plan.producer.rate,
+            }),
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! `verify`: nothing acknowledged was lost. The producer's ledger (every
+//! reading Kafka acknowledged) is checked against Cassandra, value by value,
+//! after stopping the run's producer so the ledger is complete.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use iot_services::cassandra::{SessionOptions, connect};
+use scylla::statement::Consistency;
+use serde_json::json;
+
+use super::{Done, Failed, StepAction, StepResult};
+use crate::app::{self, Service};
+use crate::checker::{self, CheckOptions, CheckReport};
+use crate::scenario::context::Context;
+use crate::scenario::parse::{Fields, ScenarioError};
+
+/// Pause between two attempts of the check (ingest may still be draining Kafka).
+const RECHECK: Duration = Duration::from_secs(2);
+/// Readings younger than this may still be on their way when the producer
+/// keeps running: the final check leaves them out.
+const IN_FLIGHT_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+/// Consistency of the final verification's reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyConsistency {
+    Quorum,
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verify {
+    pub timeout: Duration,
+    pub consistency: VerifyConsistency,
+    /// Stop the run's own producer first, so its ledger is complete.
+    pub stop_producer: bool,
+}
+
+impl StepAction for Verify {
+    const KEYS: &'static [&'static str] = &["timeout", "consistency", "stop_producer"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        let consistency = match fields.text("consistency")? {
+            None => VerifyConsistency::Quorum,
+            Some(level) => match level.get_ref().to_ascii_uppercase().as_str() {
+                "QUORUM" => VerifyConsistency::Quorum,
+                "ALL" => VerifyConsistency::All,
+                _ => {
+                    return Err(fields.error_at(
+                        &level,
+                        format!(
+                            "unknown consistency \"{}\"; expected QUORUM or ALL",
+                            level.get_ref()
+                        ),
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            timeout: fields.seconds("timeout", 60.0)?,
+            consistency,
+            stop_producer: fields.flag("stop_producer", true)?,
+        })
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let (timeout, consistency) = (self.timeout, self.consistency);
+        let mut cutoff = None;
+        if self.stop_producer && context.own_producer() {
+            let stopped = app::stop(&context.plan().state, Service::Producer)
+                .await
+                .map_err(|err| Failed::new(format!("stopping the producer: {err}")))?;
+            context.producer_stopped();
+            context.ui().info(&format!(
+                "producer stopped ({stopped:?}): its ledger is complete"
+            ));
+        } else {
+            // Readings still on their way are not counted as missing.
+            cutoff = Some(Utc::now() - IN_FLIGHT_MARGIN);
+        }
+        let since = (!context.own_producer()).then_some(context.run_started_at());
+        let entries = checker::entries_between(&context.ledger_entries()?, since, cutoff);
+        if entries.is_empty() {
+            return Err(Failed::new("the ledger holds no reading to verify"));
+        }
+        let level = match consistency {
+            VerifyConsistency::Quorum => Consistency::Quorum,
+            VerifyConsistency::All => Consistency::All,
+        };
+        let mut session_options = SessionOptions::new(context.plan().contact_points.clone());
+        session_options.consistency = level;
+        session_options.request_timeout = Duration::from_secs(10);
+        let session = connect(&session_options)
+            .await
+            .map_err(|err| Failed::new(err.to_string()))?;
+        let options = CheckOptions {
+            consistency: level,
+            ..CheckOptions::default()
+        };
+        let keyspace = context.keyspace().to_owned();
+        let progress = context
+            .ui()
+            .progress(&format!("checking {} readings", entries.len()), timeout);
+        let started = Instant::now();
+        let mut last: Result<CheckReport, String> = Err("not checked yet".into());
+        while started.elapsed() < timeout {
+            last = checker::check(&session, &keyspace, &entries, &options)
+                .await
+                .map_err(|err| err.to_string());
+            match &last {
+                Ok(report) if report.is_complete() => break,
+                Ok(report) => {
+                    progress.tick(format!("{} missing of {}", report.missing, report.expected))
+                }
+                Err(err) => progress.tick(err.clone()),
+            }
+            tokio::time::sleep(RECHECK).await;
+        }
+        drop(progress);
+        match last {
+            Ok(report) if report.is_complete() => Ok(Done {
+                summary: format!(
+                    "nothing lost: all {} readings Kafka acknowledged ({} sensors) are in Cassandra with their \
+                     values (read at {})",
+                    report.expected, report.sensors, report.consistency
+                ),
+                details: json!({ "report": report, "cutoff": cutoff }),
+            }),
+            Ok(report) => {
+                context.ui().info(&report.render());
+                Err(Failed {
+                    message: format!(
+                        "{} of {} acknowledged readings missing or different",
+                        report.missing + report.mismatched,
+                        report.expected
+                    ),
+                    details: json!({ "report": report, "cutoff": cutoff }),
+                })
+            }
+            Err(err) => Err(Failed::new(format!("could not read Cassandra: {err}"))),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `wait-node-state`: a node is seen UP or DOWN by its running peers (or by
+//! one observer), in their own `nodetool status`. The wait itself is shared
+//! with `kill-node` (manual) and `start-node`.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use contract::events::{Figures, SeenState};
+use futures::future::join_all;
+use serde_json::json;
+
+use super::{Done, Failed, StepAction, StepResult};
+use crate::cluster::Expectation;
+use crate::hosts::NodeSpec;
+use crate::nodetool::NodeState;
+use crate::scenario::context::Context;
+use crate::scenario::model::NodeArg;
+use crate::scenario::parse::{Fields, ScenarioError};
+use crate::scenario::ui::format_duration;
+
+/// Pause between two polls (nodetool starts a JVM: not faster).
+pub(super) const POLL: Duration = Duration::from_secs(1);
+
+/// The state a wait-node-state step waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WantedState {
+    /// Seen `UN` (up, normal).
+    Up,
+    /// Seen `D?` (down).
+    Down,
+}
+
+impl fmt::Display for WantedState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WantedState::Up => "UP",
+            WantedState::Down => "DOWN",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitNodeState {
+    pub node: NodeArg,
+    pub state: WantedState,
+    /// Only this observer, instead of every running peer.
+    pub seen_from: Option<NodeArg>,
+    pub timeout: Duration,
+}
+
+impl StepAction for WaitNodeState {
+    const KEYS: &'static [&'static str] = &["node", "state", "seen_from", "timeout"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
+        let node = fields.node("node")?;
+        let Some(state) = fields.text("state")? else {
+            return Err(fields.missing("`state` (\"up\" or \"down\")"));
+        };
+        let wanted = match state.get_ref().to_ascii_lowercase().as_str() {
+            "up" | "un" => WantedState::Up,
+            "down" | "dn" => WantedState::Down,
+            _ => {
+                return Err(fields.error_at(
+                    &state,
+                    format!(
+                        "unknown state \"{}\"; expected \"up\" or \"down\"",
+                        state.get_ref()
+                    ),
+                ));
+            }
+        };
+        Ok(Self {
+            node,
+            state: wanted,
+            seen_from: fields.optional_node("seen_from")?,
+            timeout: fields.seconds("timeout", 60.0)?,
+        })
+    }
+
+    fn node_args(&self) -> Vec<&NodeArg> {
+        std::iter::once(&self.node)
+            .chain(self.seen_from.as_ref())
+            .collect()
+    }
+
+    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
+        let state = match self.state {
+            WantedState::Up => SeenState::Up,
+            WantedState::Down => SeenState::Down,
+        };
+        (
+            Some(context.node_name(&self.node)),
+            Figures {
+                state: Some(state),
+                ..Figures::default()
+            },
+        )
+    }
+
+    async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
+        let node = context.node(&self.node)?;
+        let seen_from = match &self.seen_from {
+            Some(observer) => Some(context.node(observer)?),
+            None => None,
+        };
+        let clock = Instant::now();
+        let seen = wait_seen(context, &node, self.state, seen_from, self.timeout).await?;
+        Ok(Done {
+            summary: format!("{} seen {}: {seen}", node.name, self.state),
+            details: json!({
+                "node": node.name,
+                "state": self.state.to_string(),
+                "after_ms": clock.elapsed().as_millis(),
+            }),
+        })
+    }
+}
+
+/// Polls the observers (`seen_from`, or every other node the run has not
+/// taken out) until all of them see `node` in `state`; says what they saw.
+pub(super) async fn wait_seen(
+    context: &Context,
+    node: &NodeSpec,
+    state: WantedState,
+    seen_from: Option<NodeSpec>,
+    timeout: Duration,
+) -> Result<String, Failed> {
+    let observers: Vec<NodeSpec> = match seen_from {
+        Some(observer) => vec![observer],
+        None => context.running_peers(node),
+    };
+    if observers.is_empty() {
+        return Err(Failed::new(format!(
+            "no running node left to ask about {}",
+            node.name
+        )));
+    }
+    let wanted = match state {
+        WantedState::Up => Expectation::Up,
+        WantedState::Down => Expectation::Down,
+    };
+    let progress = context.ui().progress(
+        &format!("waiting for {} to be seen {state}", node.name),
+        timeout,
+    );
+    let started = Instant::now();
+    let mut views = Vec::new();
+    while started.elapsed() < timeout {
+        let answers = join_all(
+            observers
+                .iter()
+                .map(|observer| context.fleet().states_seen_by(observer)),
+        )
+        .await;
+        views = observers
+            .iter()
+            .zip(answers)
+            .map(|(observer, answer)| {
+                (
+                    observer.name.clone(),
+                    answer.map(|states| states.state_of(node)),
+                )
+            })
+            .collect::<Vec<_>>();
+        let all_met = views
+            .iter()
+            .all(|(_, answer)| answer.as_ref().is_ok_and(|seen| meets(wanted, *seen)));
+        let shown = describe_views(&views);
+        if all_met {
+            return Ok(format!(
+                "{shown} (after {})",
+                format_duration(started.elapsed())
+            ));
+        }
+        progress.tick(shown);
+        tokio::time::sleep(POLL).await;
+    }
+    Err(Failed {
+        message: format!(
+            "{} not seen {state} within {} (last: {})",
+            node.name,
+            format_duration(timeout),
+            describe_views(&views)
+        ),
+        details: json!({ "node": node.name, "state": state.to_string() }),
+    })
+}
+
+fn meets(wanted: Expectation, seen: Option<NodeState>) -> bool {
+    match wanted {
+        Expectation::Up => seen == Some(NodeState::UN),
+        Expectation::Down => seen.is_some_and(|state| !state.is_up()),
+    }
+}
+
+fn describe_views(views: &[(String, Result<Option<NodeState>, String>)]) -> String {
+    views
+        .iter()
+        .map(|(observer, answer)| match answer {
+            Ok(Some(state)) => format!("{observer} sees {state}"),
+            Ok(None) => format!("{observer} does not list it"),
+            Err(err) => format!("{observer}: {}", err.lines().next().unwrap_or("")),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
