@@ -10,12 +10,16 @@
 //! `cassandra` and `kafka` (configuration and control scripts), `process`
 //! (pids, ports, stopping), `ready` (what "up" means: waits and checks),
 //! `schema` (applying schema.cql), `inventory` (writing `.lab/hosts.toml`).
+//! The other kind of lab, virtual PCs reached over SSH (`lab up --pcs`), is `pcs`
+//! (with its printing edge in `pcs_command`); `.lab/pcs/state.toml` records that it is up.
 
 mod cassandra;
 mod fetch;
 mod inventory;
 mod kafka;
 pub mod layout;
+pub mod pcs;
+mod pcs_command;
 mod process;
 mod ready;
 pub mod schema;
@@ -57,6 +61,8 @@ pub enum LabError {
     Schema(String),
     #[error("kafka: {0}")]
     Kafka(String),
+    #[error(transparent)]
+    Pcs(#[from] pcs::PcsError),
 }
 
 impl LabError {
@@ -69,8 +75,13 @@ impl LabError {
 /// `demo lab up | down | status | env`.
 pub async fn command(command: LabCommand) -> Result<bool, LabError> {
     let layout = Layout::discover();
+    // The virtual PCs: a different kind of lab, chosen by `up --pcs` and recorded in .lab.
+    let pcs_up = pcs::recorded(&layout.lab);
     match command {
-        LabCommand::Up => {
+        LabCommand::Up { pcs: true, bare } => pcs_command::up(&layout, bare).await,
+        LabCommand::Down { purge } if pcs_up => pcs_command::down(&layout, purge).await,
+        LabCommand::Status if pcs_up => pcs_command::status(&layout).await,
+        LabCommand::Up { pcs: false, .. } => {
             up(&layout).await?;
             Ok(true)
         }
@@ -93,6 +104,13 @@ pub async fn ensure_up() -> Result<(), LabError> {
 
 /// Fetches, configures, starts and waits until the whole lab is ready.
 pub async fn up(layout: &Layout) -> Result<(), LabError> {
+    if pcs::recorded(&layout.lab) {
+        return Err(LabError::Prerequisite(
+            "the virtual PCs are up (`demo lab status` shows them) and own .lab/hosts.toml: \
+             remove them with `demo lab down` before starting the loopback lab"
+                .into(),
+        ));
+    }
     let started = Instant::now();
     let java = process::check_java()?;
     fetch::ensure_distributions(layout).await?;
