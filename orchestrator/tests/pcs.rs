@@ -149,6 +149,25 @@ impl Drop for VirtualPcs {
     }
 }
 
+/// A link of that name that is not the lab's (an empty bridge), deleted when dropped.
+struct ForeignLink(&'static str);
+
+impl ForeignLink {
+    fn add(name: &'static str) -> ForeignLink {
+        ip(&["link", "add", name, "type", "bridge"]);
+        ForeignLink(name)
+    }
+}
+
+impl Drop for ForeignLink {
+    fn drop(&mut self) {
+        let _ = run_bounded(
+            Command::new("ip").args(["link", "del", self.0]),
+            Duration::from_secs(10),
+        );
+    }
+}
+
 async fn connect(inventory: &Inventory, index: usize) -> Result<Remote, RemoteError> {
     let options = RemoteOptions::from_inventory(inventory);
     Remote::connect(inventory, &inventory.nodes[index], &options).await
@@ -172,6 +191,36 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .expect("a temporary checkout under target/"),
     };
+
+    // Refused before anything is touched: without root, and with the bridge's name taken.
+    let not_root = run_bounded(
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", DEMO])
+            .args(["lab", "up", "--pcs", "--bare"])
+            .env("DEMO_ROOT", pcs.root.path()),
+        LIMIT,
+    );
+    assert!(!not_root.success);
+    assert!(
+        not_root.stderr.contains("need root: network namespaces, a bridge and mounts; run it as root, e.g. `sudo demo lab up --pcs`"),
+        "{}",
+        not_root.stderr
+    );
+    {
+        let _foreign = ForeignLink::add("demo-br0");
+        let taken = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+        assert!(!taken.success);
+        assert!(
+            taken
+                .stderr
+                .contains("\"demo-br0\" already exists and is not this lab's"),
+            "{}",
+            taken.stderr
+        );
+        assert_eq!(lab_names_present(), vec!["link demo-br0".to_string()]);
+        assert!(!pcs.lab().join("pcs/state.toml").exists());
+    }
+    assert_eq!(lab_names_present(), Vec::<String>::new());
 
     // From nothing to three PCs.
     let started = Instant::now();
