@@ -100,7 +100,7 @@ pub enum LabCommand {
         #[arg(long)]
         purge: bool,
     },
-    /// Show each lab process and port.
+    /// Show each lab process and port (each virtual PC while they are up).
     Status,
     /// Print shell exports for `eval "$(demo lab env)"`.
     Env,
