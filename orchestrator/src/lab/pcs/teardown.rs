@@ -183,9 +183,15 @@ fn signal_kill(pid: i32) {
 
 /// Deletes a host link when it exists (deleting one end of a veth removes both).
 async fn remove_link(name: &str, done: &mut Teardown) -> Result<(), PcsError> {
-    if net::link_exists(name).await? {
-        run_ok("ip", ["link", "del", name]).await?;
-        done.removed.push(format!("link {name}"));
+    if !net::link_exists(name).await? {
+        return Ok(());
+    }
+    match run_ok("ip", ["link", "del", name]).await {
+        Ok(_) => done.removed.push(format!("link {name}")),
+        // The kernel destroys a deleted namespace, and the veth pair with it, in the
+        // background: the link may vanish between the look and the delete.
+        Err(_) if !net::link_exists(name).await? => {}
+        Err(other) => return Err(other),
     }
     Ok(())
 }
