@@ -86,14 +86,25 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Fetch what is missing, start three Cassandra nodes and Kafka, wait until ready.
-    Up,
-    /// Stop exactly what the lab started.
+    /// With --pcs: virtual PCs instead (needs root).
+    Up {
+        /// Build virtual PCs: network namespaces pc1-pc3 on bridge demo-br0
+        /// (10.77.0.1-3, this machine 10.77.0.4), each with its own sshd and its
+        /// own view of /opt/cassandra-demo; writes .lab/hosts.toml for --lab.
+        #[arg(long)]
+        pcs: bool,
+        /// With --pcs: stop once the PCs exist (sshd, a JDK), install nothing.
+        #[arg(long, requires = "pcs")]
+        bare: bool,
+    },
+    /// Stop exactly what the lab started (the virtual PCs when they are up).
     Down {
-        /// Also delete the lab's data (nodes, Kafka log); downloads are kept.
+        /// Also delete the lab's data (nodes, Kafka log; the virtual PCs' keys
+        /// and files); downloads are kept.
         #[arg(long)]
         purge: bool,
     },
-    /// Show each lab process and port.
+    /// Show each lab process and port (each virtual PC while they are up).
     Status,
     /// Print shell exports for `eval "$(demo lab env)"`.
     Env,

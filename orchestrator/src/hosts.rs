@@ -71,6 +71,9 @@ pub struct SshDefaults {
     pub known_hosts: KnownHostsPolicy,
     /// `None` means ssh's default (`~/.ssh/known_hosts`).
     pub known_hosts_file: Option<PathBuf>,
+    /// ssh's `-F`: a config file, or `none` to ignore ~/.ssh/config (the virtual PCs).
+    /// `None` means ssh's usual configuration.
+    pub config_file: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
 }
@@ -328,6 +331,8 @@ pub(crate) struct RawSsh {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) known_hosts_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) config_file: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) connect_timeout_secs: Option<Spanned<u64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) command_timeout_secs: Option<Spanned<u64>>,
@@ -482,9 +487,28 @@ impl Validator<'_> {
             identity_file: raw.identity_file.map(|file| self.resolve_path(&file)),
             known_hosts: raw.known_hosts.unwrap_or(KnownHostsPolicy::Strict),
             known_hosts_file: raw.known_hosts_file.map(|file| self.resolve_path(&file)),
+            config_file: self.config_file(raw.config_file)?,
             connect_timeout,
             command_timeout,
         })
+    }
+
+    /// `none` stays as ssh reads it (no configuration at all); a path resolves like the others.
+    fn config_file(&self, raw: Option<Spanned<String>>) -> Result<Option<PathBuf>, HostsError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let span = raw.span();
+        let file = raw.into_inner();
+        if file.trim().is_empty() {
+            return Err(self.error(
+                span,
+                "expected an ssh config file for config_file, or \"none\" to ignore ~/.ssh/config",
+            ));
+        }
+        Ok(Some(if file == "none" {
+            PathBuf::from(file)
+        } else {
+            self.resolve_path(&file)
+        }))
     }
 
     fn seconds(&self, raw: Option<Spanned<u64>>, default: u64) -> Result<Duration, HostsError> {
@@ -890,6 +914,30 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("[cluster]", "[ssh]\nconnect_timeout_secs = 0\n\n[cluster]");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:3:24: "), "{err}");
+    }
+
+    #[test]
+    fn ssh_config_file_is_none_a_resolved_path_or_absent() {
+        assert_eq!(parse(LAB).unwrap().ssh.config_file, None);
+        let with = |value: &str| {
+            LAB.replace(
+                "[cluster]",
+                &format!("[ssh]\nconfig_file = {value}\n\n[cluster]"),
+            )
+        };
+        let none = parse(&with("\"none\"")).unwrap();
+        assert_eq!(none.ssh.config_file.as_deref(), Some(Path::new("none")));
+        let relative =
+            Inventory::parse(&with("\"ssh_config\""), Path::new("/lab/hosts.toml")).unwrap();
+        assert_eq!(
+            relative.ssh.config_file.as_deref(),
+            Some(Path::new("/lab/ssh_config"))
+        );
+        let err = error_of(&with("\" \""));
+        assert!(err.starts_with("hosts.toml:3:15: "), "{err}");
+        assert!(err.contains("\"none\""), "{err}");
+        let err = error_of(&with("3"));
+        assert!(err.starts_with("hosts.toml:3:15: "), "{err}");
     }
 
     #[test]

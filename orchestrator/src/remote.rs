@@ -304,6 +304,9 @@ async fn connect_ssh(
     if let Some(known_hosts) = &inventory.ssh.known_hosts_file {
         builder.user_known_hosts_file(known_hosts);
     }
+    if let Some(config) = &inventory.ssh.config_file {
+        builder.config_file(config);
+    }
     let limit = options.connect_timeout + CONNECT_GRACE;
     match tokio::time::timeout(limit, builder.connect(&node.ssh_host)).await {
         Err(_elapsed) => Err(RemoteError::ConnectTimeout {

@@ -1,13 +1,19 @@
 //! `demo lab up | down | status | env`.
 
+use super::lab_pcs;
 use crate::cli::LabCommand;
 use crate::lab::{self, LabError, layout::Layout};
 use crate::ui::{Render, TermProgress};
 
 pub async fn run(command: LabCommand) -> Result<bool, LabError> {
     let layout = Layout::discover();
+    // The virtual PCs: a different kind of lab, chosen by `up --pcs` and recorded in .lab.
+    let pcs_up = lab::pcs::recorded(&layout.lab);
     match command {
-        LabCommand::Up => {
+        LabCommand::Up { pcs: true, bare } => lab_pcs::up(&layout, bare).await,
+        LabCommand::Down { purge } if pcs_up => lab_pcs::down(&layout, purge).await,
+        LabCommand::Status if pcs_up => lab_pcs::status(&layout).await,
+        LabCommand::Up { pcs: false, .. } => {
             let ready = lab::up(&layout, &TermProgress::default()).await?;
             println!(
                 "\nLab ready in {:.0}s.\n{}",

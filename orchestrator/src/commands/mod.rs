@@ -12,6 +12,7 @@
 
 mod check_cluster;
 mod lab;
+mod lab_pcs;
 mod nodes;
 mod run;
 mod services;

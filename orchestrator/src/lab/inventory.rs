@@ -67,6 +67,7 @@ fn hosts_toml(layout: &Layout) -> Result<String, toml::ser::Error> {
             identity_file: None,
             known_hosts: Some(KnownHostsPolicy::Strict),
             known_hosts_file: None,
+            config_file: None,
             connect_timeout_secs: Some(unplaced(5)),
             command_timeout_secs: Some(unplaced(120)),
         },

@@ -12,12 +12,15 @@
 //! `schema` (applying schema.cql), `inventory` (writing `.lab/hosts.toml`).
 //! Nothing here prints: `up` and `down` tell their progress to a
 //! [`Progress`] and return what they did; `demo lab` (`commands::lab`) shows it.
+//! The other kind of lab, virtual PCs reached over SSH (`lab up --pcs`), is `pcs`
+//! (printed by `commands::lab_pcs`); `.lab/pcs/state.toml` records that it is up.
 
 mod cassandra;
 mod fetch;
 mod inventory;
 mod kafka;
 pub mod layout;
+pub mod pcs;
 mod process;
 mod ready;
 pub mod schema;
@@ -60,6 +63,8 @@ pub enum LabError {
     Schema(String),
     #[error("kafka: {0}")]
     Kafka(String),
+    #[error(transparent)]
+    Pcs(#[from] pcs::PcsError),
 }
 
 impl LabError {
@@ -82,8 +87,33 @@ pub struct LabReady {
     pub summary: String,
 }
 
+/// Builds the virtual PCs (`lab up --pcs`), refusing while the loopback lab
+/// runs: both would own `.lab/hosts.toml`.
+pub async fn up_pcs(layout: &Layout) -> Result<pcs::PcsReady, LabError> {
+    let running = process::running_processes(layout);
+    if !running.is_empty() {
+        let names: Vec<String> = running
+            .iter()
+            .map(|(p, pid)| format!("{} (pid {pid})", p.name))
+            .collect();
+        return Err(LabError::Prerequisite(format!(
+            "the loopback lab is running ({}) and owns .lab/hosts.toml: stop it with \
+             `demo lab down` before building virtual PCs",
+            names.join(", ")
+        )));
+    }
+    Ok(pcs::up(&pcs::PcsPlan::default(), &layout.lab).await?)
+}
+
 /// Fetches, configures, starts and waits until the whole lab is ready.
 pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, LabError> {
+    if pcs::recorded(&layout.lab) {
+        return Err(LabError::Prerequisite(
+            "the virtual PCs are up (`demo lab status` shows them) and own .lab/hosts.toml: \
+             remove them with `demo lab down` before starting the loopback lab"
+                .into(),
+        ));
+    }
     let started = Instant::now();
     let java = process::check_java()?;
     fetch::ensure_distributions(layout, progress).await?;
