@@ -31,6 +31,9 @@ use crate::paths;
 const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 5;
 /// Default per-command timeout when `[ssh].command_timeout_secs` is absent.
 const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 60;
+/// Where `demo provision` installs Cassandra and the node's control commands on
+/// every PC when `[install].path` is absent (the same path on every PC).
+pub const DEFAULT_INSTALL_PATH: &str = "/opt/cassandra-demo";
 
 /// Which inventory a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +54,21 @@ pub struct Inventory {
     /// The Cassandra PCs, in file order: PC number N is `nodes[N - 1]`.
     pub nodes: Vec<NodeSpec>,
     pub app: AppSpec,
+    pub install: InstallSpec,
+}
+
+/// Where Cassandra and the node's control commands live on every PC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallSpec {
+    /// Absolute; the same on every PC. The control commands are `<path>/bin/<verb>`.
+    pub path: PathBuf,
+}
+
+impl InstallSpec {
+    /// `<path>/bin/<verb>`: the control command `demo provision` installs for `verb`.
+    pub fn control_command(&self, verb: Verb) -> String {
+        self.path.join("bin").join(verb.as_str()).display().to_string()
+    }
 }
 
 /// What the cluster is expected to look like.
@@ -126,6 +144,10 @@ pub struct NodeCommands {
     pub kill: String,
     pub freeze: String,
     pub thaw: String,
+    /// Cable pulled: drop the node's Cassandra traffic on the PC, SSH kept.
+    pub isolate: String,
+    /// Undo an isolate (start-node runs heal, thaw, then start).
+    pub heal: String,
 }
 
 /// The commands a node's inventory entry defines.
@@ -137,6 +159,8 @@ pub enum Verb {
     Kill,
     Freeze,
     Thaw,
+    Isolate,
+    Heal,
 }
 
 impl Verb {
@@ -148,6 +172,8 @@ impl Verb {
             Verb::Kill => "kill",
             Verb::Freeze => "freeze",
             Verb::Thaw => "thaw",
+            Verb::Isolate => "isolate",
+            Verb::Heal => "heal",
         }
     }
 }
@@ -173,6 +199,8 @@ impl NodeSpec {
             Verb::Kill => &commands.kill,
             Verb::Freeze => &commands.freeze,
             Verb::Thaw => &commands.thaw,
+            Verb::Isolate => &commands.isolate,
+            Verb::Heal => &commands.heal,
         }
     }
 
@@ -309,6 +337,14 @@ pub(crate) struct RawInventory {
     pub(crate) ssh: RawSsh,
     pub(crate) nodes: Spanned<Vec<RawNode>>,
     pub(crate) app: RawApp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) install: Option<RawInstall>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawInstall {
+    pub(crate) path: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -372,6 +408,10 @@ pub(crate) struct RawCommands {
     pub(crate) freeze: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) thaw: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) isolate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) heal: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -406,6 +446,7 @@ impl Validator<'_> {
         let rf_span = raw.cluster.replication_factor.span();
         let cluster = self.cluster(raw.cluster)?;
         let ssh = self.ssh(raw.ssh)?;
+        let install = self.install(raw.install)?;
         let nodes_span = raw.nodes.span();
         let raw_nodes = raw.nodes.into_inner();
         if raw_nodes.is_empty() {
@@ -424,6 +465,7 @@ impl Validator<'_> {
                 index + 1,
                 raw_node,
                 &ssh,
+                &install,
                 &mut seen_names,
                 &mut seen_addresses,
             )?;
@@ -454,7 +496,28 @@ impl Validator<'_> {
             ssh,
             nodes,
             app,
+            install,
         })
+    }
+
+    fn install(&self, raw: Option<RawInstall>) -> Result<InstallSpec, HostsError> {
+        let Some(raw) = raw else {
+            return Ok(InstallSpec {
+                path: PathBuf::from(DEFAULT_INSTALL_PATH),
+            });
+        };
+        let span = raw.path.span();
+        let path = PathBuf::from(raw.path.into_inner());
+        if !path.is_absolute() || path == Path::new("/") {
+            return Err(self.error(
+                span,
+                format!(
+                    "expected an absolute directory other than / for the install path \
+                     (the same on every PC), e.g. {DEFAULT_INSTALL_PATH:?}"
+                ),
+            ));
+        }
+        Ok(InstallSpec { path })
     }
 
     fn cluster(&self, raw: RawCluster) -> Result<ClusterSpec, HostsError> {
@@ -526,6 +589,7 @@ impl Validator<'_> {
         number: usize,
         raw: RawNode,
         ssh: &SshDefaults,
+        install: &InstallSpec,
         seen_names: &mut HashMap<String, usize>,
         seen_addresses: &mut HashMap<IpAddr, usize>,
     ) -> Result<NodeSpec, HostsError> {
@@ -560,32 +624,19 @@ impl Validator<'_> {
             }
             port => port.map(Spanned::into_inner),
         };
-        let nodetool = raw
-            .commands
-            .nodetool
-            .unwrap_or_else(|| "nodetool".to_string());
+        let raw_commands = raw.commands;
+        let command = |given: Option<String>, verb: Verb| {
+            given.unwrap_or_else(|| install.control_command(verb))
+        };
         let commands = NodeCommands {
-            start: raw
-                .commands
-                .start
-                .unwrap_or_else(|| "sudo systemctl start cassandra".to_string()),
-            stop: raw
-                .commands
-                .stop
-                .unwrap_or_else(|| format!("{nodetool} drain && sudo systemctl stop cassandra")),
-            kill: raw
-                .commands
-                .kill
-                .unwrap_or_else(|| "sudo pkill -KILL -f CassandraDaemon".to_string()),
-            freeze: raw
-                .commands
-                .freeze
-                .unwrap_or_else(|| "sudo pkill -STOP -f CassandraDaemon".to_string()),
-            thaw: raw
-                .commands
-                .thaw
-                .unwrap_or_else(|| "sudo pkill -CONT -f CassandraDaemon".to_string()),
-            nodetool,
+            nodetool: command(raw_commands.nodetool, Verb::Nodetool),
+            start: command(raw_commands.start, Verb::Start),
+            stop: command(raw_commands.stop, Verb::Stop),
+            kill: command(raw_commands.kill, Verb::Kill),
+            freeze: command(raw_commands.freeze, Verb::Freeze),
+            thaw: command(raw_commands.thaw, Verb::Thaw),
+            isolate: command(raw_commands.isolate, Verb::Isolate),
+            heal: command(raw_commands.heal, Verb::Heal),
         };
         Ok(NodeSpec {
             number,
@@ -759,18 +810,34 @@ api_url = "http://127.0.0.1:8080"
         let pc3 = &inventory.nodes[2];
         assert_eq!(pc3.transport, Transport::Ssh);
         assert_eq!(pc3.ssh_host, "127.0.0.3");
-        assert_eq!(pc3.command(Verb::Nodetool), "nodetool");
+        // Without [install] and [nodes.commands]: the commands provision installs.
+        assert_eq!(inventory.install.path, Path::new(DEFAULT_INSTALL_PATH));
         assert_eq!(
-            pc3.command(Verb::Stop),
-            "nodetool drain && sudo systemctl stop cassandra"
+            pc3.command(Verb::Nodetool),
+            "/opt/cassandra-demo/bin/nodetool"
         );
+        assert_eq!(pc3.command(Verb::Stop), "/opt/cassandra-demo/bin/stop");
         assert_eq!(
-            pc3.command(Verb::Freeze),
-            "sudo pkill -STOP -f CassandraDaemon"
+            pc3.command(Verb::Isolate),
+            "/opt/cassandra-demo/bin/isolate"
         );
+        assert_eq!(pc3.command(Verb::Heal), "/opt/cassandra-demo/bin/heal");
         assert_eq!(inventory.ssh.known_hosts, KnownHostsPolicy::Strict);
         assert_eq!(inventory.ssh.connect_timeout, Duration::from_secs(5));
         assert_eq!(inventory.app.name, "PC4");
+    }
+
+    #[test]
+    fn the_install_path_moves_every_default_command_and_must_be_absolute() {
+        let moved = LAB.replace("[app]", "[install]\npath = \"/srv/demo\"\n\n[app]");
+        let inventory = parse(&moved).unwrap();
+        assert_eq!(inventory.nodes[2].command(Verb::Kill), "/srv/demo/bin/kill");
+        // Commands given in the file stay as written.
+        assert_eq!(inventory.nodes[0].command(Verb::Start), "/lab/node1/bin/start");
+
+        let relative = LAB.replace("[app]", "[install]\npath = \"opt/demo\"\n\n[app]");
+        let err = error_of(&relative);
+        assert!(err.contains("hosts.toml:27:8:") && err.contains("absolute"), "{err}");
     }
 
     #[test]

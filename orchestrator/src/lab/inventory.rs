@@ -52,6 +52,8 @@ fn hosts_toml(layout: &Layout) -> Result<String, toml::ser::Error> {
                     kill: script("kill"),
                     freeze: script("freeze"),
                     thaw: script("thaw"),
+                    isolate: script("isolate"),
+                    heal: script("heal"),
                 },
             }
         })
@@ -72,6 +74,7 @@ fn hosts_toml(layout: &Layout) -> Result<String, toml::ser::Error> {
             command_timeout_secs: Some(unplaced(120)),
         },
         nodes: unplaced(nodes),
+        install: None,
         app: RawApp {
             name: "PC4".to_owned(),
             address: unplaced("127.0.0.1".to_owned()),
