@@ -270,28 +270,8 @@ pub(crate) mod tests {
     use crate::nodetool::{DescribeCluster, Status};
     use std::path::Path;
 
-    const HOSTS: &str = r#"
-[cluster]
-name = "iot_demo_lab"
-keyspace = "iot_demo"
-replication_factor = 3
-[[nodes]]
-name = "PC1"
-address = "127.0.0.1"
-seed = true
-[[nodes]]
-name = "PC2"
-address = "127.0.0.2"
-[[nodes]]
-name = "PC3"
-address = "127.0.0.3"
-[app]
-address = "127.0.0.1"
-kafka_bootstrap = "127.0.0.1:9092"
-"#;
-
     pub(crate) fn inventory() -> Inventory {
-        Inventory::parse(HOSTS, Path::new("hosts.toml")).unwrap()
+        Inventory::parse(crate::hosts::tests::LAB, Path::new("hosts.toml")).unwrap()
     }
 
     pub(crate) fn status(states: &[(&str, &str)]) -> Status {

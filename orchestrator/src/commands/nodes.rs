@@ -4,12 +4,18 @@
 use crate::cli::Target;
 use crate::cluster::{self, Expectation};
 use crate::hosts::Verb;
-use crate::nemesis::{self, DETECTION_TIMEOUT, FaultMode, RECOVERY_TIMEOUT};
+use crate::nemesis::{self, DETECTION_TIMEOUT, FaultMode, FaultReport, RECOVERY_TIMEOUT};
 use crate::progress::Progress;
 use crate::ui::{self, TermProgress};
 
-fn print_output(output: &str) {
-    for line in output.lines() {
+/// What a fault or its undoing ran, how long it took and what it printed.
+fn print_ran(report: &FaultReport) {
+    println!(
+        "✓ ran `{}` in {:.1} s",
+        report.commands.join("; "),
+        report.took.as_secs_f64()
+    );
+    for line in report.output.lines() {
         println!("    {line}");
     }
 }
@@ -31,13 +37,7 @@ pub async fn kill(target: &Target, key: &str, mode: FaultMode) -> anyhow::Result
     ));
     let report = nemesis::kill(&inventory, node, mode, &options).await;
     progress.finish_and_clear();
-    let report = report?;
-    println!(
-        "✓ ran `{}` in {:.1} s",
-        report.commands.join("; "),
-        report.took.as_secs_f64()
-    );
-    print_output(&report.output);
+    print_ran(&report?);
     if inventory.nodes.len() < 2 {
         return Ok(true);
     }
@@ -81,13 +81,7 @@ pub async fn start(target: &Target, key: &str) -> anyhow::Result<bool> {
     let progress = ui::spinner(format!("running `{}`", node.command(Verb::Start)));
     let report = nemesis::start(&inventory, node, &options).await;
     progress.finish_and_clear();
-    let report = report?;
-    println!(
-        "✓ ran `{}` in {:.1} s",
-        report.commands.join("`, `"),
-        report.took.as_secs_f64()
-    );
-    print_output(&report.output);
+    print_ran(&report?);
     let progress = TermProgress::default();
     progress.waiting(&format!(
         "waiting for {} to be UN and answer CQL (at most {} s)",

@@ -2,7 +2,6 @@
 //! (DN lines in red) and saved next to the journal: the cluster's own view
 //! of the PC that is out.
 
-use contract::events::Figures;
 use serde_json::json;
 
 use super::{Done, Failed, StepAction, StepResult};
@@ -18,42 +17,30 @@ pub enum CaptureWhat {
     Status,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Capture {
-    /// By default the first node the run has not taken out.
-    pub from: Option<NodeArg>,
-    pub what: CaptureWhat,
+step_params! {
+    pub struct Capture {
+        /// By default the first node the run has not taken out.
+        from: Option<NodeArg> = optional_node(),
+        what: CaptureWhat = capture_what(),
+    }
+}
+
+impl Fields<'_> {
+    fn capture_what(&self, key: &str) -> Result<CaptureWhat, ScenarioError> {
+        match self.text(key)? {
+            None => Ok(CaptureWhat::Status),
+            Some(what) if what.get_ref() == "status" => Ok(CaptureWhat::Status),
+            Some(what) => Err(self.error_at(
+                &what,
+                format!("unknown capture \"{}\"; expected: status", what.get_ref()),
+            )),
+        }
+    }
 }
 
 impl StepAction for Capture {
-    const KEYS: &'static [&'static str] = &["from", "what"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        let what = match fields.text("what")? {
-            None => CaptureWhat::Status,
-            Some(what) if what.get_ref() == "status" => CaptureWhat::Status,
-            Some(what) => {
-                return Err(fields.error_at(
-                    &what,
-                    format!("unknown capture \"{}\"; expected: status", what.get_ref()),
-                ));
-            }
-        };
-        Ok(Self {
-            from: fields.optional_node("from")?,
-            what,
-        })
-    }
-
     fn node_args(&self) -> Vec<&NodeArg> {
         self.from.iter().collect()
-    }
-
-    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
-        (
-            self.from.as_ref().map(|from| context.node_name(from)),
-            Figures::default(),
-        )
     }
 
     async fn run(&self, context: &mut Context, number: usize) -> StepResult {

@@ -7,27 +7,19 @@ use serde_json::json;
 
 use super::{Done, Failed, StepAction, StepResult};
 use crate::scenario::context::Context;
-use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::format_duration;
 use crate::ui::Render;
 
 /// Pause between two checks (each starts nodetool, a JVM, on every PC).
 const POLL: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckCluster {
-    pub timeout: Duration,
+step_params! {
+    pub struct CheckCluster {
+        timeout: Duration = seconds(60.0),
+    }
 }
 
 impl StepAction for CheckCluster {
-    const KEYS: &'static [&'static str] = &["timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            timeout: fields.seconds("timeout", 60.0)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let ui = context.ui();
         let progress = ui.progress("checking the cluster from every PC", self.timeout);

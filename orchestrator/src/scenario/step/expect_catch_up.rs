@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use contract::events::Figures;
 use futures::future::join_all;
 use iot_services::cassandra::connect_single_node;
 use iot_services::ledger::LedgerEntry;
@@ -20,7 +19,6 @@ use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
 use crate::hosts::NodeSpec;
 use crate::scenario::context::{Context, Outage};
 use crate::scenario::model::NodeArg;
-use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::{Progress, format_duration};
 
 /// After a node is seen up, how long before its peers' hint listings are
@@ -29,28 +27,16 @@ const HINTS_SETTLE: Duration = Duration::from_secs(22);
 /// Pause between two attempts of a data check.
 const RECHECK: Duration = Duration::from_secs(2);
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectCatchUp {
-    pub node: NodeArg,
-    pub timeout: Duration,
+step_params! {
+    pub struct ExpectCatchUp {
+        node: NodeArg = node(),
+        timeout: Duration = seconds(90.0),
+    }
 }
 
 impl StepAction for ExpectCatchUp {
-    const KEYS: &'static [&'static str] = &["node", "timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            node: fields.node("node")?,
-            timeout: fields.seconds("timeout", 90.0)?,
-        })
-    }
-
     fn node_args(&self) -> Vec<&NodeArg> {
         vec![&self.node]
-    }
-
-    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
-        (Some(context.node_name(&self.node)), Figures::default())
     }
 
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {

@@ -8,28 +8,18 @@ use serde_json::json;
 
 use super::{Done, Failed, StepAction, StepResult, millis};
 use crate::scenario::context::Context;
-use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::format_duration;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectContinuity {
-    /// The window (scaled by the run's pace).
-    pub duration: Duration,
-    pub max_staleness: Duration,
-    pub poll: Duration,
+step_params! {
+    pub struct ExpectContinuity {
+        /// The window (scaled by the run's pace).
+        duration: Duration = seconds(20.0),
+        max_staleness: Duration = seconds(5.0),
+        poll: Duration = seconds(0.25),
+    }
 }
 
 impl StepAction for ExpectContinuity {
-    const KEYS: &'static [&'static str] = &["duration", "max_staleness", "poll"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            duration: fields.seconds("duration", 20.0)?,
-            max_staleness: fields.seconds("max_staleness", 5.0)?,
-            poll: fields.seconds("poll", 0.25)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let (window, max_staleness, poll) =
             (context.paced(self.duration), self.max_staleness, self.poll);

@@ -8,25 +8,16 @@ use serde_json::json;
 
 use super::{Done, Failed, StepAction, StepResult};
 use crate::scenario::context::Context;
-use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::format_duration;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExpectData {
-    pub within: Duration,
-    pub max_staleness: Duration,
+step_params! {
+    pub struct ExpectData {
+        within: Duration = seconds(30.0),
+        max_staleness: Duration = seconds(5.0),
+    }
 }
 
 impl StepAction for ExpectData {
-    const KEYS: &'static [&'static str] = &["within", "max_staleness"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            within: fields.seconds("within", 30.0)?,
-            max_staleness: fields.seconds("max_staleness", 5.0)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let (within, max_staleness) = (self.within, self.max_staleness);
         let progress = context

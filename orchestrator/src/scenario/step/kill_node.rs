@@ -61,32 +61,28 @@ impl fmt::Display for KillMode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct KillNode {
-    pub node: NodeArg,
-    /// As written (or the scenario's default); `--mode` may override it.
-    pub mode: KillMode,
-    pub timeout: Duration,
+step_params! {
+    pub struct KillNode {
+        node: NodeArg = node(),
+        /// As written (or the scenario's default); `--mode` may override it.
+        mode: KillMode = step_kill_mode(),
+        timeout: Duration = seconds(120.0),
+    }
+}
+
+impl Fields<'_> {
+    /// The mode written, else the scenario's default, else a graceful stop.
+    fn step_kill_mode(&self, key: &str) -> Result<KillMode, ScenarioError> {
+        Ok(match self.text(key)? {
+            Some(mode) => self.kill_mode(&mode)?,
+            None => self
+                .default_kill_mode()
+                .unwrap_or(KillMode::Fault(FaultMode::Stop)),
+        })
+    }
 }
 
 impl StepAction for KillNode {
-    const KEYS: &'static [&'static str] = &["node", "mode", "timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        let node = fields.node("node")?;
-        let mode = match fields.text("mode")? {
-            Some(mode) => fields.kill_mode(&mode)?,
-            None => fields
-                .default_kill_mode()
-                .unwrap_or(KillMode::Fault(FaultMode::Stop)),
-        };
-        Ok(Self {
-            node,
-            mode,
-            timeout: fields.seconds("timeout", 120.0)?,
-        })
-    }
-
     fn node_args(&self) -> Vec<&NodeArg> {
         vec![&self.node]
     }

@@ -6,6 +6,36 @@
 //! file, so parsing, execution and the documentation test all follow from it
 //! (a kind without a file does not compile).
 
+/// Declares a step kind's parameters: each field is a key of the step, read
+/// by the [`Fields`] method named after `=` with the key and the arguments
+/// given (e.g. `timeout: Duration = seconds(60.0)`, a default of 60 s).
+macro_rules! step_params {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* $field:ident: $type:ty = $read:ident($($arg:expr),*),)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $type,)+
+        }
+
+        impl $crate::scenario::step::StepParams for $name {
+            const KEYS: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            fn parse(
+                fields: &$crate::scenario::parse::Fields<'_>,
+            ) -> Result<Self, $crate::scenario::parse::ScenarioError> {
+                Ok(Self {
+                    $($field: fields.$read(stringify!($field) $(, $arg)*)?,)+
+                })
+            }
+        }
+    };
+}
+
 mod capture;
 mod check_cluster;
 mod expect_catch_up;
@@ -62,23 +92,31 @@ impl Failed {
 
 pub type StepResult = Result<Done, Failed>;
 
-/// What every step kind provides.
-pub(crate) trait StepAction: Sized {
+/// A step kind's parameters as the scenario file writes them; declared with
+/// [`step_params!`], which derives the keys and the parsing from the fields.
+pub(crate) trait StepParams: Sized {
     /// The keys the kind accepts besides `kind`, `say` and `label`.
     const KEYS: &'static [&'static str];
 
     /// Reads the kind's keys (defaults filled in, values checked).
     fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError>;
+}
 
+/// What every step kind does with its parameters.
+pub(crate) trait StepAction: StepParams {
     /// Every node reference the step holds, to resolve them before the run starts.
     fn node_args(&self) -> Vec<&NodeArg> {
         Vec::new()
     }
 
-    /// The node the step concerns and its figures, for the words shown
-    /// (terminal, dashboard); `context` resolves names and the mode override.
-    fn facts(&self, _context: &Context) -> (Option<String>, Figures) {
-        (None, Figures::default())
+    /// The node the step concerns (its first node reference) and its
+    /// figures, for the words shown (terminal, dashboard); `context` resolves
+    /// names and the mode override.
+    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
+        (
+            self.node_args().first().map(|node| context.node_name(node)),
+            Figures::default(),
+        )
     }
 
     /// Does the step; `number` is its place in the scenario.
@@ -104,13 +142,13 @@ macro_rules! actions {
             /// The keys a kind accepts besides the common ones.
             pub fn keys(kind: StepKind) -> &'static [&'static str] {
                 match kind {
-                    $(StepKind::$kind => <$params as StepAction>::KEYS,)+
+                    $(StepKind::$kind => <$params as StepParams>::KEYS,)+
                 }
             }
 
             pub(crate) fn parse(kind: StepKind, fields: &Fields<'_>) -> Result<Self, ScenarioError> {
                 Ok(match kind {
-                    $(StepKind::$kind => Action::$kind(<$params as StepAction>::parse(fields)?),)+
+                    $(StepKind::$kind => Action::$kind(<$params as StepParams>::parse(fields)?),)+
                 })
             }
 

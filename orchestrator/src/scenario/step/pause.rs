@@ -7,23 +7,15 @@ use serde_json::json;
 
 use super::{Done, StepAction, StepResult};
 use crate::scenario::context::Context;
-use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::format_duration;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pause {
-    pub duration: Duration,
+step_params! {
+    pub struct Pause {
+        duration: Duration = seconds(5.0),
+    }
 }
 
 impl StepAction for Pause {
-    const KEYS: &'static [&'static str] = &["duration"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            duration: fields.seconds("duration", 5.0)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let ui = context.ui();
         if ui.presenter {

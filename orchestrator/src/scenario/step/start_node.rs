@@ -4,37 +4,23 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use contract::events::Figures;
 use serde_json::json;
 
 use super::wait_node_state::{POLL, WantedState, wait_seen};
 use super::{Done, StepAction, StepResult, run_bounded};
 use crate::scenario::context::Context;
 use crate::scenario::model::NodeArg;
-use crate::scenario::parse::{Fields, ScenarioError};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct StartNode {
-    pub node: NodeArg,
-    pub timeout: Duration,
+step_params! {
+    pub struct StartNode {
+        node: NodeArg = node(),
+        timeout: Duration = seconds(180.0),
+    }
 }
 
 impl StepAction for StartNode {
-    const KEYS: &'static [&'static str] = &["node", "timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            node: fields.node("node")?,
-            timeout: fields.seconds("timeout", 180.0)?,
-        })
-    }
-
     fn node_args(&self) -> Vec<&NodeArg> {
         vec![&self.node]
-    }
-
-    fn facts(&self, context: &Context) -> (Option<String>, Figures) {
-        (Some(context.node_name(&self.node)), Figures::default())
     }
 
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {

@@ -9,23 +9,15 @@ use serde_json::json;
 use super::{Done, Failed, StepAction, StepResult};
 use crate::app::{self, Service};
 use crate::scenario::context::Context;
-use crate::scenario::parse::{Fields, ScenarioError};
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct StartServices {
-    /// Per service.
-    pub timeout: Duration,
+step_params! {
+    pub struct StartServices {
+        /// Per service.
+        timeout: Duration = seconds(60.0),
+    }
 }
 
 impl StepAction for StartServices {
-    const KEYS: &'static [&'static str] = &["timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        Ok(Self {
-            timeout: fields.seconds("timeout", 60.0)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let progress = context.ui().progress("starting the services", self.timeout);
         let started_at = Utc::now();

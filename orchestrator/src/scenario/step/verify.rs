@@ -28,41 +28,35 @@ pub enum VerifyConsistency {
     All,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Verify {
-    pub timeout: Duration,
-    pub consistency: VerifyConsistency,
-    /// Stop the run's own producer first, so its ledger is complete.
-    pub stop_producer: bool,
+step_params! {
+    pub struct Verify {
+        timeout: Duration = seconds(60.0),
+        consistency: VerifyConsistency = consistency(),
+        /// Stop the run's own producer first, so its ledger is complete.
+        stop_producer: bool = flag(true),
+    }
+}
+
+impl Fields<'_> {
+    fn consistency(&self, key: &str) -> Result<VerifyConsistency, ScenarioError> {
+        let Some(level) = self.text(key)? else {
+            return Ok(VerifyConsistency::Quorum);
+        };
+        match level.get_ref().to_ascii_uppercase().as_str() {
+            "QUORUM" => Ok(VerifyConsistency::Quorum),
+            "ALL" => Ok(VerifyConsistency::All),
+            _ => Err(self.error_at(
+                &level,
+                format!(
+                    "unknown consistency \"{}\"; expected QUORUM or ALL",
+                    level.get_ref()
+                ),
+            )),
+        }
+    }
 }
 
 impl StepAction for Verify {
-    const KEYS: &'static [&'static str] = &["timeout", "consistency", "stop_producer"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        let consistency = match fields.text("consistency")? {
-            None => VerifyConsistency::Quorum,
-            Some(level) => match level.get_ref().to_ascii_uppercase().as_str() {
-                "QUORUM" => VerifyConsistency::Quorum,
-                "ALL" => VerifyConsistency::All,
-                _ => {
-                    return Err(fields.error_at(
-                        &level,
-                        format!(
-                            "unknown consistency \"{}\"; expected QUORUM or ALL",
-                            level.get_ref()
-                        ),
-                    ));
-                }
-            },
-        };
-        Ok(Self {
-            timeout: fields.seconds("timeout", 60.0)?,
-            consistency,
-            stop_producer: fields.flag("stop_producer", true)?,
-        })
-    }
-
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let (timeout, consistency) = (self.timeout, self.consistency);
         let mut cutoff = None;

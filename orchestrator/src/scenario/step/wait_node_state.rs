@@ -39,44 +39,36 @@ impl fmt::Display for WantedState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct WaitNodeState {
-    pub node: NodeArg,
-    pub state: WantedState,
-    /// Only this observer, instead of every running peer.
-    pub seen_from: Option<NodeArg>,
-    pub timeout: Duration,
+step_params! {
+    pub struct WaitNodeState {
+        node: NodeArg = node(),
+        state: WantedState = wanted_state(),
+        /// Only this observer, instead of every running peer.
+        seen_from: Option<NodeArg> = optional_node(),
+        timeout: Duration = seconds(60.0),
+    }
+}
+
+impl Fields<'_> {
+    fn wanted_state(&self, key: &str) -> Result<WantedState, ScenarioError> {
+        let Some(state) = self.text(key)? else {
+            return Err(self.missing(&format!("`{key}` (\"up\" or \"down\")")));
+        };
+        match state.get_ref().to_ascii_lowercase().as_str() {
+            "up" | "un" => Ok(WantedState::Up),
+            "down" | "dn" => Ok(WantedState::Down),
+            _ => Err(self.error_at(
+                &state,
+                format!(
+                    "unknown state \"{}\"; expected \"up\" or \"down\"",
+                    state.get_ref()
+                ),
+            )),
+        }
+    }
 }
 
 impl StepAction for WaitNodeState {
-    const KEYS: &'static [&'static str] = &["node", "state", "seen_from", "timeout"];
-
-    fn parse(fields: &Fields<'_>) -> Result<Self, ScenarioError> {
-        let node = fields.node("node")?;
-        let Some(state) = fields.text("state")? else {
-            return Err(fields.missing("`state` (\"up\" or \"down\")"));
-        };
-        let wanted = match state.get_ref().to_ascii_lowercase().as_str() {
-            "up" | "un" => WantedState::Up,
-            "down" | "dn" => WantedState::Down,
-            _ => {
-                return Err(fields.error_at(
-                    &state,
-                    format!(
-                        "unknown state \"{}\"; expected \"up\" or \"down\"",
-                        state.get_ref()
-                    ),
-                ));
-            }
-        };
-        Ok(Self {
-            node,
-            state: wanted,
-            seen_from: fields.optional_node("seen_from")?,
-            timeout: fields.seconds("timeout", 60.0)?,
-        })
-    }
-
     fn node_args(&self) -> Vec<&NodeArg> {
         std::iter::once(&self.node)
             .chain(self.seen_from.as_ref())
