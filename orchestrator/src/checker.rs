@@ -544,6 +544,7 @@ fn sensor_ranges(entries: &[LedgerEntry]) -> BTreeMap<&str, (i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     fn entry(sensor: &str, millis: i64, value: f64, offset: i64) -> LedgerEntry {
         LedgerEntry {
@@ -604,11 +605,8 @@ mod tests {
         assert_eq!(report.first_missing, vec![entry("s1", 1_000, 1.0, 1)]);
         assert_eq!(report.first_mismatched[0].stored, 9.5);
         let text = report.render();
-        assert!(text.contains("2 missing"), "{text}");
-        assert!(
-            text.contains("missing: s1 at 1970-01-01T00:00:01.000Z = 1"),
-            "{text}"
-        );
+        assert_contains(&text, "2 missing");
+        assert_contains(&text, "missing: s1 at 1970-01-01T00:00:01.000Z = 1");
     }
 
     #[test]

@@ -753,6 +753,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     /// A lab-like inventory, also the fixture of other modules' tests.
     pub(crate) const LAB: &str = r#"
@@ -914,7 +915,7 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("seed = true", "seed = true\nseeds = true");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:11:1: "), "{err}");
-        assert!(err.contains("unknown field `seeds`"), "{err}");
+        assert_contains(&err, "unknown field `seeds`");
     }
 
     #[test]
@@ -937,7 +938,7 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("name = \"PC3\"", "name = \"pc2\"");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:23:8: "), "{err}");
-        assert!(err.contains("duplicate node name"), "{err}");
+        assert_contains(&err, "duplicate node name");
     }
 
     #[test]
@@ -945,7 +946,7 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("address = \"127.0.0.3\"", "address = \"127.0.0.2\"");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:24:11: "), "{err}");
-        assert!(err.contains("duplicate address 127.0.0.2"), "{err}");
+        assert_contains(&err, "duplicate address 127.0.0.2");
     }
 
     #[test]
@@ -953,7 +954,7 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("address = \"127.0.0.3\"", "address = \"pc3.local\"");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:24:11: "), "{err}");
-        assert!(err.contains("expected an IP address"), "{err}");
+        assert_contains(&err, "expected an IP address");
     }
 
     #[test]
@@ -961,7 +962,7 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("seed = true", "seed = false");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:8:8: "), "{err}");
-        assert!(err.contains("seed"), "{err}");
+        assert_contains(&err, "seed");
     }
 
     #[test]
@@ -969,14 +970,14 @@ api_url = "http://127.0.0.1:8080"
         let text = LAB.replace("replication_factor = 3", "replication_factor = 4");
         let err = error_of(&text);
         assert!(err.starts_with("hosts.toml:5:22: "), "{err}");
-        assert!(err.contains("larger than the number of nodes (3)"), "{err}");
+        assert_contains(&err, "larger than the number of nodes (3)");
     }
 
     #[test]
     fn missing_section_is_named() {
         let text = LAB.split("[app]").next().unwrap_or_default().to_string();
         let err = error_of(&text);
-        assert!(err.contains("missing field `app`"), "{err}");
+        assert_contains(&err, "missing field `app`");
         assert!(err.starts_with("hosts.toml:"), "{err}");
     }
 
@@ -1013,7 +1014,7 @@ api_url = "http://127.0.0.1:8080"
         );
         let err = error_of(&with("\" \""));
         assert!(err.starts_with("hosts.toml:3:15: "), "{err}");
-        assert!(err.contains("\"none\""), "{err}");
+        assert_contains(&err, "\"none\"");
         let err = error_of(&with("3"));
         assert!(err.starts_with("hosts.toml:3:15: "), "{err}");
     }

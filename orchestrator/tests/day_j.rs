@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::{require_lab, root};
 use contract::events::StepKind;
 use demo::scenario::journal::{Journal, StepRecord, StepStatus};
-use test_support::{FaultLock, Wait};
+use test_support::{FaultLock, Wait, assert_contains};
 
 /// Upper bound of one run (cluster checks, restarts and waits included).
 const RUN_TIMEOUT: Duration = Duration::from_secs(480);
@@ -206,10 +206,7 @@ fn assert_day_j_passed(mode: &str) {
     // The run left the cluster as it found it and stopped its services.
     let restored = &journal.restored;
     assert!(restored.iter().all(|action| action.ok), "{restored:?}");
-    assert!(
-        stdout.contains("dashboard: http://127.0.0.1:8080/"),
-        "{stdout}"
-    );
+    assert_contains(&stdout, "dashboard: http://127.0.0.1:8080/");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! column of the mistake (no lab needed: parsing comes first).
 
 use std::process::Command;
+use test_support::assert_contains;
 
 fn run(scenario: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -22,11 +23,8 @@ fn run(scenario: &str) -> (bool, String) {
 fn an_unknown_step_kind_is_located() {
     let (success, stderr) = run("title = \"t\"\n\n[[steps]]\nkind = \"kil-node\"\nsay = \"x\"\n");
     assert!(!success);
-    assert!(
-        stderr.contains("bad.toml:4:8: unknown step kind \"kil-node\""),
-        "{stderr}"
-    );
-    assert!(stderr.contains("did you mean \"kill-node\""), "{stderr}");
+    assert_contains(&stderr, "bad.toml:4:8: unknown step kind \"kil-node\"");
+    assert_contains(&stderr, "did you mean \"kill-node\"");
 }
 
 #[test]
@@ -34,9 +32,9 @@ fn a_missing_field_is_located() {
     let (success, stderr) =
         run("title = \"t\"\n[[steps]]\nkind = \"wait-node-state\"\nsay = \"x\"\nnode = 2\n");
     assert!(!success);
-    assert!(
-        stderr.contains("bad.toml:2:1: step 1 (wait-node-state) is missing `state`"),
-        "{stderr}"
+    assert_contains(
+        &stderr,
+        "bad.toml:2:1: step 1 (wait-node-state) is missing `state`",
     );
 }
 
@@ -45,8 +43,5 @@ fn a_misspelt_parameter_is_located() {
     let (success, stderr) =
         run("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduraton = 2\n");
     assert!(!success);
-    assert!(
-        stderr.contains("bad.toml:5:1: unknown field `duraton`"),
-        "{stderr}"
-    );
+    assert_contains(&stderr, "bad.toml:5:1: unknown field `duraton`");
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{require_lab, root};
-use test_support::released_port;
+use test_support::{assert_contains, released_port};
 
 /// How many pairs of ports `up` is tried on before the test gives up.
 const PORT_ATTEMPTS: usize = 3;
@@ -105,10 +105,7 @@ fn services_come_up_report_health_and_go_down() {
         .unwrap_or_else(|| panic!("every port tried was taken before `up` bound it"));
     assert!(up.status.success(), "services up failed");
     let text = String::from_utf8_lossy(&up.stdout);
-    assert!(
-        text.contains(&format!("dashboard: http://127.0.0.1:{api_port}/")),
-        "{text}"
-    );
+    assert_contains(&text, format!("dashboard: http://127.0.0.1:{api_port}/"));
 
     let pids: Vec<i32> = ["api", "ingest", "producer"]
         .iter()

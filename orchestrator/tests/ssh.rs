@@ -20,7 +20,7 @@ use demo::ui::Render;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tempfile::TempDir;
-use test_support::{FaultLock, Ran, Wait, released_port, run_bounded};
+use test_support::{FaultLock, Ran, Wait, assert_contains, released_port, run_bounded};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -461,7 +461,7 @@ async fn changed_host_key_is_refused() {
             message.starts_with(&format!("PC1 (ssh root@127.0.0.1:{})", sshd.port)),
             "{message}"
         );
-        assert!(message.contains("host key has CHANGED"), "{message}");
+        assert_contains(&message, "host key has CHANGED");
     }
     assert!(!sshd.log().contains("Accepted publickey"), "{}", sshd.log());
 
@@ -516,7 +516,7 @@ async fn unknown_host_key_is_refused_unless_accept_new() {
     let remembered = std::fs::read_to_string(&known_hosts).expect("known_hosts");
     let host_key = std::fs::read_to_string(sshd.path("host_key.pub")).expect("host key");
     let key_material = host_key.split_whitespace().nth(1).expect("key material");
-    assert!(remembered.contains(key_material), "{remembered}");
+    assert_contains(&remembered, key_material);
     // Remembered: strict checking now accepts it.
     Remote::connect(&inventory, &inventory.nodes[0], &strict)
         .await

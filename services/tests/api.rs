@@ -14,7 +14,7 @@ use iot_services::ledger::read_ledger;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 use serde_json::Value;
-use test_support::{Service, wait_for};
+use test_support::{Service, assert_contains, wait_for};
 
 /// Starts ingest + api, produces a few readings of `prefix`; returns the API base URL.
 struct Stack {
@@ -213,14 +213,11 @@ fn every_endpoint_answers_with_its_documented_shape() {
     );
     let (status, metrics) = http_get(&format!("{base}/metrics")).unwrap();
     assert_eq!(status, 200);
-    assert!(
-        metrics.contains("api_requests_total{route=\"latest\",status=\"200\"}"),
-        "{metrics}"
+    assert_contains(
+        &metrics,
+        "api_requests_total{route=\"latest\",status=\"200\"}",
     );
-    assert!(
-        metrics.contains("api_cassandra_node_up{node=\"PC2\""),
-        "{metrics}"
-    );
+    assert_contains(&metrics, "api_cassandra_node_up{node=\"PC2\"");
 
     let (status, page) = http_get(&format!("{base}/")).unwrap();
     assert_eq!(status, 200);

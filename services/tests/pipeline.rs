@@ -12,7 +12,7 @@ use iot_services::kafka::durable_producer_config;
 use iot_services::ledger::read_ledger;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
-use test_support::{wait_for, wait_for_metric};
+use test_support::{assert_contains, wait_for, wait_for_metric};
 
 #[test]
 fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
@@ -33,7 +33,7 @@ fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
         ..producer_args(&topics.readings, &prefix, &ledger_path)
     };
     let summary = run_producer(&producer, Duration::from_secs(60));
-    assert!(summary.contains("acknowledged 12"), "{summary}");
+    assert_contains(&summary, "acknowledged 12");
     let ledger = read_ledger(&ledger_path).unwrap();
     assert_eq!(ledger.len(), 12);
 
@@ -313,7 +313,7 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
 
     producer.wait_finished(Duration::from_secs(60));
     let summary = producer.log_text();
-    assert!(summary.contains("failed 0"), "{summary}");
+    assert_contains(&summary, "failed 0");
     let ledger = read_ledger(&ledger_path).unwrap();
     assert!(
         ledger.len() >= 1500,
@@ -380,10 +380,7 @@ fn producer_without_kafka_retries_says_so_and_counts_the_failure() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(
-        stdout.contains("sent 2 / acknowledged 0 / failed 2"),
-        "{stdout}"
-    );
-    assert!(stderr.contains("never acknowledged"), "{stderr}");
+    assert_contains(&stdout, "sent 2 / acknowledged 0 / failed 2");
+    assert_contains(&stderr, "never acknowledged");
     assert!(read_ledger(&ledger).unwrap().is_empty());
 }

@@ -5,12 +5,14 @@
 //! service binaries, and waiting on a condition until a deadline instead of
 //! sleeping.
 
+pub mod assert;
 pub mod http;
 pub mod listener;
 pub mod lock;
 pub mod service;
 pub mod wait;
 
+pub use assert::assert_contains;
 pub use http::{Answer, metric_value, read_metric, wait_for_metric, wait_ok};
 pub use listener::{BoundListener, released_port};
 pub use lock::{FaultLock, LAB_FAULTS_LOCK};

@@ -269,6 +269,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::nodetool::{DescribeCluster, Status};
     use std::path::Path;
+    use test_support::assert_contains;
 
     pub(crate) fn inventory() -> Inventory {
         Inventory::parse(crate::hosts::tests::LAB, Path::new("hosts.toml")).unwrap()
@@ -370,15 +371,9 @@ pub(crate) mod tests {
         );
         assert!(!report.nodes[1].cql);
         let problems = report.problems.join("\n");
-        assert!(
-            problems.contains("PC2 (127.0.0.2) is DN as seen by PC1, PC3"),
-            "{problems}"
-        );
-        assert!(
-            problems.contains("PC2 (127.0.0.2) does not answer CQL"),
-            "{problems}"
-        );
-        assert!(problems.contains("PC2: no nodetool status"), "{problems}");
+        assert_contains(&problems, "PC2 (127.0.0.2) is DN as seen by PC1, PC3");
+        assert_contains(&problems, "PC2 (127.0.0.2) does not answer CQL");
+        assert_contains(&problems, "PC2: no nodetool status");
     }
 
     #[test]
@@ -397,22 +392,16 @@ pub(crate) mod tests {
         let pc3 = observer("PC3", "127.0.0.3", Ok(all_up()));
         let report = assemble(&inventory(), vec![pc1, pc2, pc3], Duration::from_secs(1));
         let problems = report.problems.join("\n");
-        assert!(
-            problems.contains("PC1 belongs to cluster \"Test Cluster\", expected \"iot_demo_lab\""),
-            "{problems}"
+        assert_contains(
+            &problems,
+            "PC1 belongs to cluster \"Test Cluster\", expected \"iot_demo_lab\"",
         );
-        assert!(
-            problems.contains("schema disagreement: 2 schema versions (v1, v2)"),
-            "{problems}"
+        assert_contains(&problems, "schema disagreement: 2 schema versions (v1, v2)");
+        assert_contains(
+            &problems,
+            "127.0.0.9 is in the ring (seen by PC1) but not in hosts.toml",
         );
-        assert!(
-            problems.contains("127.0.0.9 is in the ring (seen by PC1) but not in hosts.toml"),
-            "{problems}"
-        );
-        assert!(
-            problems.contains("nodes disagree on iot_demo's replication"),
-            "{problems}"
-        );
+        assert_contains(&problems, "nodes disagree on iot_demo's replication");
     }
 
     #[test]

@@ -313,6 +313,7 @@ pub fn status_report(layout: &Layout) -> StatusReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     #[test]
     fn java_versions_are_read_in_both_schemes() {
@@ -346,7 +347,7 @@ mod tests {
                     holder,
                 }
                 .to_string();
-                assert!(message.contains(&format!("port {port}")), "{message}");
+                assert_contains(&message, format!("port {port}"));
             }
             other => panic!("expected a taken port, got {other:?}"),
         }

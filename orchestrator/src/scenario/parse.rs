@@ -580,6 +580,7 @@ mod tests {
     use crate::scenario::step::{
         ExpectContinuity, KillNode, Pause, Verify, VerifyConsistency, WaitNodeState, WantedState,
     };
+    use test_support::assert_contains;
 
     fn parse_str(text: &str) -> Result<Scenario, ScenarioError> {
         parse(Path::new("test.toml"), text)
@@ -690,18 +691,15 @@ stop_producer = false
         let (line, column, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"kil-node\"\nsay = \"x\"\nnode = 2\n");
         assert_eq!((line, column), (3, 8));
-        assert!(
-            message.contains("unknown step kind \"kil-node\""),
-            "{message}"
-        );
-        assert!(message.contains("did you mean \"kill-node\""), "{message}");
+        assert_contains(&message, "unknown step kind \"kil-node\"");
+        assert_contains(&message, "did you mean \"kill-node\"");
     }
 
     #[test]
     fn a_missing_narration_names_the_step() {
         let (line, _, message) = invalid("title = \"t\"\n\n[[steps]]\nkind = \"pause\"\n");
         assert_eq!(line, 3);
-        assert!(message.contains("missing `say`"), "{message}");
+        assert_contains(&message, "missing `say`");
     }
 
     #[test]
@@ -709,7 +707,7 @@ stop_producer = false
         let (line, _, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"start-node\"\nsay = \"x\"\n");
         assert_eq!(line, 2);
-        assert!(message.contains("missing `node`"), "{message}");
+        assert_contains(&message, "missing `node`");
     }
 
     #[test]
@@ -717,10 +715,7 @@ stop_producer = false
         let (line, column, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nnode = \"PC1\"\n");
         assert_eq!((line, column), (5, 8));
-        assert!(
-            message.contains("`node` does not apply to a pause step"),
-            "{message}"
-        );
+        assert_contains(&message, "`node` does not apply to a pause step");
     }
 
     #[test]
@@ -728,7 +723,7 @@ stop_producer = false
         let (line, column, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\ndurration = 3\n");
         assert_eq!((line, column), (5, 1));
-        assert!(message.contains("unknown field `durration`"), "{message}");
+        assert_contains(&message, "unknown field `durration`");
     }
 
     #[test]
@@ -742,7 +737,7 @@ stop_producer = false
         let (line, column, message) =
             invalid(&format!("title = \"t\"\n[settings]\nlang = \"de\"\n{step}"));
         assert_eq!((line, column), (3, 8));
-        assert!(message.contains("unknown language \"de\""), "{message}");
+        assert_contains(&message, "unknown language \"de\"");
     }
 
     #[test]
@@ -750,14 +745,11 @@ stop_producer = false
         let (line, column, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduraton = 2\n");
         assert_eq!((line, column), (5, 1));
-        assert!(message.contains("did you mean `duration`"), "{message}");
-        assert!(
-            message.contains("a pause step takes: kind, say, label, duration"),
-            "{message}"
-        );
+        assert_contains(&message, "did you mean `duration`");
+        assert_contains(&message, "a pause step takes: kind, say, label, duration");
         let (line, _, message) = invalid("title = \"t\"\n[[steps]]\nsay = \"x\"\n");
         assert_eq!(line, 2);
-        assert!(message.contains("missing field `kind`"), "{message}");
+        assert_contains(&message, "missing field `kind`");
     }
 
     #[test]
@@ -766,38 +758,35 @@ stop_producer = false
             "title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = \"5 minutes\"\n",
         );
         assert_eq!((line, column), (5, 12));
-        assert!(message.contains("is not a duration"), "{message}");
+        assert_contains(&message, "is not a duration");
 
         let (line, column, message) = invalid(
             "title = \"t\"\n[[steps]]\nkind = \"kill-node\"\nsay = \"x\"\nnode = 2\nmode = \"nuke\"\n",
         );
         assert_eq!((line, column), (6, 8));
-        assert!(
-            message.contains("expected one of: stop, kill, freeze, manual"),
-            "{message}"
-        );
+        assert_contains(&message, "expected one of: stop, kill, freeze, manual");
 
         let (line, _, message) = invalid(
             "title = \"t\"\n[settings]\nsensors = \"five\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\n",
         );
         assert_eq!(line, 3);
-        assert!(message.contains("invalid type"), "{message}");
+        assert_contains(&message, "invalid type");
 
         let (line, _, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\nduration = 0\n");
         assert_eq!(line, 5);
-        assert!(message.contains("above zero"), "{message}");
+        assert_contains(&message, "above zero");
     }
 
     #[test]
     fn structural_mistakes_are_located() {
         let (line, _, message) = invalid("title = \"t\"\nsteps = []\n");
         assert_eq!(line, 2);
-        assert!(message.contains("at least one step"), "{message}");
+        assert_contains(&message, "at least one step");
 
         let (line, _, message) = invalid("[[steps]]\nkind = \"pause\"\nsay = \"x\"\n");
         assert_eq!(line, 1);
-        assert!(message.contains("missing field `title`"), "{message}");
+        assert_contains(&message, "missing field `title`");
 
         let (line, column, _) = invalid("title = \"t\"\n[[steps]\nkind = \"pause\"\n");
         assert_eq!((line, column), (2, 9));
@@ -815,8 +804,8 @@ stop_producer = false
             shown.starts_with("scenario/x.toml:3:8: unknown step kind"),
             "{shown}"
         );
-        assert!(shown.contains("3 | kind = \"explode\""), "{shown}");
-        assert!(shown.contains("^^^^^^^^^"), "{shown}");
+        assert_contains(&shown, "3 | kind = \"explode\"");
+        assert_contains(&shown, "^^^^^^^^^");
     }
 
     #[test]

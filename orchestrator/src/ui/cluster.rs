@@ -96,40 +96,30 @@ mod tests {
 
     use super::*;
     use crate::cluster::report::{assemble, tests::*};
+    use test_support::assert_contains;
 
     #[test]
     fn a_whole_cluster_renders_its_table_and_verdict() {
         let report = assemble(&inventory(), whole(), Duration::from_secs(2));
         let text = report.render();
-        assert!(
-            text.contains("PC   address    seen by PC1  seen by PC2  seen by PC3  load"),
-            "{text}"
+        assert_contains(
+            &text,
+            "PC   address    seen by PC1  seen by PC2  seen by PC3  load",
         );
-        assert!(
-            text.contains(
-                "PC2  127.0.0.2  UN           UN           UN           120.5 KiB  100.0%  ok"
-            ),
-            "{text}"
+        assert_contains(
+            &text,
+            "PC2  127.0.0.2  UN           UN           UN           120.5 KiB  100.0%  ok",
         );
-        assert!(text.contains("✓ cluster whole"), "{text}");
-        assert!(
-            text.contains("SimpleStrategy {replication_factor=3}"),
-            "{text}"
-        );
+        assert_contains(&text, "✓ cluster whole");
+        assert_contains(&text, "SimpleStrategy {replication_factor=3}");
     }
 
     #[test]
     fn a_stopped_node_renders_its_problems() {
         let report = assemble(&inventory(), pc2_stopped(), Duration::from_secs(2));
         let text = report.render();
-        assert!(text.contains("✗ cluster NOT whole:"), "{text}");
-        assert!(
-            text.contains("PC2  127.0.0.2  DN           ?            DN"),
-            "{text}"
-        );
-        assert!(
-            text.contains("  - PC2 (127.0.0.2) is DN as seen by PC1, PC3"),
-            "{text}"
-        );
+        assert_contains(&text, "✗ cluster NOT whole:");
+        assert_contains(&text, "PC2  127.0.0.2  DN           ?            DN");
+        assert_contains(&text, "  - PC2 (127.0.0.2) is DN as seen by PC1, PC3");
     }
 }

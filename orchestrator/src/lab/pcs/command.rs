@@ -88,6 +88,7 @@ pub fn describe<S: AsRef<OsStr>>(program: &str, args: &[S]) -> String {
 mod tests {
     use super::*;
     use std::time::Instant;
+    use test_support::assert_contains;
 
     #[tokio::test]
     async fn a_command_past_its_deadline_is_killed_and_named() {
@@ -108,10 +109,7 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("`sh -c echo no such bridge >&2; exit 2` failed"),
-            "{err}"
-        );
+        assert_contains(&err, "`sh -c echo no such bridge >&2; exit 2` failed");
         assert!(err.ends_with("no such bridge"), "{err}");
         let ran = run("sh", ["-c", "echo out"], SHORT).await.unwrap();
         assert!(ran.success);

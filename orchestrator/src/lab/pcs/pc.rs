@@ -217,6 +217,7 @@ fn write(path: &Path, text: &str) -> Result<(), PcsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|word| word.to_string()).collect()
@@ -256,11 +257,8 @@ mod tests {
     fn sshd_listens_on_the_pcs_address_with_the_pcs_key() {
         let dirs = PcsDirs::new(Path::new("/repo/.lab"));
         let config = sshd_config(&PcsPlan::default(), &dirs, 3);
-        assert!(config.contains("ListenAddress 10.77.0.3:22\n"), "{config}");
-        assert!(
-            config.contains("HostKey /repo/.lab/pcs/pc3/ssh/host_ed25519_key\n"),
-            "{config}"
-        );
-        assert!(config.contains("PasswordAuthentication no\n"), "{config}");
+        assert_contains(&config, "ListenAddress 10.77.0.3:22\n");
+        assert_contains(&config, "HostKey /repo/.lab/pcs/pc3/ssh/host_ed25519_key\n");
+        assert_contains(&config, "PasswordAuthentication no\n");
     }
 }

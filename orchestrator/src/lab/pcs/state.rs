@@ -201,6 +201,7 @@ pub fn etc_hosts_text(plan: &PcsPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     #[test]
     fn the_record_round_trips_and_gives_back_the_plan() {
@@ -236,7 +237,7 @@ mod tests {
         let text = etc_hosts_text(&PcsPlan::default());
         assert!(text.starts_with("127.0.0.1\tlocalhost\n"), "{text}");
         for line in ["10.77.0.1\tpc1", "10.77.0.3\tpc3", "10.77.0.4\tpc4"] {
-            assert!(text.contains(line), "{text}");
+            assert_contains(&text, line);
         }
     }
 }

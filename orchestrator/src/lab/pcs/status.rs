@@ -112,6 +112,7 @@ pub async fn status(lab_dir: &Path) -> Result<PcsStatus, PcsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use test_support::assert_contains;
 
     #[test]
     fn a_pc_without_sshd_is_shown_and_spoils_the_verdict() {
@@ -131,10 +132,7 @@ mod tests {
         status.pcs.push(pc("pc2", false));
         assert!(!status.all_up());
         let table = status.render();
-        assert!(
-            table.contains("pc2    10.77.0.1    yes        not listening  42"),
-            "{table}"
-        );
+        assert_contains(&table, "pc2    10.77.0.1    yes        not listening  42");
         assert!(table.ends_with("bridge demo-br0: present\n"), "{table}");
     }
 }
