@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::command::run_ok;
 use super::state::PcsDirs;
-use super::{PcsError, PcsPlan};
+use super::{PcsError, PcsPlan, make_dir, write};
 
 /// Comment of the lab's user key, so it is recognizable in an authorized_keys file.
 const KEY_COMMENT: &str = "demo-lab-pcs";
@@ -75,14 +75,6 @@ fn public_key(path: &Path) -> Result<String, PcsError> {
             detail: "expected `<type> <key> [comment]`".to_string(),
         })
     }
-}
-
-fn make_dir(dir: &Path) -> Result<(), PcsError> {
-    std::fs::create_dir_all(dir).map_err(PcsError::io(format!("creating {}", dir.display())))
-}
-
-fn write(path: &Path, text: &str) -> Result<(), PcsError> {
-    std::fs::write(path, text).map_err(PcsError::io(format!("writing {}", path.display())))
 }
 
 #[cfg(test)]

@@ -234,6 +234,15 @@ impl PcsError {
     }
 }
 
+/// Creates `dir` and its parents (the PCs' files are made before any PC runs).
+fn make_dir(dir: &Path) -> Result<(), PcsError> {
+    std::fs::create_dir_all(dir).map_err(PcsError::io(format!("creating {}", dir.display())))
+}
+
+fn write(path: &Path, text: &str) -> Result<(), PcsError> {
+    std::fs::write(path, text).map_err(PcsError::io(format!("writing {}", path.display())))
+}
+
 /// Builds the bare virtual PCs under `lab_dir/pcs` and writes `lab_dir/hosts.toml`.
 ///
 /// Refuses early (see `checks`) before touching anything; once it has started building,

@@ -16,7 +16,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::state::{PcsDirs, etc_hosts_text};
-use super::{PcsError, PcsPlan};
+use super::{PcsError, PcsPlan, make_dir, write};
 
 /// The OpenSSH server every PC runs (Debian's openssh-server).
 pub const SSHD: &str = "/usr/sbin/sshd";
@@ -204,14 +204,6 @@ pub fn is_pc_process(argv: &[String], pc_dir: &Path) -> bool {
     let is_sshd = program == SSHD || program == "sshd";
     (is_unshare && argv.iter().any(|arg| arg == dir.as_ref()))
         || (is_sshd && argv.iter().any(|arg| arg == config.as_ref()))
-}
-
-fn make_dir(dir: &Path) -> Result<(), PcsError> {
-    std::fs::create_dir_all(dir).map_err(PcsError::io(format!("creating {}", dir.display())))
-}
-
-fn write(path: &Path, text: &str) -> Result<(), PcsError> {
-    std::fs::write(path, text).map_err(PcsError::io(format!("writing {}", path.display())))
 }
 
 #[cfg(test)]
