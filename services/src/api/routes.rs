@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
+use crate::api::store::Read;
 use crate::cassandra::QueryError;
 
 /// Why a request failed, and the status that says so.
@@ -59,6 +60,17 @@ pub struct Answer<T> {
     fell_back: bool,
     /// Some rows are the last good copy (a replica was silent); said in a header.
     stale: bool,
+}
+
+impl<T> From<Read<T>> for Answer<T> {
+    /// A read answered as it is, its fallback and staleness said in headers.
+    fn from(read: Read<T>) -> Self {
+        Answer {
+            body: read.value,
+            fell_back: read.fell_back,
+            stale: read.stale,
+        }
+    }
 }
 
 impl<T: Serialize> IntoResponse for Answer<T> {
@@ -103,12 +115,7 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> 
 pub async fn sensors(
     State(state): State<Arc<ApiState>>,
 ) -> Result<Answer<Vec<SensorSummary>>, ApiError> {
-    let read = state.store.sensors().await?;
-    Ok(Answer {
-        body: read.value,
-        fell_back: read.fell_back,
-        stale: read.stale,
-    })
+    Ok(state.store.sensors().await?.into())
 }
 
 /// `GET /sensors/{id}/latest`
@@ -153,12 +160,7 @@ pub async fn history(
     if read.value.is_empty() {
         ensure_known(&state, &id).await?;
     }
-    Ok(Answer {
-        body: read.value,
-        fell_back: read.fell_back,
-        stale: read.stale,
-    }
-    .into_response())
+    Ok(Answer::from(read).into_response())
 }
 
 /// An empty window is a valid answer, but only for a sensor that exists.
@@ -200,12 +202,7 @@ pub async fn events(
     let limit = params::events_limit(&query_params(query)?)?;
     let today = Utc::now().date_naive();
     let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
-    let read = state.store.events(&days, limit).await?;
-    Ok(Answer {
-        body: read.value,
-        fell_back: read.fell_back,
-        stale: read.stale,
-    })
+    Ok(state.store.events(&days, limit).await?.into())
 }
 
 /// `GET /health`: 200 when a Cassandra node answers, 503 otherwise.
