@@ -9,16 +9,15 @@
 //! 127.0.0.1-3; its `.lab` is a temporary directory under target/ (not /tmp, which every
 //! PC replaces with its own). A guard runs `demo lab down` whatever happens.
 
-use std::fs::File;
-use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use demo::hosts::Inventory;
 use demo::remote::{Remote, RemoteError, RemoteOptions};
 use tempfile::TempDir;
+use test_support::{Ran, run_bounded};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 const NAMESPACES: [&str; 3] = ["pc1", "pc2", "pc3"];
@@ -27,51 +26,9 @@ const INSTALL_PATH: &str = "/opt/cassandra-demo";
 /// Every `demo` run and every remote command of this test ends within this.
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Output of a bounded command.
-struct Ran {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to completion, killing it (and failing the test) after `limit`.
-fn run_bounded(command: &mut Command, limit: Duration) -> Ran {
-    let mut out = tempfile::tempfile().expect("temp file for stdout");
-    let mut err = tempfile::tempfile().expect("temp file for stderr");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("clone stdout file"))
-        .stderr(err.try_clone().expect("clone stderr file"))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for child") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        sleep(Duration::from_millis(20));
-    };
-    let read = |file: &mut File| {
-        let mut text = String::new();
-        file.rewind().expect("rewind");
-        file.read_to_string(&mut text).expect("read output");
-        text
-    };
-    Ran {
-        success: status.success(),
-        stdout: read(&mut out),
-        stderr: read(&mut err),
-    }
-}
-
 fn ip(args: &[&str]) -> String {
     let ran = run_bounded(Command::new("ip").args(args), Duration::from_secs(10));
-    assert!(ran.success, "ip {args:?}: {}", ran.stderr);
+    assert!(ran.success(), "ip {args:?}: {}", ran.stderr);
     ran.stdout
 }
 
@@ -140,7 +97,7 @@ impl VirtualPcs {
 impl Drop for VirtualPcs {
     fn drop(&mut self) {
         let ran = self.demo(&["lab", "down"]);
-        if !ran.success {
+        if !ran.success() {
             eprintln!(
                 "clean-up `demo lab down` failed:\n{}\n{}",
                 ran.stdout, ran.stderr
@@ -200,7 +157,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
             .env("DEMO_ROOT", pcs.root.path()),
         LIMIT,
     );
-    assert!(!not_root.success);
+    assert!(!not_root.success());
     assert!(
         not_root.stderr.contains("need root: network namespaces, a bridge and mounts; run it as root, e.g. `sudo demo lab up --pcs`"),
         "{}",
@@ -209,7 +166,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     {
         let _foreign = ForeignLink::add("demo-br0");
         let taken = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
-        assert!(!taken.success);
+        assert!(!taken.success());
         assert!(
             taken
                 .stderr
@@ -226,9 +183,10 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     let started = Instant::now();
     let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
     assert!(
-        up.success,
+        up.success(),
         "lab up --pcs --bare:\n{}\n{}",
-        up.stdout, up.stderr
+        up.stdout,
+        up.stderr
     );
     eprintln!(
         "lab up --pcs --bare took {:.2}s",
@@ -327,9 +285,10 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     // the not yet provisioned nodetool over SSH on each PC.
     let status = pcs.demo(&["--lab", "lab", "status"]);
     assert!(
-        status.success,
+        status.success(),
         "lab status:\n{}\n{}",
-        status.stdout, status.stderr
+        status.stdout,
+        status.stderr
     );
     assert_eq!(
         status.stdout.matches(" listening ").count(),
@@ -338,7 +297,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         status.stdout
     );
     let check = pcs.demo(&["--lab", "check-cluster"]);
-    assert!(!check.success, "check-cluster cannot pass on bare PCs");
+    assert!(!check.success(), "check-cluster cannot pass on bare PCs");
     for n in 1..=3 {
         let expected = format!(
             "PC{n} (ssh root@10.77.0.{n}): `{INSTALL_PATH}/bin/nodetool status iot_demo` failed (exit status 127)"
@@ -355,7 +314,12 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     ip(&["netns", "del", "pc2"]);
     let started = Instant::now();
     let down = pcs.demo(&["lab", "down"]);
-    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
+    assert!(
+        down.success(),
+        "lab down:\n{}\n{}",
+        down.stdout,
+        down.stderr
+    );
     eprintln!("lab down took {:.2}s", started.elapsed().as_secs_f64());
     assert_eq!(lab_names_present(), Vec::<String>::new());
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -377,14 +341,15 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     assert_eq!(Path::new(INSTALL_PATH).exists(), install_path_existed);
     let again = pcs.demo(&["lab", "down"]);
     assert!(
-        again.success,
+        again.success(),
         "a second lab down:\n{}\n{}",
-        again.stdout, again.stderr
+        again.stdout,
+        again.stderr
     );
 
     // Without --bare: the PCs are built, then it says provisioning is not there yet.
     let unprovisioned = pcs.demo(&["lab", "up", "--pcs"]);
-    assert!(!unprovisioned.success);
+    assert!(!unprovisioned.success());
     assert!(
         unprovisioned.stderr.contains("provisioning them")
             && unprovisioned.stderr.contains("not available yet"),
@@ -392,6 +357,11 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         unprovisioned.stderr
     );
     let down = pcs.demo(&["lab", "down"]);
-    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
+    assert!(
+        down.success(),
+        "lab down:\n{}\n{}",
+        down.stdout,
+        down.stderr
+    );
     assert_eq!(lab_names_present(), Vec::<String>::new());
 }

@@ -188,6 +188,13 @@ pub struct Ran {
     pub stderr: String,
 }
 
+impl Ran {
+    /// It exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+}
+
 /// Runs `command` to completion with stdin closed, failing the test (and
 /// killing it) if it takes longer than `limit`.
 #[track_caller]
