@@ -1,0 +1,226 @@
+//! Day-J run as the README does (`demo --lab run scenario/day-j.toml --mode
+//! <m>`) and checked from its journal: every step passed, a `nodetool status`
+//! capture shows PC2 DN, the chart went on, PC2 holds what it missed and the
+//! checker found nothing missing. Shared by the loopback lab's test (day_j.rs)
+//! and the virtual PCs' (reached over SSH).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use contract::events::StepKind;
+use demo::scenario::journal::{Journal, StepRecord, StepStatus};
+use test_support::{Wait, assert_contains};
+
+/// Where day-J runs: the lab directory's root, what PC2 is called in
+/// `nodetool status`, where the dashboard is, and how the stage is brought
+/// back whole after a run, whatever happened.
+pub struct Stage {
+    /// `DEMO_ROOT` of the run (its `.lab/hosts.toml` is the inventory).
+    pub root: PathBuf,
+    pub pc2_address: String,
+    /// As printed for the audience, e.g. "http://127.0.0.1:8080/".
+    pub dashboard: String,
+    /// `demo` arguments that restore the stage, e.g. `lab up`.
+    pub restore: Vec<String>,
+}
+
+impl Stage {
+    /// `demo` with `args`, run from the checkout on this stage's lab.
+    fn demo(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
+        command
+            .args(args)
+            .env("DEMO_ROOT", &self.root)
+            .current_dir(env!("CARGO_MANIFEST_DIR").to_owned() + "/..");
+        command
+    }
+}
+
+/// Upper bound of one run (cluster checks, restarts and waits included).
+const RUN_TIMEOUT: Duration = Duration::from_secs(480);
+
+/// Whatever happens, the run's process is ended (Ctrl-C first, so it restores
+/// what it took out), its services are stopped and the lab is brought back whole.
+struct Cleanup<'a> {
+    child: Option<Child>,
+    services_dir: PathBuf,
+    stage: &'a Stage,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut()
+            && matches!(child.try_wait(), Ok(None))
+        {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGINT,
+                );
+            }
+            let _ = Wait::new("the run to end on Ctrl-C", Duration::from_secs(240))
+                .every(Duration::from_millis(200))
+                .try_until(|| child.try_wait().ok().flatten());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = self
+            .stage
+            .demo(&["--lab", "services", "down"])
+            .env("DEMO_SERVICES_DIR", &self.services_dir)
+            .output();
+        let restore: Vec<&str> = self.stage.restore.iter().map(String::as_str).collect();
+        let _ = self.stage.demo(&restore).output();
+    }
+}
+
+/// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
+fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
+    let services_dir = tempfile::tempdir().expect("temporary directory");
+    let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
+    let child = stage
+        .demo(&["--lab", "run", "scenario/day-j.toml", "--mode", mode])
+        .env("DEMO_SERVICES_DIR", services_dir.path())
+        .stdin(Stdio::null())
+        .stdout(stdout_file.reopen().expect("reopen"))
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the demo binary runs");
+    let mut cleanup = Cleanup {
+        child: Some(child),
+        services_dir: services_dir.path().to_path_buf(),
+        stage,
+    };
+    let started = Instant::now();
+    let child = cleanup.child.as_mut().expect("child");
+    let status = Wait::new(format!("day-J with --mode {mode} to end"), RUN_TIMEOUT)
+        .every(Duration::from_millis(500))
+        .until(|| child.try_wait().expect("wait"));
+    let mut stdout = String::new();
+    stdout_file
+        .reopen()
+        .expect("reopen")
+        .read_to_string(&mut stdout)
+        .expect("stdout");
+    println!("{stdout}");
+    let journal_path = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("journal: "))
+        .map(|path| stage.root.join(Path::new(path.trim())))
+        .unwrap_or_else(|| panic!("no journal path printed:\n{stdout}"));
+    let journal: Journal =
+        serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
+            .expect("the journal reads back as a Journal");
+    println!(
+        "day-J --mode {mode}: {:?} in {:?}",
+        status.code(),
+        started.elapsed()
+    );
+    if !status.success() {
+        print_service_warnings(services_dir.path());
+    }
+    (status.success(), stdout, journal)
+}
+
+/// What the services logged above INFO: after a failed run this says whether
+/// ingest stalled or the API waited, before the temporary directory goes.
+fn print_service_warnings(services_dir: &Path) {
+    for service in ["producer", "ingest", "api"] {
+        let log = services_dir.join(format!("{service}.log"));
+        let Ok(text) = std::fs::read_to_string(&log) else {
+            continue;
+        };
+        let notable: Vec<&str> = text
+            .lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect();
+        println!(
+            "--- {service}: {} warnings and errors (last 30)",
+            notable.len()
+        );
+        for line in &notable[notable.len().saturating_sub(30)..] {
+            println!("{line}");
+        }
+    }
+}
+
+fn step(journal: &Journal, kind: StepKind) -> Vec<&StepRecord> {
+    journal
+        .steps
+        .iter()
+        .filter(|step| step.kind == kind)
+        .collect()
+}
+
+/// Runs day-J on `stage` with `--mode mode` and checks that it passed with
+/// every proof in its journal.
+pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
+    let (success, stdout, journal) = run_day_j(stage, mode);
+    assert!(success, "day-J --mode {mode} failed:\n{stdout}");
+    assert_eq!(journal.verdict, "passed");
+    assert_eq!(journal.mode_override.as_deref(), Some(mode));
+    assert_eq!(journal.steps.len(), 12);
+    for step in &journal.steps {
+        assert_eq!(step.status, StepStatus::Ok, "step {step:?}");
+    }
+    // The audience saw PC2 down in nodetool status, from PC1.
+    let captures = &journal.captures;
+    assert!(
+        captures.iter().any(|capture| capture.from == "PC1"
+            && capture
+                .output
+                .contains(&format!("DN  {}", stage.pc2_address))),
+        "no capture shows PC2 DN: {captures:?}"
+    );
+    // The chart went on while PC2 was out: every poll fresh.
+    let continuity = step(&journal, StepKind::ExpectContinuity);
+    assert_eq!(continuity.len(), 2);
+    for window in continuity {
+        assert_eq!(window.details["breaches"], 0);
+        assert!(
+            window.details["polls"]
+                .as_u64()
+                .is_some_and(|polls| polls >= 10)
+        );
+    }
+    // PC2 holds what it missed: read from PC2 alone at ONE for the sensors it
+    // serves itself, and compared across replicas at ALL (no digest mismatch)
+    // for those its snitch reads from peers.
+    let catch_up = &step(&journal, StepKind::ExpectCatchUp)[0].details;
+    let local = &catch_up["report"];
+    let compared = &catch_up["agreement_at_all"];
+    let mut found = 0;
+    if !local.is_null() {
+        assert_eq!(local["missing"], 0, "{catch_up}");
+        assert_eq!(local["consistency"], "ONE");
+        found += local["found"].as_u64().unwrap_or(0);
+    }
+    if !compared.is_null() {
+        assert_eq!(compared["report"]["missing"], 0, "{catch_up}");
+        assert_eq!(
+            compared["mismatched_sensors"].as_array().map(Vec::len),
+            Some(0)
+        );
+        found += compared["report"]["found"].as_u64().unwrap_or(0);
+    }
+    assert!(found > 0, "{catch_up}");
+    assert_eq!(
+        Some(found),
+        catch_up["missed_while_out"].as_u64(),
+        "{catch_up}"
+    );
+    // Nothing acknowledged was lost.
+    let verify = &step(&journal, StepKind::Verify)[0].details["report"];
+    assert!(
+        verify["expected"].as_u64().is_some_and(|count| count > 0),
+        "{verify}"
+    );
+    assert_eq!(verify["missing"], 0);
+    assert_eq!(verify["mismatched"], 0);
+    // The run left the cluster as it found it and stopped its services.
+    let restored = &journal.restored;
+    assert!(restored.iter().all(|action| action.ok), "{restored:?}");
+    assert_contains(&stdout, format!("dashboard: {}", stage.dashboard));
+}
