@@ -26,7 +26,6 @@ use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
-use crate::backoff::Backoff;
 use crate::cassandra::{self, CassandraError};
 use crate::config;
 use crate::kafka::{client_config, durable_producer_config};
@@ -132,7 +131,11 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
-        .set("session.timeout.ms", "10000")
+        // After a broker restart the group waits for this consumer's former
+        // member to expire before assigning partitions again: the broker's
+        // minimum (6 s) keeps that wait, and ingest's resumption, short.
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "2000")
         // librdkafka prefetches up to 64 MiB by default; a few MiB keep
         // thousands of readings ahead of the writers at a fraction of the memory.
         .set("queued.max.messages.kbytes", "4096")
@@ -233,7 +236,8 @@ async fn consume(
 ) {
     let mut commit_tick =
         tokio::time::interval(Duration::from_millis(args.commit_interval_ms.max(10)));
-    let mut kafka_backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    // Errors received since the last message (logged once per outage).
+    let mut kafka_errors: u64 = 0;
     loop {
         // A free slot first, so that a Cassandra outage stops consumption
         // instead of piling up messages in memory. Waiting for one is waiting
@@ -260,15 +264,28 @@ async fn consume(
         };
         let message = match message {
             Ok(message) => {
-                kafka_backoff.reset();
+                if kafka_errors > 0 {
+                    tracing::info!("receiving from Kafka again after {kafka_errors} error(s)");
+                    kafka_errors = 0;
+                }
                 health.note(|facts, now| facts.message(now));
                 message
             }
             Err(error) => {
-                tracing::warn!("Kafka receive error: {error}; retrying");
-                if kafka_backoff.sleep(stop).await.is_none() {
-                    return;
+                // librdkafka reconnects and rejoins the group by itself; an
+                // error is one event of its queue, reported, never a reason
+                // to stop polling. Sleeping here once made ingest fall behind
+                // its own queue: librdkafka posts "all brokers down" every
+                // few seconds while the broker is away, and a backoff of up to
+                // 5 s per event left a growing pile of stale errors in front
+                // of the rebalance and the messages after the broker came back.
+                // `recv` waits for the next event, so this does not spin.
+                if kafka_errors == 0 {
+                    tracing::warn!("Kafka receive error: {error}; librdkafka retries by itself");
+                } else {
+                    tracing::debug!("Kafka receive error: {error}");
                 }
+                kafka_errors += 1;
                 continue;
             }
         };
