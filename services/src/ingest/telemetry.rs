@@ -386,6 +386,7 @@ mod tests {
         m.dead_lettered("oversize");
         m.set_lag(4, 17);
         m.write_latency.observe(0.002);
+        m.show(&Err(NotConsuming::NoPartitions("joining".into())));
         let text = metrics::render(&m.registry).expect("exposition");
         for needle in [
             "# HELP ingest_consumed_total Messages received from Kafka.\n\
@@ -401,6 +402,10 @@ mod tests {
             "# TYPE ingest_dead_lettered_total counter\n\
              ingest_dead_lettered_total{reason=\"oversize\"} 1\n",
             "# TYPE ingest_consumer_lag gauge\ningest_consumer_lag{partition=\"4\"} 17\n",
+            "# TYPE ingest_kafka_consuming gauge\ningest_kafka_consuming 0\n",
+            "ingest_not_consuming{reason=\"no_partitions\"} 1\n",
+            "ingest_not_consuming{reason=\"kafka_unreachable\"} 0\n",
+            "# TYPE ingest_assigned_partitions gauge\ningest_assigned_partitions 0\n",
             "# TYPE ingest_write_latency_seconds histogram\n\
              ingest_write_latency_seconds_bucket{le=\"0.001\"} 0\n\
              ingest_write_latency_seconds_bucket{le=\"0.0025\"} 1\n",
