@@ -375,7 +375,7 @@ async fn ensure_binaries(
 }
 
 /// Waits until `service` serves: the api answers `/health` with 200, ingest
-/// its metrics, the producer has had a reading acknowledged (its ledger grew).
+/// too (it consumes: Kafka assigned it partitions), the producer has had a reading acknowledged (its ledger grew).
 async fn wait_healthy(
     plan: &ServicesPlan,
     service: Service,
@@ -390,7 +390,7 @@ async fn wait_healthy(
         }
         let healthy = match service {
             Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
-            Service::Ingest => health::metrics(&plan.metrics_listen, PROBE_TIMEOUT).await,
+            Service::Ingest => health::ingest(&plan.metrics_listen, PROBE_TIMEOUT).await,
             Service::Producer if ledger_size(&plan.producer.ledger) > ledger_before => Health::Ok,
             Service::Producer => Health::Unreachable("no reading acknowledged by Kafka yet".into()),
         };
@@ -466,7 +466,7 @@ pub async fn status(plan: &ServicesPlan) -> Vec<ServiceStatus> {
         } else {
             match service {
                 Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
-                Service::Ingest => health::metrics(&plan.metrics_listen, PROBE_TIMEOUT).await,
+                Service::Ingest => health::ingest(&plan.metrics_listen, PROBE_TIMEOUT).await,
                 Service::Producer => producer_health(state.as_ref()),
             }
         };

@@ -1,5 +1,6 @@
-//! Is a running service actually serving? The api answers `/health`, ingest
-//! its Prometheus endpoint; a live pid alone proves neither.
+//! Is a running service actually serving? The api and ingest answer
+//! `/health` (ingest on its metrics port: 503 with the reason while it cannot
+//! consume from Kafka); a live pid, or a metrics page, proves neither.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use std::time::Duration;
 pub enum Health {
     /// Answering normally.
     Ok,
-    /// Answering, but saying something is wrong (api: Cassandra unreachable).
+    /// Answering, but saying something is wrong (api: Cassandra unreachable;
+    /// ingest: not consuming, and why).
     Degraded(String),
     /// Not answering.
     Unreachable(String),
@@ -39,34 +41,44 @@ fn client(timeout: Duration) -> Option<reqwest::Client> {
 
 /// `GET <api_url>/health`: 200 is ok, 503 degraded.
 pub async fn api(api_url: &str, timeout: Duration) -> Health {
-    let url = format!("{}/health", api_url.trim_end_matches('/'));
+    probe(
+        &format!("{}/health", api_url.trim_end_matches('/')),
+        timeout,
+    )
+    .await
+}
+
+/// `GET http://<listen>/health` on ingest's metrics port: 200 while it
+/// consumes, 503 with the reason while it cannot.
+pub async fn ingest(listen: &str, timeout: Duration) -> Health {
+    probe(&format!("http://{listen}/health"), timeout).await
+}
+
+async fn probe(url: &str, timeout: Duration) -> Health {
     let Some(client) = client(timeout) else {
         return Health::Unreachable("no HTTP client".into());
     };
-    match client.get(&url).send().await {
+    match client.get(url).send().await {
         Ok(response) if response.status().is_success() => Health::Ok,
         Ok(response) => {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
-            Health::Degraded(format!(
-                "HTTP {status} {}",
-                body.chars().take(120).collect::<String>()
-            ))
+            Health::Degraded(degraded_reason(status, &body))
         }
         Err(err) => Health::Unreachable(short_error(&err)),
     }
 }
 
-/// `GET http://<listen>/metrics` answering 200 with Prometheus text.
-pub async fn metrics(listen: &str, timeout: Duration) -> Health {
-    let url = format!("http://{listen}/metrics");
-    let Some(client) = client(timeout) else {
-        return Health::Unreachable("no HTTP client".into());
-    };
-    match client.get(&url).send().await {
-        Ok(response) if response.status().is_success() => Health::Ok,
-        Ok(response) => Health::Degraded(format!("HTTP {}", response.status())),
-        Err(err) => Health::Unreachable(short_error(&err)),
+/// The reason a `/health` answer gives: its JSON `error`, else the start of the body.
+fn degraded_reason(status: reqwest::StatusCode, body: &str) -> String {
+    match serde_json::from_str::<contract::api::Health>(body) {
+        Ok(contract::api::Health {
+            error: Some(error), ..
+        }) => error,
+        _ => format!(
+            "HTTP {status} {}",
+            body.chars().take(120).collect::<String>()
+        ),
     }
 }
 
@@ -77,5 +89,23 @@ fn short_error(err: &reqwest::Error) -> String {
         "connection refused".into()
     } else {
         err.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_degraded_answer_gives_its_reason() {
+        let body = r#"{"status":"degraded","error":"not consuming: kafka_unreachable: 1/1 brokers are down"}"#;
+        assert_eq!(
+            degraded_reason(reqwest::StatusCode::SERVICE_UNAVAILABLE, body),
+            "not consuming: kafka_unreachable: 1/1 brokers are down"
+        );
+        assert_eq!(
+            degraded_reason(reqwest::StatusCode::BAD_GATEWAY, "<html>proxy</html>"),
+            "HTTP 502 Bad Gateway <html>proxy</html>"
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! losing. Ingest talks to Kafka and Cassandra only.
 
 pub mod dlq;
+pub mod health;
 pub mod offsets;
 pub mod sensor_index;
 pub mod telemetry;
@@ -23,9 +24,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
-use crate::backoff::Backoff;
 use crate::cassandra::{self, CassandraError};
 use crate::config;
 use crate::kafka::{client_config, durable_producer_config};
@@ -38,7 +38,7 @@ pub use telemetry::IngestMetrics;
 use dlq::{DeadLetter, DeadLetterQueue};
 use offsets::OffsetTracker;
 use sensor_index::SensorIndex;
-use telemetry::IngestContext;
+use telemetry::{ConsumerHealth, IngestContext};
 use writer::Writer;
 
 /// Ingest was told to give up before a message's work succeeded.
@@ -78,6 +78,7 @@ struct Pipeline {
 pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     let stop = shutdown::on_signals().map_err(IngestError::Signals)?;
     let metrics = Arc::new(IngestMetrics::default());
+    let health = Arc::new(ConsumerHealth::new(&args.kafka.topic));
 
     let listener = config::listener(args.metrics_listen, args.metrics_fd)
         .await
@@ -89,7 +90,17 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         "metrics on http://{}/metrics",
         telemetry::describe(&listener)
     );
-    let metrics_server = tokio::spawn(telemetry::serve(listener, metrics.clone(), stop.clone()));
+    let metrics_server = tokio::spawn(telemetry::serve(
+        listener,
+        metrics.clone(),
+        health.clone(),
+        stop.clone(),
+    ));
+    tokio::spawn(telemetry::judge(
+        health.clone(),
+        metrics.clone(),
+        stop.clone(),
+    ));
 
     let Some(session) =
         cassandra::connect_with_retry(&config::session_options(&args.cassandra), &stop).await
@@ -120,13 +131,18 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
-        .set("session.timeout.ms", "10000")
+        // After a broker restart the group waits for this consumer's former
+        // member to expire before assigning partitions again: the broker's
+        // minimum (6 s) keeps that wait, and ingest's resumption, short.
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "2000")
         // librdkafka prefetches up to 64 MiB by default; a few MiB keep
         // thousands of readings ahead of the writers at a fraction of the memory.
         .set("queued.max.messages.kbytes", "4096")
         .set("queued.min.messages", "5000")
         .create_with_context(IngestContext {
             metrics: metrics.clone(),
+            health: health.clone(),
         })
         .map_err(|source| IngestError::Kafka {
             what: "consumer",
@@ -159,7 +175,10 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     let max_in_flight = args.max_in_flight.max(1);
     let slots = Arc::new(Semaphore::new(max_in_flight));
 
-    consume(&consumer, &pipeline, &slots, &stop, &give_up, &args).await;
+    consume(
+        &consumer, &pipeline, &health, &slots, &stop, &give_up, &args,
+    )
+    .await;
 
     // Drain: let in-flight work finish, then commit what it finished.
     let drain = Duration::from_secs(args.drain_timeout_secs);
@@ -209,6 +228,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
 async fn consume(
     consumer: &StreamConsumer<IngestContext>,
     pipeline: &Arc<Pipeline>,
+    health: &ConsumerHealth,
     slots: &Arc<Semaphore>,
     stop: &CancellationToken,
     give_up: &CancellationToken,
@@ -216,16 +236,27 @@ async fn consume(
 ) {
     let mut commit_tick =
         tokio::time::interval(Duration::from_millis(args.commit_interval_ms.max(10)));
-    let mut kafka_backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    // Errors received since the last message (logged once per outage).
+    let mut kafka_errors: u64 = 0;
     loop {
         // A free slot first, so that a Cassandra outage stops consumption
-        // instead of piling up messages in memory.
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot,
-            _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
-            _ = stop.cancelled() => return,
+        // instead of piling up messages in memory. Waiting for one is waiting
+        // for Cassandra, not for Kafka: no stall of the consumer.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(TryAcquireError::Closed) => return,
+            Err(TryAcquireError::NoPermits) => {
+                health.note(|facts, _| facts.not_waiting());
+                let slot = tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot,
+                    _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
+                    _ = stop.cancelled() => return,
+                };
+                let Ok(slot) = slot else { return };
+                slot
+            }
         };
-        let Ok(slot) = slot else { return };
+        health.note(|facts, now| facts.waiting(now));
         let message = tokio::select! {
             message = consumer.recv() => message,
             _ = commit_tick.tick() => { commit(consumer, pipeline, CommitMode::Async); continue; }
@@ -233,14 +264,28 @@ async fn consume(
         };
         let message = match message {
             Ok(message) => {
-                kafka_backoff.reset();
+                if kafka_errors > 0 {
+                    tracing::info!("receiving from Kafka again after {kafka_errors} error(s)");
+                    kafka_errors = 0;
+                }
+                health.note(|facts, now| facts.message(now));
                 message
             }
             Err(error) => {
-                tracing::warn!("Kafka receive error: {error}; retrying");
-                if kafka_backoff.sleep(stop).await.is_none() {
-                    return;
+                // librdkafka reconnects and rejoins the group by itself; an
+                // error is one event of its queue, reported, never a reason
+                // to stop polling. Sleeping here once made ingest fall behind
+                // its own queue: librdkafka posts "all brokers down" every
+                // few seconds while the broker is away, and a backoff of up to
+                // 5 s per event left a growing pile of stale errors in front
+                // of the rebalance and the messages after the broker came back.
+                // `recv` waits for the next event, so this does not spin.
+                if kafka_errors == 0 {
+                    tracing::warn!("Kafka receive error: {error}; librdkafka retries by itself");
+                } else {
+                    tracing::debug!("Kafka receive error: {error}");
                 }
+                kafka_errors += 1;
                 continue;
             }
         };
