@@ -28,7 +28,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn ip(args: &[&str]) -> String {
     let ran = run_bounded(Command::new("ip").args(args), Duration::from_secs(10));
-    assert!(ran.success(), "ip {args:?}: {}", ran.stderr);
+    ran.expect_success(&format!("ip {args:?}"));
     ran.stdout
 }
 
@@ -97,7 +97,7 @@ impl VirtualPcs {
 impl Drop for VirtualPcs {
     fn drop(&mut self) {
         let ran = self.demo(&["lab", "down"]);
-        if !ran.success() {
+        if ran.status != Some(0) {
             eprintln!(
                 "clean-up `demo lab down` failed:\n{}\n{}",
                 ran.stdout, ran.stderr
@@ -157,7 +157,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
             .env("DEMO_ROOT", pcs.root.path()),
         LIMIT,
     );
-    assert!(!not_root.success());
+    assert_ne!(not_root.status, Some(0));
     assert!(
         not_root.stderr.contains("need root: network namespaces, a bridge and mounts; run it as root, e.g. `sudo demo lab up --pcs`"),
         "{}",
@@ -166,7 +166,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     {
         let _foreign = ForeignLink::add("demo-br0");
         let taken = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
-        assert!(!taken.success());
+        assert_ne!(taken.status, Some(0));
         assert!(
             taken
                 .stderr
@@ -182,12 +182,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     // From nothing to three PCs.
     let started = Instant::now();
     let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
-    assert!(
-        up.success(),
-        "lab up --pcs --bare:\n{}\n{}",
-        up.stdout,
-        up.stderr
-    );
+    up.expect_success("lab up --pcs --bare");
     eprintln!(
         "lab up --pcs --bare took {:.2}s",
         started.elapsed().as_secs_f64()
@@ -284,12 +279,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     // `--lab` commands reach the PCs: status, and check-cluster running (and failing on)
     // the not yet provisioned nodetool over SSH on each PC.
     let status = pcs.demo(&["--lab", "lab", "status"]);
-    assert!(
-        status.success(),
-        "lab status:\n{}\n{}",
-        status.stdout,
-        status.stderr
-    );
+    status.expect_success("lab status");
     assert_eq!(
         status.stdout.matches(" listening ").count(),
         3,
@@ -297,7 +287,11 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         status.stdout
     );
     let check = pcs.demo(&["--lab", "check-cluster"]);
-    assert!(!check.success(), "check-cluster cannot pass on bare PCs");
+    assert_ne!(
+        check.status,
+        Some(0),
+        "check-cluster cannot pass on bare PCs"
+    );
     for n in 1..=3 {
         let expected = format!(
             "PC{n} (ssh root@10.77.0.{n}): `{INSTALL_PATH}/bin/nodetool status iot_demo` failed (exit status 127)"
@@ -314,12 +308,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     ip(&["netns", "del", "pc2"]);
     let started = Instant::now();
     let down = pcs.demo(&["lab", "down"]);
-    assert!(
-        down.success(),
-        "lab down:\n{}\n{}",
-        down.stdout,
-        down.stderr
-    );
+    down.expect_success("lab down");
     eprintln!("lab down took {:.2}s", started.elapsed().as_secs_f64());
     assert_eq!(lab_names_present(), Vec::<String>::new());
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -340,16 +329,11 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     );
     assert_eq!(Path::new(INSTALL_PATH).exists(), install_path_existed);
     let again = pcs.demo(&["lab", "down"]);
-    assert!(
-        again.success(),
-        "a second lab down:\n{}\n{}",
-        again.stdout,
-        again.stderr
-    );
+    again.expect_success("a second lab down");
 
     // Without --bare: the PCs are built, then it says provisioning is not there yet.
     let unprovisioned = pcs.demo(&["lab", "up", "--pcs"]);
-    assert!(!unprovisioned.success());
+    assert_ne!(unprovisioned.status, Some(0));
     assert!(
         unprovisioned.stderr.contains("provisioning them")
             && unprovisioned.stderr.contains("not available yet"),
@@ -357,11 +341,6 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         unprovisioned.stderr
     );
     let down = pcs.demo(&["lab", "down"]);
-    assert!(
-        down.success(),
-        "lab down:\n{}\n{}",
-        down.stdout,
-        down.stderr
-    );
+    down.expect_success("lab down");
     assert_eq!(lab_names_present(), Vec::<String>::new());
 }

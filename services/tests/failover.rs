@@ -12,7 +12,9 @@ use common::*;
 use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::ledger::read_ledger;
 use serde_json::Value;
-use test_support::{FaultLock, Service, read_metric, wait_for, wait_for_metric};
+use test_support::{
+    FaultLock, Service, read_metric, wait_for, wait_for_metric, wait_for_metric_at_least,
+};
 
 /// The longest the API or ingest may stall when one node goes away.
 const MAX_STALL: Duration = Duration::from_millis(2500);
@@ -91,12 +93,11 @@ fn written(flow: &Flow) -> u64 {
 /// producer's 20 readings/s.
 fn wait_flowing(flow: &Flow, seconds: u32) {
     let readings = f64::from(seconds * 20);
-    wait_for_metric(
+    wait_for_metric_at_least(
         &flow.ingest_metrics,
         "ingest_written_total",
-        &format!(">= {readings}"),
+        readings,
         Duration::from_secs(30),
-        |written| written >= readings,
     );
 }
 

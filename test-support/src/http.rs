@@ -95,6 +95,24 @@ pub fn wait_for_metric(
     })
 }
 
+/// Waits until `series` at `metrics_url` reaches `at_least` (a counter's
+/// progress); returns the value that did.
+#[track_caller]
+pub fn wait_for_metric_at_least(
+    metrics_url: &str,
+    series: &str,
+    at_least: f64,
+    timeout: Duration,
+) -> f64 {
+    wait_for_metric(
+        metrics_url,
+        series,
+        &format!(">= {at_least}"),
+        timeout,
+        |value| value >= at_least,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

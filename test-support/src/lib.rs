@@ -13,7 +13,9 @@ pub mod service;
 pub mod wait;
 
 pub use assert::assert_contains;
-pub use http::{Answer, metric_value, read_metric, wait_for_metric, wait_ok};
+pub use http::{
+    Answer, metric_value, read_metric, wait_for_metric, wait_for_metric_at_least, wait_ok,
+};
 pub use listener::{BoundListener, released_port};
 pub use lock::{FaultLock, LAB_FAULTS_LOCK};
 pub use service::{Ran, Service, run_bounded};

@@ -189,9 +189,17 @@ pub struct Ran {
 }
 
 impl Ran {
-    /// It exited with status 0.
-    pub fn success(&self) -> bool {
-        self.status == Some(0)
+    /// Fails the test, with both outputs, unless `what` exited with status 0.
+    #[track_caller]
+    pub fn expect_success(&self, what: &str) -> &Self {
+        assert!(
+            self.status == Some(0),
+            "{what} failed ({:?}):\n{}\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
     }
 }
 
