@@ -165,6 +165,7 @@ pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
     for step in &journal.steps {
         assert_eq!(step.status, StepStatus::Ok, "step {step:?}");
     }
+    print_figures(&journal, mode);
     // The audience saw PC2 down in nodetool status, from PC1.
     let captures = &journal.captures;
     assert!(
@@ -223,4 +224,24 @@ pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
     let restored = &journal.restored;
     assert!(restored.iter().all(|action| action.ok), "{restored:?}");
     assert_contains(&stdout, format!("dashboard: {}", stage.dashboard));
+}
+
+/// The figures a run is judged by: how long the peers took to see PC2 DOWN,
+/// the stalest answer the API served while it was out, and how long the
+/// returned PC took to serve again.
+fn print_figures(journal: &Journal, mode: &str) {
+    let detected = step(journal, StepKind::WaitNodeState)
+        .first()
+        .map(|seen| seen.details["after_ms"].clone());
+    let worst: Vec<_> = step(journal, StepKind::ExpectContinuity)
+        .iter()
+        .map(|window| window.details["worst_staleness_ms"].clone())
+        .collect();
+    let back = step(journal, StepKind::StartNode)
+        .first()
+        .map(|start| start.elapsed_ms);
+    println!(
+        "day-J --mode {mode}: PC2 seen DOWN after {detected:?} ms; worst staleness per \
+         window {worst:?} ms; start-node took {back:?} ms"
+    );
 }
