@@ -21,6 +21,7 @@ pub mod commands;
 pub mod hosts;
 pub mod lab;
 pub mod nemesis;
+pub mod node_config;
 pub mod nodetool;
 pub mod paths;
 pub mod procinfo;

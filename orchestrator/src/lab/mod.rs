@@ -16,12 +16,12 @@
 //! (printed by `commands::lab_pcs`); `.lab/pcs/state.toml` records that it is up.
 
 mod cassandra;
-mod fetch;
+pub(crate) mod fetch;
 mod inventory;
-mod kafka;
+pub(crate) mod kafka;
 pub mod layout;
 pub mod pcs;
-mod process;
+pub(crate) mod process;
 mod ready;
 pub mod schema;
 
@@ -127,9 +127,10 @@ pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, La
     } else {
         process::check_ports_free(layout)?;
     }
-    kafka::format_storage_once(layout, &java).await?;
+    let broker = kafka::BrokerSite::lab(layout);
+    kafka::format_storage_once(&broker, &java).await?;
     cassandra::start_seed_then_others(layout, progress).await?;
-    kafka::start(layout, progress).await?;
+    kafka::start(&broker, progress).await?;
     ready::wait_for_cluster(layout, progress).await?;
     let schema_file = layout.root.join("schema.cql");
     schema::apply_file(&layout.nodes_addresses(), &schema_file).await?;
@@ -137,7 +138,7 @@ pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, La
         "✓ {} applied; schema agreed on every node",
         schema_file.display()
     ));
-    kafka::create_topics_and_probe(layout).await?;
+    kafka::create_topics_and_probe(layout::KAFKA_BOOTSTRAP).await?;
     Ok(LabReady {
         took: started.elapsed(),
         summary: layout.summary(),

@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::LabError;
-use super::layout::{
-    CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
-};
+use super::layout::{CQL_PORT, Layout, STORAGE_PORT};
 use crate::procinfo;
 use crate::progress::Progress;
 use crate::wait;
@@ -143,16 +141,7 @@ pub fn lab_processes(layout: &Layout) -> Vec<LabProcess> {
             ],
         })
         .collect();
-    processes.push(LabProcess {
-        name: "Kafka".into(),
-        pid_file: layout.kafka_pid_file(),
-        marker: layout.kafka_dir().join("server.properties"),
-        stop_script: layout.kafka_script("stop"),
-        ports: vec![
-            (KAFKA_ADDRESS.into(), KAFKA_PORT),
-            (KAFKA_ADDRESS.into(), KAFKA_CONTROLLER_PORT),
-        ],
-    });
+    processes.push(super::kafka::BrokerSite::lab(layout).process("Kafka"));
     processes
 }
 
