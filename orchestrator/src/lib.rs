@@ -25,6 +25,7 @@ pub mod node_config;
 pub mod nodetool;
 pub mod paths;
 pub mod procinfo;
+pub mod provision;
 pub mod progress;
 pub mod remote;
 pub mod scenario;

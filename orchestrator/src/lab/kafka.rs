@@ -276,6 +276,12 @@ pub async fn start(site: &BrokerSite, progress: &dyn Progress) -> Result<(), Lab
 
 /// Creates the demo's topics (idempotent) and round-trips one message.
 pub async fn create_topics_and_probe(bootstrap: &str) -> Result<(), LabError> {
+    create_topics(bootstrap).await?;
+    probe_round_trip(bootstrap).await
+}
+
+/// Creates the demo's topics unless they exist.
+pub async fn create_topics(bootstrap: &str) -> Result<(), LabError> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
@@ -304,7 +310,7 @@ pub async fn create_topics_and_probe(bootstrap: &str) -> Result<(), LabError> {
             return Err(LabError::Kafka(format!("creating topic {topic}: {code}")));
         }
     }
-    probe_round_trip(bootstrap).await
+    Ok(())
 }
 
 /// Produces one message to the probe topic and fetches it back.
