@@ -78,7 +78,7 @@ impl BrokerSite {
     /// The app PC's broker for the PCs, at `address:port`, in `.lab/app-kafka`.
     pub fn app(layout: &Layout, address: &str, port: u16) -> BrokerSite {
         BrokerSite {
-            dir: layout.lab.join("app-kafka"),
+            dir: app_dir(layout),
             home: layout.kafka_home(),
             address: address.to_string(),
             port,
@@ -139,6 +139,23 @@ impl BrokerSite {
             (self.script("start"), start_script(self, java), true),
             (self.script("stop"), stop_script(self), true),
         ]
+    }
+}
+
+/// Where the app PC's broker lives (`demo provision` starts it, `lab down` stops it).
+fn app_dir(layout: &Layout) -> PathBuf {
+    layout.lab.join("app-kafka")
+}
+
+/// The app PC's broker as a process to stop, whatever address it listens on.
+pub fn app_process(layout: &Layout) -> LabProcess {
+    let dir = app_dir(layout);
+    LabProcess {
+        name: "Kafka of the app PC".to_string(),
+        pid_file: dir.join("kafka.pid"),
+        marker: dir.join("server.properties"),
+        stop_script: dir.join("bin/stop"),
+        ports: Vec::new(),
     }
 }
 

@@ -105,6 +105,11 @@ pub async fn up_pcs(layout: &Layout) -> Result<pcs::PcsReady, LabError> {
     Ok(pcs::up(&pcs::PcsPlan::default(), &layout.lab).await?)
 }
 
+/// Stops the app PC's Kafka that `demo provision` started (by its pid file); how many ran.
+pub async fn stop_app_kafka(layout: &Layout, progress: &dyn Progress) -> Result<usize, LabError> {
+    process::stop_processes(vec![kafka::app_process(layout)], progress).await
+}
+
 /// Fetches, configures, starts and waits until the whole lab is ready.
 pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, LabError> {
     if pcs::recorded(&layout.lab) {

@@ -48,7 +48,11 @@ pub fn site(inventory: &Inventory, layout: &Layout) -> Result<BrokerSite, Provis
 }
 
 /// Compares the broker's files with what is on disk and whether it runs.
-pub fn plan(inventory: &Inventory, layout: &Layout, java: &Java) -> Result<AppPlan, ProvisionError> {
+pub fn plan(
+    inventory: &Inventory,
+    layout: &Layout,
+    java: &Java,
+) -> Result<AppPlan, ProvisionError> {
     let site = site(inventory, layout)?;
     let changes: Vec<FileChange> = site
         .files(java)
@@ -63,7 +67,11 @@ pub fn plan(inventory: &Inventory, layout: &Layout, java: &Java) -> Result<AppPl
                 .unified_diff()
                 .context_radius(2)
                 .header(
-                    &if current.is_some() { shown.clone() } else { "/dev/null".into() },
+                    &if current.is_some() {
+                        shown.clone()
+                    } else {
+                        "/dev/null".into()
+                    },
                     &format!("{shown} (provisioned)"),
                 )
                 .to_string();
@@ -103,8 +111,14 @@ pub async fn apply(
     let name = &inventory.app.name;
     if plan.action == AppAction::UpToDate {
         kafka::create_topics(&site.bootstrap()).await?;
-        let pid = plan.pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
-        progress.step(&format!("{name}: Kafka up to date, running{pid} at {}", site.bootstrap()));
+        let pid = plan
+            .pid
+            .map(|pid| format!(" (pid {pid})"))
+            .unwrap_or_default();
+        progress.step(&format!(
+            "{name}: Kafka up to date, running{pid} at {}",
+            site.bootstrap()
+        ));
         return Ok(());
     }
     if plan.action == AppAction::Restart {
@@ -116,7 +130,11 @@ pub async fn apply(
     kafka::create_topics_and_probe(&site.bootstrap()).await?;
     progress.step(&format!(
         "✓ {name}: Kafka {} at {}, topics created, a message round-tripped",
-        if plan.action == AppAction::Restart { "restarted" } else { "started" },
+        if plan.action == AppAction::Restart {
+            "restarted"
+        } else {
+            "started"
+        },
         site.bootstrap()
     ));
     Ok(())

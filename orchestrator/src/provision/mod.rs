@@ -143,8 +143,14 @@ pub async fn provision(
     let up_to_date =
         pcs.iter().all(|pc| pc.plan.is_up_to_date()) && app.action == AppAction::UpToDate;
     if !dry_run {
-        for pc in &pcs {
-            pc.apply_files(inventory, &distribution, progress).await?;
+        // The uploads go to different PCs: side by side.
+        let written = join_all(
+            pcs.iter()
+                .map(|pc| pc.apply_files(inventory, &distribution, progress)),
+        )
+        .await;
+        for result in written {
+            result?;
         }
         start::in_order(inventory, options, &pcs, progress).await?;
         progress.waiting(&format!("Applying {}", sources.schema.display()));

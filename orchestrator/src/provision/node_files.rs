@@ -118,9 +118,14 @@ pub fn files(config: &NodeConfig) -> Vec<NodeFile> {
 
 /// Files whose change only takes effect when the node restarts.
 pub fn needs_restart(path: &Path) -> bool {
-    ["cassandra.yaml", "cassandra-rackdc.properties", "logback.xml", "start"]
-        .iter()
-        .any(|name| path.file_name().is_some_and(|file| file == *name))
+    [
+        "cassandra.yaml",
+        "cassandra-rackdc.properties",
+        "logback.xml",
+        "start",
+    ]
+    .iter()
+    .any(|name| path.file_name().is_some_and(|file| file == *name))
 }
 
 fn ports() -> String {
@@ -200,8 +205,14 @@ mod tests {
     #[test]
     fn only_java_11_or_17_is_fit() {
         let javas = vec![
-            ("/a/java".to_string(), "openjdk version \"21.0.2\" 2024-01-16".to_string()),
-            ("/b/java".to_string(), "openjdk version \"17.0.15\" 2025-04-15".to_string()),
+            (
+                "/a/java".to_string(),
+                "openjdk version \"21.0.2\" 2024-01-16".to_string(),
+            ),
+            (
+                "/b/java".to_string(),
+                "openjdk version \"17.0.15\" 2025-04-15".to_string(),
+            ),
         ];
         assert_eq!(fit_java(&javas), Some(("/b/java".to_string(), 17)));
         assert_eq!(fit_java(&javas[..1]), None);

@@ -147,7 +147,9 @@ pub async fn plan(
 
 /// The change `file` makes to what the PC has (`current`), if any.
 fn change(file: &NodeFile, current: Option<Vec<u8>>) -> Option<FileChange> {
-    let old = current.as_ref().map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+    let old = current
+        .as_ref()
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned());
     if current.as_deref() == Some(file.content.as_bytes()) {
         return None;
     }

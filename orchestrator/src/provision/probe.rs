@@ -108,13 +108,19 @@ nofile /opt/demo/bin/start\n";
             facts.files[Path::new("/opt/demo/conf/x.yaml")],
             Some(b"hello\n".to_vec())
         );
-        assert_eq!(facts.files[Path::new("/opt/demo/conf/empty")], Some(Vec::new()));
+        assert_eq!(
+            facts.files[Path::new("/opt/demo/conf/empty")],
+            Some(Vec::new())
+        );
         assert_eq!(facts.files[Path::new("/opt/demo/bin/start")], None);
     }
 
     #[test]
     fn the_command_quotes_every_path() {
-        let text = command(Path::new("/opt/it's"), &[PathBuf::from("/opt/it's/bin/start")]);
+        let text = command(
+            Path::new("/opt/it's"),
+            &[PathBuf::from("/opt/it's/bin/start")],
+        );
         assert!(text.starts_with("I='/opt/it'\\''s'\n"), "{text}");
         assert!(text.contains("[ -f '/opt/it'\\''s/bin/start' ]"), "{text}");
     }

@@ -32,7 +32,11 @@ pub async fn in_order(
         let name = &pc.plan.name;
         match pc.plan.action {
             NodeAction::UpToDate => {
-                let pid = pc.plan.pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                let pid = pc
+                    .plan
+                    .pid
+                    .map(|pid| format!(" (pid {pid})"))
+                    .unwrap_or_default();
                 if pc.plan.is_up_to_date() {
                     progress.step(&format!("{name}: up to date, running{pid}"));
                 } else {
@@ -43,7 +47,9 @@ pub async fn in_order(
                 continue;
             }
             NodeAction::Restart => {
-                progress.waiting(&format!("{name}: stopping (drain) to restart with the new configuration"));
+                progress.waiting(&format!(
+                    "{name}: stopping (drain) to restart with the new configuration"
+                ));
                 pc.remote.run_ok(pc.node.command(Verb::Stop)).await?;
             }
             NodeAction::Start => {}
