@@ -313,6 +313,7 @@ pub fn status_report(layout: &Layout) -> StatusReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::layout::KAFKA_CONTROLLER_PORT;
 
     #[test]
     fn java_versions_are_read_in_both_schemes() {
