@@ -139,8 +139,15 @@ fn collect(path: &Path, files: &mut BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
     }
 }
 
+/// A process that runs: a zombie (dead, not yet reaped by its new parent) does not.
 fn pid_alive(pid: &str) -> bool {
-    !pid.is_empty() && Path::new("/proc").join(pid).exists()
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat"));
+    !pid.is_empty()
+        && stat.is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state != "Z")
+        })
 }
 
 #[test]
