@@ -59,6 +59,17 @@ pub enum Command {
     /// schema agreement, keyspace replication as configured. Exits non-zero when not.
     CheckCluster,
 
+    /// Bare PCs to a formed cluster, from the hosts file over SSH: checks Java,
+    /// uploads Cassandra, writes each node's cassandra.yaml and control commands,
+    /// starts the seed then each PC once the previous is UN, applies schema.cql and
+    /// starts Kafka on the app PC. Changes nothing when everything is as planned.
+    Provision {
+        /// Print, per PC, the diff of every file it would change and the actions it
+        /// would take; touch no PC.
+        #[arg(long)]
+        dry_run: bool,
+    },
+
     /// Take a Cassandra PC out, as a fault of the demonstration.
     KillNode {
         /// The node: its PC number (1, 2, 3...) or its name in the hosts file.
