@@ -76,6 +76,15 @@ pub struct CommandOutput {
 }
 
 impl CommandOutput {
+    /// What a finished command printed, read as text (invalid UTF-8 replaced).
+    fn from_bytes(status: Option<i32>, stdout: &[u8], stderr: &[u8]) -> Self {
+        CommandOutput {
+            status,
+            stdout: String::from_utf8_lossy(stdout).into_owned(),
+            stderr: String::from_utf8_lossy(stderr).into_owned(),
+        }
+    }
+
     pub fn success(&self) -> bool {
         self.status == Some(0)
     }
@@ -451,20 +460,28 @@ async fn run_ssh(
             }
             Err(other) => return Err(spawn_error(&other)),
         };
-        Ok(CommandOutput {
-            status,
-            stdout: String::from_utf8_lossy(&out).into_owned(),
-            stderr: String::from_utf8_lossy(&err).into_owned(),
-        })
+        Ok(CommandOutput::from_bytes(status, &out, &err))
     };
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
-        Err(_elapsed) => Err(RemoteError::CommandTimeout {
-            host: host.to_string(),
-            command: command.to_string(),
-            timeout,
-        }),
-    }
+    within(host, command, timeout, work).await
+}
+
+/// `work` within `timeout`, or a [`RemoteError::CommandTimeout`] naming the
+/// host and the command.
+async fn within<T>(
+    host: &str,
+    command: &str,
+    timeout: Duration,
+    work: impl Future<Output = Result<T, RemoteError>>,
+) -> Result<T, RemoteError> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .unwrap_or_else(|_elapsed| {
+            Err(RemoteError::CommandTimeout {
+                host: host.to_string(),
+                command: command.to_string(),
+                timeout,
+            })
+        })
 }
 
 /// [`run_ssh`] with `input` streamed to the remote command's stdin.
@@ -527,20 +544,9 @@ async fn run_ssh_with_input<R: AsyncRead + Unpin>(
         {
             return Err(spawn_error(detail));
         }
-        Ok(CommandOutput {
-            status,
-            stdout: String::from_utf8_lossy(&out).into_owned(),
-            stderr: String::from_utf8_lossy(&err).into_owned(),
-        })
+        Ok(CommandOutput::from_bytes(status, &out, &err))
     };
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result,
-        Err(_elapsed) => Err(RemoteError::CommandTimeout {
-            host: host.to_string(),
-            command: command.to_string(),
-            timeout,
-        }),
-    }
+    within(host, command, timeout, work).await
 }
 
 /// [`run_local`] with `input` streamed to the command's stdin.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use demo::hosts::Inventory;
 use demo::remote::{Remote, RemoteError, RemoteOptions};
 use tempfile::TempDir;
-use test_support::{Ran, run_bounded};
+use test_support::{Ran, assert_contains, run_bounded};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 const NAMESPACES: [&str; 3] = ["pc1", "pc2", "pc3"];
@@ -161,10 +161,9 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         LIMIT,
     );
     assert_ne!(not_root.status, Some(0));
-    assert!(
-        not_root.stderr.contains("need root: network namespaces, a bridge and mounts; run it as root, e.g. `sudo demo lab up --pcs`"),
-        "{}",
-        not_root.stderr
+    assert_contains(
+        &not_root.stderr,
+        "need root: network namespaces, a bridge and mounts; run it as root, e.g. `sudo demo lab up --pcs`",
     );
     {
         let _foreign = ForeignLink::add("demo-br0");
@@ -260,7 +259,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     let hosts_text = std::fs::read_to_string(&hosts_file).expect("hosts.toml");
     let with_known_hosts = |name: &str, content: &str| {
         std::fs::write(pcs.lab().join(name), content).expect("write a known_hosts");
-        let text = hosts_text.replace("\"pcs/known_hosts\"", &format!("{name:?}"));
+        let text = hosts_text.replace("\"pcs/known_hosts\"", format!("{name:?}"));
         assert_ne!(text, hosts_text);
         Inventory::parse(&text, &hosts_file).expect("the altered inventory parses")
     };

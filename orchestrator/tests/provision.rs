@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use tempfile::TempDir;
-use test_support::{FaultLock, Ran, run_bounded};
+use test_support::{FaultLock, Ran, assert_contains, run_bounded};
 
 const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 /// Bare PCs to a formed cluster: the target is 4 minutes on a 2-core machine.
@@ -196,7 +196,7 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
         "{}",
         dry.stdout
     );
-    assert!(dry.stdout.contains("would start Kafka"), "{}", dry.stdout);
+    assert_contains(&dry.stdout, "would start Kafka");
     assert_eq!(checkout.all_pc_files(), before, "a dry run touched a PC");
     assert!(checkout.pids().iter().all(String::is_empty));
 
@@ -208,19 +208,9 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
         "bare virtual PCs to a formed cluster with schema: {:.0}s",
         formed.as_secs_f64()
     );
-    assert!(
-        provisioned.stdout.contains("✓ PC2: joined and UN"),
-        "{}",
-        provisioned.stdout
-    );
+    assert_contains(&provisioned.stdout, "✓ PC2: joined and UN");
     let check = checkout.demo(&["--lab", "check-cluster"], SHORT_LIMIT);
-    assert_eq!(
-        check.status,
-        Some(0),
-        "check-cluster:\n{}\n{}",
-        check.stdout,
-        check.stderr
-    );
+    check.expect_success("check-cluster");
 
     // Again: no file changes, no process restarts, and it says so.
     let files = checkout.managed_files();
@@ -233,22 +223,10 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
     let no_op = started.elapsed();
     eprintln!("no-op provision: {:.1}s", no_op.as_secs_f64());
     for n in 1..=3 {
-        assert!(
-            again.stdout.contains(&format!("PC{n}: up to date")),
-            "{}",
-            again.stdout
-        );
+        assert_contains(&again.stdout, format!("PC{n}: up to date"));
     }
-    assert!(
-        again.stdout.contains("PC4: Kafka up to date"),
-        "{}",
-        again.stdout
-    );
-    assert!(
-        again.stdout.contains("no file changed, nothing restarted"),
-        "{}",
-        again.stdout
-    );
+    assert_contains(&again.stdout, "PC4: Kafka up to date");
+    assert_contains(&again.stdout, "no file changed, nothing restarted");
     assert_eq!(
         checkout.managed_files(),
         files,
@@ -261,11 +239,7 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
     );
 
     let dry = checkout.demo_ok(&["--lab", "provision", "--dry-run"], SHORT_LIMIT);
-    assert!(
-        dry.stdout.contains("everything is up to date"),
-        "{}",
-        dry.stdout
-    );
+    assert_contains(&dry.stdout, "everything is up to date");
     assert_eq!(checkout.managed_files(), files, "a dry run changed a file");
     assert_eq!(checkout.pids(), pids);
 
@@ -284,15 +258,9 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
         "lab up --pcs (PCs kept their files): {:.0}s",
         started.elapsed().as_secs_f64()
     );
-    assert!(up.stdout.contains("✓ PC3: joined and UN"), "{}", up.stdout);
+    assert_contains(&up.stdout, "✓ PC3: joined and UN");
     let check = checkout.demo(&["--lab", "check-cluster"], SHORT_LIMIT);
-    assert_eq!(
-        check.status,
-        Some(0),
-        "check-cluster:\n{}\n{}",
-        check.stdout,
-        check.stderr
-    );
+    check.expect_success("check-cluster");
     eprintln!(
         "provision test took {:.0}s",
         test_started.elapsed().as_secs_f64()

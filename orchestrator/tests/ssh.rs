@@ -364,7 +364,7 @@ async fn check_cluster_through_ssh_passes() {
 
     let ran = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(ran.status, Some(0), "{}\n{}", ran.stdout, ran.stderr);
-    assert!(ran.stdout.contains("✓ cluster whole"), "{}", ran.stdout);
+    assert_contains(&ran.stdout, "✓ cluster whole");
     for node in &lab.inventory.nodes {
         assert!(
             ran.stdout
@@ -401,7 +401,7 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
         killed.stdout,
         killed.stderr
     );
-    assert!(killed.stdout.contains("sees PC2 DN"), "{}", killed.stdout);
+    assert_contains(&killed.stdout, "sees PC2 DN");
 
     let broken = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(
@@ -411,11 +411,7 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
         broken.stdout,
         broken.stderr
     );
-    assert!(
-        broken.stdout.contains("✗ cluster NOT whole"),
-        "{}",
-        broken.stdout
-    );
+    assert_contains(&broken.stdout, "✗ cluster NOT whole");
     assert!(
         broken
             .stdout
@@ -432,11 +428,11 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
         started.stdout,
         started.stderr
     );
-    assert!(started.stdout.contains("answers CQL"), "{}", started.stdout);
+    assert_contains(&started.stdout, "answers CQL");
 
     let whole = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
     assert_eq!(whole.status, Some(0), "{}\n{}", whole.stdout, whole.stderr);
-    assert!(whole.stdout.contains("✓ cluster whole"), "{}", whole.stdout);
+    assert_contains(&whole.stdout, "✓ cluster whole");
 }
 
 #[tokio::test]
@@ -483,11 +479,7 @@ async fn changed_host_key_is_refused() {
     std::fs::write(&hosts, text).expect("hosts file");
     let ran = demo_bin(&hosts, &["kill-node", "1"], Duration::from_secs(60));
     assert_eq!(ran.status, Some(1), "{}\n{}", ran.stdout, ran.stderr);
-    assert!(
-        ran.stderr.contains("host key has CHANGED"),
-        "{}",
-        ran.stderr
-    );
+    assert_contains(&ran.stderr, "host key has CHANGED");
 }
 
 #[tokio::test]
@@ -542,7 +534,7 @@ async fn remote_commands_over_ssh_report_output_status_and_timeouts() {
     assert_eq!(output.stderr, "err\n");
     let missing = remote.run("no-such-command-here").await.expect("run");
     assert_eq!(missing.status, Some(127));
-    assert!(missing.stderr.contains("not found"), "{}", missing.stderr);
+    assert_contains(&missing.stderr, "not found");
     let failed = remote.run_ok("exit 255").await.expect_err("exit 255 fails");
     assert!(failed.to_string().contains("exit status 255"), "{failed}");
 

@@ -3,7 +3,7 @@
 
 use crate::cli::Target;
 use crate::hosts::Inventory;
-use crate::provision::{self, AppAction, NodeAction, Provisioned, Sources};
+use crate::provision::{self, AppAction, FileChange, NodeAction, Provisioned, Sources};
 use crate::remote::RemoteOptions;
 use crate::ui::TermProgress;
 
@@ -59,20 +59,7 @@ fn render_plan(done: &Provisioned) -> String {
         } else {
             out.push_str("  the Cassandra distribution is already there\n");
         }
-        for change in &pc.changes {
-            out.push_str(&format!(
-                "  would {} {}\n",
-                if change.existed {
-                    "replace (backup kept)"
-                } else {
-                    "create"
-                },
-                change.path.display()
-            ));
-        }
-        for change in &pc.changes {
-            out.push_str(&change.diff);
-        }
+        push_changes(&mut out, &pc.changes, "replace (backup kept)");
         out.push_str(&format!(
             "  {}\n",
             match pc.action {
@@ -93,16 +80,7 @@ fn render_plan(done: &Provisioned) -> String {
         app.bootstrap,
         app.dir.display()
     ));
-    for change in &app.changes {
-        out.push_str(&format!(
-            "  would {} {}\n",
-            if change.existed { "replace" } else { "create" },
-            change.path.display()
-        ));
-    }
-    for change in &app.changes {
-        out.push_str(&change.diff);
-    }
+    push_changes(&mut out, &app.changes, "replace");
     out.push_str(&format!(
         "  {}\n\nwould apply {} (idempotent)\n",
         match app.action {
@@ -133,5 +111,17 @@ fn verdict(done: &Provisioned) -> String {
             "Provisioned in {:.0}s: the cluster is formed, schema applied, Kafka up. Check it with `demo check-cluster`.",
             done.took.as_secs_f64()
         ),
+    }
+}
+
+/// The files a dry run would write (`replaced` says what becomes of one that
+/// exists), then their diffs.
+fn push_changes(out: &mut String, changes: &[FileChange], replaced: &str) {
+    for change in changes {
+        let verb = if change.existed { replaced } else { "create" };
+        out.push_str(&format!("  would {verb} {}\n", change.path.display()));
+    }
+    for change in changes {
+        out.push_str(&change.diff);
     }
 }
