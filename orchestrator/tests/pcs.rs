@@ -259,7 +259,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     let hosts_text = std::fs::read_to_string(&hosts_file).expect("hosts.toml");
     let with_known_hosts = |name: &str, content: &str| {
         std::fs::write(pcs.lab().join(name), content).expect("write a known_hosts");
-        let text = hosts_text.replace("\"pcs/known_hosts\"", format!("{name:?}"));
+        let text = hosts_text.replace("\"pcs/known_hosts\"", &format!("{name:?}"));
         assert_ne!(text, hosts_text);
         Inventory::parse(&text, &hosts_file).expect("the altered inventory parses")
     };
