@@ -835,29 +835,23 @@ kafka_bootstrap = "127.0.0.1:9092"
                 .to_string()
                 .starts_with("PC2: the SSH host key has CHANGED")
         );
-        let unknown = classify_connect_error(
-            "PC2",
-            timeout,
-            "No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking. Host key verification failed.",
-        );
-        assert!(matches!(unknown, RemoteError::HostKeyUnknown { .. }));
-        let refused = classify_connect_error(
-            "PC2",
-            timeout,
-            "ssh: connect to host 127.0.0.1 port 1: Connection refused",
-        );
-        assert!(matches!(refused, RemoteError::Unreachable { .. }));
-        let silent = classify_connect_error(
-            "PC2",
-            timeout,
-            "Connection timed out during banner exchange",
-        );
-        assert!(matches!(silent, RemoteError::ConnectTimeout { .. }));
-        let denied = classify_connect_error(
-            "PC2",
-            timeout,
-            "root@127.0.0.1: Permission denied (publickey).",
-        );
-        assert!(matches!(denied, RemoteError::AuthenticationFailed { .. }));
+        // Each message of ssh, and the error (variant) it must read as.
+        let cases = [
+            (
+                "No ED25519 host key is known for [127.0.0.1]:2222 and you have requested strict checking. Host key verification failed.",
+                "HostKeyUnknown",
+            ),
+            (
+                "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+                "Unreachable",
+            ),
+        ];
+        for (message, variant) in cases {
+            let error = format!("{:?}", classify_connect_error("PC2", timeout, message));
+            assert!(
+                error.starts_with(&format!("{variant} {{")),
+                "{message} → {error}"
+            );
+        }
     }
 }
