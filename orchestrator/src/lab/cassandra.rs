@@ -7,13 +7,12 @@
 //! `.lab/hosts.toml` exactly as it runs them on the real PCs, so the lab exercises the
 //! same code paths.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::layout::{CASSANDRA_HEAP_MB, CLUSTER_NAME, Layout, NodeLayout};
 use super::process::{self, Java};
 use super::ready;
-use super::{LabError, write_file};
+use super::{LabError, run_script, write_file};
 use crate::node_config::{self, Jmx, NODE_DIRS, NodeConfig, Snitch, Tokens};
 use crate::progress::Progress;
 
@@ -93,30 +92,10 @@ pub async fn start_seed_then_others(
     let Some((seed, others)) = nodes.split_first() else {
         return Ok(());
     };
-    run_script(&seed.script("start")).await?;
+    run_script(&seed.script("start"), LabError::Prerequisite).await?;
     ready::wait_for_node_cql(seed, NODE_START_TIMEOUT, progress).await?;
     for node in others {
-        run_script(&node.script("start")).await?;
-    }
-    Ok(())
-}
-
-async fn run_script(script: &Path) -> Result<(), LabError> {
-    let output = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::process::Command::new(script).output(),
-    )
-    .await
-    .map_err(|_| {
-        LabError::Prerequisite(format!("{} did not return within 30 s", script.display()))
-    })?
-    .map_err(LabError::io(format!("running {}", script.display())))?;
-    if !output.status.success() {
-        return Err(LabError::Prerequisite(format!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        run_script(&node.script("start"), LabError::Prerequisite).await?;
     }
     Ok(())
 }
@@ -124,6 +103,7 @@ async fn run_script(script: &Path) -> Result<(), LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn yaml_names_the_node_address_and_seed() {

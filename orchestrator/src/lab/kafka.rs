@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use super::layout::{KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout};
 use super::process::{Java, LabProcess};
 use super::ready;
-use super::{LabError, write_file};
+use super::{LabError, run_script, write_file};
 use crate::progress::Progress;
 
 pub const READINGS_PARTITIONS: i32 = 6;
@@ -265,21 +265,7 @@ async fn run_java(
 
 /// Starts the broker (a no-op when it runs) and waits for its port.
 pub async fn start(site: &BrokerSite, progress: &dyn Progress) -> Result<(), LabError> {
-    let script = site.script("start");
-    let output = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::process::Command::new(&script).output(),
-    )
-    .await
-    .map_err(|_| LabError::Kafka(format!("{} did not return within 30 s", script.display())))?
-    .map_err(LabError::io(format!("running {}", script.display())))?;
-    if !output.status.success() {
-        return Err(LabError::Kafka(format!(
-            "{} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
+    run_script(&site.script("start"), LabError::Kafka).await?;
     ready::wait_for_port(
         "Kafka",
         &site.address,

@@ -195,6 +195,29 @@ pub fn env_exports(layout: &Layout) -> String {
 }
 
 /// Writes a lab file (creating its directory), executable for scripts.
+/// Runs one of the lab's control scripts (they return once their process is
+/// launched); `error` words a failure or a script that hangs.
+async fn run_script(
+    script: &std::path::Path,
+    error: fn(String) -> LabError,
+) -> Result<(), LabError> {
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::process::Command::new(script).output(),
+    )
+    .await
+    .map_err(|_| error(format!("{} did not return within 30 s", script.display())))?
+    .map_err(LabError::io(format!("running {}", script.display())))?;
+    if !output.status.success() {
+        return Err(error(format!(
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
 fn write_file(path: &std::path::Path, content: &str, executable: bool) -> Result<(), LabError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
