@@ -27,11 +27,14 @@ struct Stack {
 
 fn stack(api_args: ApiArgs) -> Stack {
     require_lab();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "api");
-    let prefix = unique_prefix("api");
-    let (ingest, _) = start_ingest(ingest_args(&topics, &unique("api-group")), dir.path());
+    let Scene {
+        dir,
+        topics,
+        prefix,
+        group,
+        ..
+    } = Scene::new("api");
+    let (ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (api, base) = start_api(api_args, dir.path());
     let ledger = dir.path().join("ledger.jsonl");
     let producer = ProducerArgs {

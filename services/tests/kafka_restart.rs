@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use contract::args::ProducerArgs;
 use iot_services::ledger::read_ledger;
-use test_support::{FaultLock, read_metric, wait_for, wait_for_metric, wait_for_metric_at_least};
+use test_support::{FaultLock, read_metric, wait_for, wait_for_metric_at_least};
 
 /// The longest ingest may take to write again once the broker answers.
 const RESUME_TARGET: Duration = Duration::from_secs(10);
@@ -91,12 +91,14 @@ fn health(health_url: &str) -> Result<(u16, String), String> {
 fn kafka_restarted_ingest_says_it_cannot_consume_then_resumes_within_10_s_losing_nothing() {
     require_lab();
     let _lock = FaultLock::acquire();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "kr");
-    let group = unique("kr-group");
-    let prefix = unique_prefix("kr");
-    let ledger_path = dir.path().join("ledger.jsonl");
+    let Scene {
+        rt,
+        dir,
+        topics,
+        prefix,
+        group,
+        ledger: ledger_path,
+    } = Scene::new("kr");
     let (mut ingest, metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
     let health_url = metrics.replace("/metrics", "/health");
     let args = ProducerArgs {

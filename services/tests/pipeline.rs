@@ -17,11 +17,14 @@ use test_support::{assert_contains, wait_for, wait_for_metric, wait_for_metric_a
 #[test]
 fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
     require_lab();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "e2e");
-    let prefix = unique_prefix("e2e");
-    let (_ingest, _) = start_ingest(ingest_args(&topics, &unique("e2e-group")), dir.path());
+    let Scene {
+        dir,
+        topics,
+        prefix,
+        group,
+        ..
+    } = Scene::new("e2e");
+    let (_ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (_api, base) = start_api(api_args(), dir.path());
 
     let ledger_path = dir.path().join("ledger.jsonl");
@@ -104,12 +107,15 @@ fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
 #[test]
 fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
     require_lab();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "dlq");
-    let prefix = unique_prefix("dlq");
-    let (mut ingest, metrics_url) =
-        start_ingest(ingest_args(&topics, &unique("dlq-group")), dir.path());
+    let Scene {
+        rt,
+        dir,
+        topics,
+        prefix,
+        group,
+        ..
+    } = Scene::new("dlq");
+    let (mut ingest, metrics_url) = start_ingest(ingest_args(&topics, &group), dir.path());
     let ingest_pid = ingest.pid();
 
     let now = Utc::now();
@@ -279,13 +285,14 @@ fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
 #[test]
 fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     require_lab();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "crash");
-    let prefix = unique_prefix("crash");
-    let group = unique("crash-group");
-    let ledger_path = dir.path().join("ledger.jsonl");
-
+    let Scene {
+        rt,
+        dir,
+        topics,
+        prefix,
+        group,
+        ledger: ledger_path,
+    } = Scene::new("crash");
     let (mut ingest, metrics_url) = start_ingest(ingest_args(&topics, &group), dir.path());
     let producer_args = ProducerArgs {
         sensors: 5,
@@ -325,12 +332,14 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
 #[test]
 fn ingest_on_sigterm_finishes_in_flight_work_commits_and_exits_cleanly() {
     require_lab();
-    let rt = runtime();
-    let dir = tempfile::tempdir().unwrap();
-    let topics = Topics::create(&rt, "term");
-    let prefix = unique_prefix("term");
-    let group = unique("term-group");
-    let ledger_path = dir.path().join("ledger.jsonl");
+    let Scene {
+        rt,
+        dir,
+        topics,
+        prefix,
+        group,
+        ledger: ledger_path,
+    } = Scene::new("term");
     let (mut ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let producer = ProducerArgs {
         sensors: 4,
