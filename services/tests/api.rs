@@ -27,13 +27,7 @@ struct Stack {
 
 fn stack(api_args: ApiArgs) -> Stack {
     require_lab();
-    let Scene {
-        dir,
-        topics,
-        prefix,
-        group,
-        ..
-    } = Scene::new("api");
+    let (_, dir, topics, prefix, group, _) = scene("api");
     let (ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (api, base) = start_api(api_args, dir.path());
     let ledger = dir.path().join("ledger.jsonl");

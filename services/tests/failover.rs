@@ -34,14 +34,7 @@ struct Flow {
 
 /// ingest + api + a producer of 2 sensors at 10 readings/s each for `seconds`.
 fn start_flow(tag: &str, seconds: u32, api_args: ApiArgs) -> Flow {
-    let Scene {
-        dir,
-        topics,
-        prefix,
-        group,
-        ledger,
-        ..
-    } = Scene::new(tag);
+    let (_, dir, topics, prefix, group, ledger) = scene(tag);
     let (ingest, ingest_metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (api, base) = start_api(api_args, dir.path());
     let args = ProducerArgs {

@@ -91,14 +91,7 @@ fn health(health_url: &str) -> Result<(u16, String), String> {
 fn kafka_restarted_ingest_says_it_cannot_consume_then_resumes_within_10_s_losing_nothing() {
     require_lab();
     let _lock = FaultLock::acquire();
-    let Scene {
-        rt,
-        dir,
-        topics,
-        prefix,
-        group,
-        ledger: ledger_path,
-    } = Scene::new("kr");
+    let (rt, dir, topics, prefix, group, ledger_path) = scene("kr");
     let (mut ingest, metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
     let health_url = metrics.replace("/metrics", "/health");
     let args = ProducerArgs {

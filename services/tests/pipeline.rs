@@ -17,13 +17,7 @@ use test_support::{assert_contains, wait_for, wait_for_metric, wait_for_metric_a
 #[test]
 fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
     require_lab();
-    let Scene {
-        dir,
-        topics,
-        prefix,
-        group,
-        ..
-    } = Scene::new("e2e");
+    let (_, dir, topics, prefix, group, _) = scene("e2e");
     let (_ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (_api, base) = start_api(api_args(), dir.path());
 
@@ -107,14 +101,7 @@ fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
 #[test]
 fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
     require_lab();
-    let Scene {
-        rt,
-        dir,
-        topics,
-        prefix,
-        group,
-        ..
-    } = Scene::new("dlq");
+    let (rt, dir, topics, prefix, group, _) = scene("dlq");
     let (mut ingest, metrics_url) = start_ingest(ingest_args(&topics, &group), dir.path());
     let ingest_pid = ingest.pid();
 
@@ -285,14 +272,7 @@ fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
 #[test]
 fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
     require_lab();
-    let Scene {
-        rt,
-        dir,
-        topics,
-        prefix,
-        group,
-        ledger: ledger_path,
-    } = Scene::new("crash");
+    let (rt, dir, topics, prefix, group, ledger_path) = scene("crash");
     let (mut ingest, metrics_url) = start_ingest(ingest_args(&topics, &group), dir.path());
     let producer_args = ProducerArgs {
         sensors: 5,
@@ -332,14 +312,7 @@ fn ingest_killed_mid_stream_and_restarted_loses_nothing_from_the_ledger() {
 #[test]
 fn ingest_on_sigterm_finishes_in_flight_work_commits_and_exits_cleanly() {
     require_lab();
-    let Scene {
-        rt,
-        dir,
-        topics,
-        prefix,
-        group,
-        ledger: ledger_path,
-    } = Scene::new("term");
+    let (rt, dir, topics, prefix, group, ledger_path) = scene("term");
     let (mut ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
     let producer = ProducerArgs {
         sensors: 4,

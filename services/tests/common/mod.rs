@@ -84,34 +84,25 @@ impl Topics {
 }
 
 /// target/<profile>/<name>, built by cargo alongside the tests.
-/// What a pipeline test starts from, all its own: a runtime, a directory for
-/// the services' logs and the producer's ledger, topics, a sensor prefix and a
-/// consumer group, each named after `tag` and made unique.
-pub struct Scene {
-    pub rt: Arc<tokio::runtime::Runtime>,
-    pub dir: tempfile::TempDir,
-    pub topics: Topics,
-    pub prefix: String,
-    pub group: String,
-    /// Where the producer writes its ledger.
-    pub ledger: PathBuf,
-}
+/// What a pipeline test starts from, all its own, each named after its tag and
+/// made unique: (runtime, directory for the services' logs and the producer's
+/// ledger, topics, sensor prefix, consumer group, ledger path).
+pub type Scene = (
+    Arc<tokio::runtime::Runtime>,
+    tempfile::TempDir,
+    Topics,
+    String,
+    String,
+    PathBuf,
+);
 
-impl Scene {
-    pub fn new(tag: &str) -> Scene {
-        let rt = runtime();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let topics = Topics::create(&rt, tag);
-        let ledger = dir.path().join("ledger.jsonl");
-        Scene {
-            rt,
-            dir,
-            topics,
-            prefix: unique_prefix(tag),
-            group: unique(&format!("{tag}-group")),
-            ledger,
-        }
-    }
+pub fn scene(tag: &str) -> Scene {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let topics = Topics::create(&rt, tag);
+    let ledger = dir.path().join("ledger.jsonl");
+    let group = unique(&format!("{tag}-group"));
+    (rt, dir, topics, unique_prefix(tag), group, ledger)
 }
 
 pub fn binary(name: &str) -> PathBuf {
