@@ -5,9 +5,11 @@ use anyhow::{Context, bail};
 
 use crate::cli::{RunArgs, Target};
 use crate::hosts::Inventory;
+use crate::nemesis;
 use crate::paths;
 use crate::remote::RemoteOptions;
 use crate::scenario::model::Scenario;
+use crate::scenario::step::{Action, KillMode};
 use crate::scenario::{Fleet, Run, RunOptions, parse};
 use crate::ui::TermProgress;
 
@@ -46,11 +48,28 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     Ok(run.conduct().await)
 }
 
-/// Every node the scenario names must be in the inventory, before anything runs.
+/// Every node the scenario names must be in the inventory, and every fault
+/// (`--mode` applied) possible on its node, before anything runs.
 fn check_nodes(args: &RunArgs, scenario: &Scenario, inventory: &Inventory) -> anyhow::Result<()> {
+    let mode_override = args.mode.map(|mode| KillMode::Fault(mode.into()));
     for step in &scenario.steps {
+        // The fault this step will run, `--mode` applied.
+        let fault = match &step.action {
+            Action::KillNode(kill) => match mode_override.unwrap_or(kill.mode) {
+                KillMode::Fault(mode) => Some(mode),
+                KillMode::Manual => None,
+            },
+            _ => None,
+        };
         for arg in step.action.node_args() {
-            if let Err(err) = inventory.node(&arg.node.to_string()) {
+            let checked = inventory
+                .node(&arg.node.to_string())
+                .map_err(anyhow::Error::from)
+                .and_then(|node| match fault {
+                    Some(mode) => Ok(nemesis::check_mode(node, mode)?),
+                    None => Ok(()),
+                });
+            if let Err(err) = checked {
                 bail!(
                     "{}:{}:{}: step {} ({}): {err}",
                     args.scenario.display(),
