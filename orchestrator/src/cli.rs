@@ -59,6 +59,12 @@ pub enum Command {
     /// schema agreement, keyspace replication as configured. Exits non-zero when not.
     CheckCluster,
 
+    /// What would break the demonstration: SSH, Java, Cassandra versions, ports between
+    /// the PCs (tried from the PCs), clocks, disk, memory, cassandra.yaml against the hosts
+    /// file, Kafka. One table, a row per check and PC, with what to do; non-zero exit when
+    /// anything fails.
+    Preflight,
+
     /// Take a Cassandra PC out, as a fault of the demonstration.
     KillNode {
         /// The node: its PC number (1, 2, 3...) or its name in the hosts file.
@@ -146,6 +152,9 @@ pub struct RunArgs {
     /// On failure, leave the cluster as it is instead of restarting what the run stopped.
     #[arg(long)]
     pub keep: bool,
+    /// Skip the preflight checks `run` makes first (see `demo preflight`).
+    #[arg(long)]
+    pub no_preflight: bool,
     /// Override a scenario step's fault mode (stop, kill, freeze or isolate) for every kill-node step.
     #[arg(long, value_enum)]
     pub mode: Option<FaultModeArg>,

@@ -67,7 +67,21 @@ pub struct InstallSpec {
 impl InstallSpec {
     /// `<path>/bin/<verb>`: the control command `demo provision` installs for `verb`.
     pub fn control_command(&self, verb: Verb) -> String {
-        self.path.join("bin").join(verb.as_str()).display().to_string()
+        self.path
+            .join("bin")
+            .join(verb.as_str())
+            .display()
+            .to_string()
+    }
+
+    /// `<path>/VERSION`: the Cassandra version `demo provision` installed there.
+    pub fn version_file(&self) -> PathBuf {
+        self.path.join("VERSION")
+    }
+
+    /// `<path>/conf/cassandra.yaml`: the node's configuration `demo provision` wrote.
+    pub fn cassandra_yaml(&self) -> PathBuf {
+        self.path.join("conf/cassandra.yaml")
     }
 }
 
@@ -833,11 +847,17 @@ api_url = "http://127.0.0.1:8080"
         let inventory = parse(&moved).unwrap();
         assert_eq!(inventory.nodes[2].command(Verb::Kill), "/srv/demo/bin/kill");
         // Commands given in the file stay as written.
-        assert_eq!(inventory.nodes[0].command(Verb::Start), "/lab/node1/bin/start");
+        assert_eq!(
+            inventory.nodes[0].command(Verb::Start),
+            "/lab/node1/bin/start"
+        );
 
         let relative = LAB.replace("[app]", "[install]\npath = \"opt/demo\"\n\n[app]");
         let err = error_of(&relative);
-        assert!(err.contains("hosts.toml:27:8:") && err.contains("absolute"), "{err}");
+        assert!(
+            err.contains("hosts.toml:27:8:") && err.contains("absolute"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod lab;
 pub mod nemesis;
 pub mod nodetool;
 pub mod paths;
+pub mod preflight;
 pub mod procinfo;
 pub mod progress;
 pub mod remote;

@@ -1,5 +1,6 @@
 //! `demo run SCENARIO`: loads and checks the scenario file, brings the lab up
-//! when asked, then hands the run to the scenario conductor.
+//! when asked, runs the preflight checks (unless `--no-preflight`), then hands
+//! the run to the scenario conductor.
 
 use anyhow::{Context, bail};
 
@@ -26,6 +27,14 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     check_nodes(&args, &scenario, &inventory)?;
     let pace = pace(&scenario, target.lab)?;
     let remote = RemoteOptions::new(&inventory, target.known_hosts());
+    if args.no_preflight {
+        println!("preflight: skipped (--no-preflight)");
+    } else if !super::preflight::check(&inventory, &remote).await {
+        bail!(
+            "preflight found what would break the demonstration (the ✗ rows above): fix it, \
+             or run with --no-preflight to go ahead anyway"
+        );
+    }
     let options = RunOptions {
         presenter: args.presenter,
         keep: args.keep,

@@ -61,7 +61,7 @@ pub fn check_java() -> Result<Java, LabError> {
 }
 
 /// `openjdk version "17.0.15" 2025-04-15` → 17; `java version "1.8.0_392"` → 8.
-fn parse_java_major(version_output: &str) -> Option<u32> {
+pub(crate) fn parse_java_major(version_output: &str) -> Option<u32> {
     let quoted = version_output.split('"').nth(1)?;
     let mut parts = quoted.split(['.', '-', '+', '_']);
     let first: u32 = parts.next()?.parse().ok()?;
