@@ -74,9 +74,9 @@ impl InstallSpec {
             .to_string()
     }
 
-    /// `<path>/VERSION`: the Cassandra version `demo provision` installed there.
+    /// `<path>/cassandra/VERSION`: the Cassandra version `demo provision` installed there.
     pub fn version_file(&self) -> PathBuf {
-        self.path.join("VERSION")
+        self.path.join("cassandra/VERSION")
     }
 
     /// `<path>/conf/cassandra.yaml`: the node's configuration `demo provision` wrote.

@@ -197,7 +197,7 @@ OpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)\n\
         };
         let script = script(&install);
         assert!(
-            script.contains(r"[ -f '/opt/it'\''s demo/VERSION' ]"),
+            script.contains(r"[ -f '/opt/it'\''s demo/cassandra/VERSION' ]"),
             "{script}"
         );
         assert!(script.contains(r"p='/opt/it'\''s demo';"), "{script}");

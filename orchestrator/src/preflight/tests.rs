@@ -251,7 +251,7 @@ fn versions_must_agree_and_be_installed() {
         [
             "5.0.4 here, 5.0.3 on PC2",
             "5.0.3 here, 5.0.4 on PC1",
-            "not installed: no /opt/cassandra-demo/VERSION",
+            "not installed: no /opt/cassandra-demo/cassandra/VERSION",
         ]
     );
     assert_eq!(failed[2].remedy, "run `demo provision`");
