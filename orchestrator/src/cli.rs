@@ -64,6 +64,16 @@ pub enum Command {
     /// file, Kafka. One table, a row per check and PC, with what to do; non-zero exit when
     /// anything fails.
     Preflight,
+    /// Bare PCs to a formed cluster, from the hosts file over SSH: checks Java,
+    /// uploads Cassandra, writes each node's cassandra.yaml and control commands,
+    /// starts the seed then each PC once the previous is UN, applies schema.cql and
+    /// starts Kafka on the app PC. Changes nothing when everything is as planned.
+    Provision {
+        /// Print, per PC, the diff of every file it would change and the actions it
+        /// would take; touch no PC.
+        #[arg(long)]
+        dry_run: bool,
+    },
 
     /// Take a Cassandra PC out, as a fault of the demonstration.
     KillNode {

@@ -34,6 +34,8 @@ const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 60;
 /// Where `demo provision` installs Cassandra and the node's control commands on
 /// every PC when `[install].path` is absent (the same path on every PC).
 pub const DEFAULT_INSTALL_PATH: &str = "/opt/cassandra-demo";
+/// The smallest `[install].heap_mb` accepted: below it Cassandra 5 does not start.
+pub const MIN_HEAP_MB: u32 = 256;
 
 /// Which inventory a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub struct Inventory {
 pub struct InstallSpec {
     /// Absolute; the same on every PC. The control commands are `<path>/bin/<verb>`.
     pub path: PathBuf,
+    /// A cap on each node's heap (MiB); `None`: sized from the PC's memory alone.
+    pub heap_mb: Option<u32>,
 }
 
 impl InstallSpec {
@@ -358,7 +362,10 @@ pub(crate) struct RawInventory {
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawInstall {
-    pub(crate) path: Spanned<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) path: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) heap_mb: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -515,13 +522,27 @@ impl Validator<'_> {
     }
 
     fn install(&self, raw: Option<RawInstall>) -> Result<InstallSpec, HostsError> {
-        let Some(raw) = raw else {
+        let raw = raw.unwrap_or(RawInstall {
+            path: None,
+            heap_mb: None,
+        });
+        let heap_mb = match raw.heap_mb {
+            Some(heap) if *heap.get_ref() < MIN_HEAP_MB => {
+                return Err(self.error(
+                    heap.span(),
+                    format!("expected a heap_mb of at least {MIN_HEAP_MB} (MiB): Cassandra does not start with less"),
+                ));
+            }
+            heap => heap.map(Spanned::into_inner),
+        };
+        let Some(raw_path) = raw.path else {
             return Ok(InstallSpec {
                 path: PathBuf::from(DEFAULT_INSTALL_PATH),
+                heap_mb,
             });
         };
-        let span = raw.path.span();
-        let path = PathBuf::from(raw.path.into_inner());
+        let span = raw_path.span();
+        let path = PathBuf::from(raw_path.into_inner());
         if !path.is_absolute() || path == Path::new("/") {
             return Err(self.error(
                 span,
@@ -531,7 +552,7 @@ impl Validator<'_> {
                 ),
             ));
         }
-        Ok(InstallSpec { path })
+        Ok(InstallSpec { path, heap_mb })
     }
 
     fn cluster(&self, raw: RawCluster) -> Result<ClusterSpec, HostsError> {
@@ -850,6 +871,18 @@ api_url = "http://127.0.0.1:8080"
         assert_eq!(
             inventory.nodes[0].command(Verb::Start),
             "/lab/node1/bin/start"
+        );
+
+        assert_eq!(inventory.install.heap_mb, None);
+        let capped = LAB.replace("[app]", "[install]\nheap_mb = 512\n\n[app]");
+        let inventory = parse(&capped).unwrap();
+        assert_eq!(inventory.install.heap_mb, Some(512));
+        assert_eq!(inventory.install.path, Path::new(DEFAULT_INSTALL_PATH));
+        let tiny = LAB.replace("[app]", "[install]\nheap_mb = 64\n\n[app]");
+        let err = error_of(&tiny);
+        assert!(
+            err.contains("hosts.toml:27:11:") && err.contains("at least 256"),
+            "{err}"
         );
 
         let relative = LAB.replace("[app]", "[install]\npath = \"opt/demo\"\n\n[app]");

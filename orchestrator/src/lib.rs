@@ -1,8 +1,9 @@
 //! The conductor of the Cassandra IoT demonstration, as a library.
 //!
 //! Kept apart the way Jepsen keeps a fault test apart: the hosts inventory and
-//! remote execution (`hosts`, `remote`), the database and its checks (`lab`,
-//! `nodetool`, `cluster`), the faults (`nemesis`), the app PC's services
+//! remote execution (`hosts`, `remote`), the database, its setup and its checks
+//! (`lab`, `provision`: bare PCs to a cluster over SSH, `node_config`: the node files
+//! both write, `nodetool`, `cluster`), the faults (`nemesis`), the app PC's services
 //! (`app`), the schedule (`scenario`) and the verdict (`checker`).
 //!
 //! Shaped like ripgrep: `cli` is the one place that defines the command line;
@@ -21,11 +22,13 @@ pub mod commands;
 pub mod hosts;
 pub mod lab;
 pub mod nemesis;
+pub mod node_config;
 pub mod nodetool;
 pub mod paths;
 pub mod preflight;
 pub mod procinfo;
 pub mod progress;
+pub mod provision;
 pub mod remote;
 pub mod scenario;
 pub mod ui;

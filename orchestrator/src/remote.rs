@@ -11,7 +11,9 @@
 //!
 //! Public API: [`RemoteOptions`] (`new(&Inventory, Option<KnownHostsPolicy>)`
 //! or `from_inventory`), [`Remote::connect`], [`Remote::run`] (any exit status)
-//! and [`Remote::run_ok`] (non-zero exit is an error), [`CommandOutput`].
+//! and [`Remote::run_ok`] (non-zero exit is an error), [`Remote::run_with_input`]
+//! (a command fed a stream on its stdin, e.g. a tar of a distribution, bounded
+//! like any other), [`CommandOutput`].
 //!
 //! On an SSH command timeout the local ssh client is killed, which closes the
 //! channel; the remote process itself is not signalled (no pty), so commands
@@ -22,7 +24,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use openssh::{KnownHosts, Session, SessionBuilder};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use crate::hosts::{Inventory, KnownHostsPolicy, NodeSpec, Transport};
 
@@ -228,6 +230,32 @@ impl Remote {
         match &self.transport {
             Connection::Local => run_local(&self.host, command, timeout).await,
             Connection::Ssh(session) => run_ssh(session, &self.host, command, timeout).await,
+        }
+    }
+
+    /// Runs `command` with `input` copied to its stdin (then closed), all within
+    /// `timeout`; a non-zero exit is an error carrying the end of its output.
+    pub async fn run_with_input<R: AsyncRead + Unpin>(
+        &self,
+        command: &str,
+        input: R,
+        timeout: Duration,
+    ) -> Result<CommandOutput, RemoteError> {
+        let output = match &self.transport {
+            Connection::Local => run_local_with_input(&self.host, command, input, timeout).await,
+            Connection::Ssh(session) => {
+                run_ssh_with_input(session, &self.host, command, input, timeout).await
+            }
+        }?;
+        if output.success() {
+            Ok(output)
+        } else {
+            Err(RemoteError::Failed {
+                host: self.host.clone(),
+                command: command.to_string(),
+                status: output.status,
+                output: output.tail(5),
+            })
         }
     }
 
@@ -439,6 +467,158 @@ async fn run_ssh(
     }
 }
 
+/// [`run_ssh`] with `input` streamed to the remote command's stdin.
+async fn run_ssh_with_input<R: AsyncRead + Unpin>(
+    session: &Session,
+    host: &str,
+    command: &str,
+    mut input: R,
+    timeout: Duration,
+) -> Result<CommandOutput, RemoteError> {
+    let spawn_error = |detail: String| RemoteError::Spawn {
+        host: host.to_string(),
+        command: command.to_string(),
+        detail,
+    };
+    let work = async {
+        let mut child = session
+            .raw_command(command)
+            .stdin(openssh::Stdio::piped())
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|err| spawn_error(error_chain(&err)))?;
+        let stdin = child.stdin().take();
+        let mut stdout = child.stdout().take();
+        let mut stderr = child.stderr().take();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let feed = async {
+            let Some(mut stdin) = stdin else {
+                return Err("no stdin to write to".to_string());
+            };
+            tokio::io::copy(&mut input, &mut stdin)
+                .await
+                .map_err(|e| format!("sending its input: {e}"))?;
+            stdin
+                .shutdown()
+                .await
+                .map_err(|e| format!("closing its input: {e}"))
+        };
+        let read_out = async {
+            if let Some(pipe) = stdout.as_mut() {
+                let _ = pipe.read_to_end(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(pipe) = stderr.as_mut() {
+                let _ = pipe.read_to_end(&mut err).await;
+            }
+        };
+        let (fed, (), ()) = tokio::join!(feed, read_out, read_err);
+        let status = child
+            .wait()
+            .await
+            .map_err(|err| spawn_error(error_chain(&err)))?
+            .code();
+        // A command that failed early closes its stdin: its own words explain more.
+        if let Err(detail) = fed
+            && status == Some(0)
+        {
+            return Err(spawn_error(detail));
+        }
+        Ok(CommandOutput {
+            status,
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+        })
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(RemoteError::CommandTimeout {
+            host: host.to_string(),
+            command: command.to_string(),
+            timeout,
+        }),
+    }
+}
+
+/// [`run_local`] with `input` streamed to the command's stdin.
+async fn run_local_with_input<R: AsyncRead + Unpin>(
+    host: &str,
+    command: &str,
+    mut input: R,
+    timeout: Duration,
+) -> Result<CommandOutput, RemoteError> {
+    let spawn_error = |detail: String| RemoteError::Spawn {
+        host: host.to_string(),
+        command: command.to_string(),
+        detail,
+    };
+    let mut out_file = tempfile::tempfile().map_err(|e| spawn_error(e.to_string()))?;
+    let mut err_file = tempfile::tempfile().map_err(|e| spawn_error(e.to_string()))?;
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::from(
+            out_file
+                .try_clone()
+                .map_err(|e| spawn_error(e.to_string()))?,
+        ))
+        .stderr(Stdio::from(
+            err_file
+                .try_clone()
+                .map_err(|e| spawn_error(e.to_string()))?,
+        ))
+        .process_group(0)
+        .spawn()
+        .map_err(|e| spawn_error(e.to_string()))?;
+    let mut guard = ProcessGroupGuard {
+        pgid: child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .map(nix::unistd::Pid::from_raw),
+    };
+    let stdin = child.stdin.take();
+    let work = async {
+        let fed = match stdin {
+            Some(mut stdin) => {
+                let copied = tokio::io::copy(&mut input, &mut stdin).await;
+                drop(stdin);
+                copied
+                    .map(|_| ())
+                    .map_err(|e| format!("sending its input: {e}"))
+            }
+            None => Err("no stdin to write to".to_string()),
+        };
+        (fed, child.wait().await)
+    };
+    let (fed, status) = match tokio::time::timeout(timeout, work).await {
+        Ok(done) => done,
+        Err(_elapsed) => {
+            guard.kill();
+            return Err(RemoteError::CommandTimeout {
+                host: host.to_string(),
+                command: command.to_string(),
+                timeout,
+            });
+        }
+    };
+    guard.disarm();
+    let status = status.map_err(|e| spawn_error(e.to_string()))?.code();
+    if let Err(detail) = fed
+        && status == Some(0)
+    {
+        return Err(spawn_error(detail));
+    }
+    Ok(CommandOutput {
+        status,
+        stdout: read_back(&mut out_file),
+        stderr: read_back(&mut err_file),
+    })
+}
+
 /// Kills a local command's whole process group if the caller stops waiting
 /// for it (timeout or cancellation), so no half-run command lingers.
 struct ProcessGroupGuard {
@@ -601,6 +781,29 @@ kafka_bootstrap = "127.0.0.1:9092"
         assert!(err.to_string().contains("PC1 (local)"), "{err}");
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(std::fs::read_to_string(marker.path()).unwrap(), "");
+    }
+
+    #[tokio::test]
+    async fn local_command_reads_its_input_and_fails_with_its_words() {
+        let remote = local().await;
+        let output = remote
+            .run_with_input("tr a-z A-Z", &b"streamed"[..], Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(output.stdout, "STREAMED");
+        let err = remote
+            .run_with_input(
+                "echo no room >&2; exit 4",
+                &b"x"[..],
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exit status 4") && err.contains("no room"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

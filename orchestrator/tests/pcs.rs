@@ -7,7 +7,8 @@
 //! Needs root (namespaces, a bridge, mounts): skipped, saying so, otherwise. Uses only
 //! 10.77.0.0/24, the bridge demo-br0 and namespaces pc1-pc3, never the shared lab on
 //! 127.0.0.1-3; its `.lab` is a temporary directory under target/ (not /tmp, which every
-//! PC replaces with its own). A guard runs `demo lab down` whatever happens.
+//! PC replaces with its own). A guard runs `demo lab down` whatever happens. Provisioning
+//! them (`lab up --pcs` without --bare) is tests/provision.rs's.
 
 use std::fs::File;
 use std::io::{Read, Seek};
@@ -179,6 +180,8 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         eprintln!("skipped: virtual PCs need root (network namespaces, a bridge, mounts)");
         return;
     }
+    // One set of virtual PCs per machine: tests/provision.rs builds them too.
+    let _lock = test_support::FaultLock::acquire_virtual_pcs();
     let leftovers = lab_names_present();
     assert!(
         leftovers.is_empty(),
@@ -381,17 +384,4 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         "a second lab down:\n{}\n{}",
         again.stdout, again.stderr
     );
-
-    // Without --bare: the PCs are built, then it says provisioning is not there yet.
-    let unprovisioned = pcs.demo(&["lab", "up", "--pcs"]);
-    assert!(!unprovisioned.success);
-    assert!(
-        unprovisioned.stderr.contains("provisioning them")
-            && unprovisioned.stderr.contains("not available yet"),
-        "{}",
-        unprovisioned.stderr
-    );
-    let down = pcs.demo(&["lab", "down"]);
-    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
-    assert_eq!(lab_names_present(), Vec::<String>::new());
 }

@@ -13,6 +13,6 @@ pub mod wait;
 
 pub use http::{Answer, metric_value, read_metric, wait_for_metric, wait_ok};
 pub use listener::{BoundListener, released_port};
-pub use lock::{FaultLock, LAB_FAULTS_LOCK};
+pub use lock::{FaultLock, LAB_FAULTS_LOCK, VIRTUAL_PCS_LOCK};
 pub use service::{Ran, Service, run_bounded};
 pub use wait::{Probe, TimedOut, Wait, wait_for, wait_for_async};

@@ -18,6 +18,10 @@ use crate::wait::Wait;
 /// The lock file every fault-taking program agrees on.
 pub const LAB_FAULTS_LOCK: &str = "/tmp/lab-faults.lock";
 
+/// The lock every test that builds the virtual PCs holds while they exist: there is one
+/// bridge and one set of namespaces (pc1-pc3) per machine.
+pub const VIRTUAL_PCS_LOCK: &str = "/tmp/virtual-pcs.lock";
+
 /// The longest a test waits for another holder (the whole day-J suite holds
 /// it for a few minutes per run).
 pub const LOCK_PATIENCE: Duration = Duration::from_secs(900);
@@ -33,31 +37,39 @@ impl FaultLock {
     /// the test after that.
     #[track_caller]
     pub fn acquire() -> FaultLock {
+        FaultLock::acquire_file(LAB_FAULTS_LOCK)
+    }
+
+    /// The virtual PCs' lock ([`VIRTUAL_PCS_LOCK`]), taken the same way.
+    #[track_caller]
+    pub fn acquire_virtual_pcs() -> FaultLock {
+        FaultLock::acquire_file(VIRTUAL_PCS_LOCK)
+    }
+
+    #[track_caller]
+    fn acquire_file(path: &'static str) -> FaultLock {
         let mut said_waiting = false;
-        let lock = Wait::new(
-            format!("the lab fault lock {LAB_FAULTS_LOCK}"),
-            LOCK_PATIENCE,
-        )
-        .every(Duration::from_millis(500))
-        .until(|| -> Result<Flock<File>, String> {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(LAB_FAULTS_LOCK)
-                .unwrap_or_else(|e| panic!("cannot open {LAB_FAULTS_LOCK}: {e}"));
-            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(lock) => Ok(lock),
-                Err((_, Errno::EWOULDBLOCK)) => {
-                    if !said_waiting {
-                        eprintln!("waiting for the lab fault lock {LAB_FAULTS_LOCK}…");
-                        said_waiting = true;
+        let lock = Wait::new(format!("the lock {path}"), LOCK_PATIENCE)
+            .every(Duration::from_millis(500))
+            .until(|| -> Result<Flock<File>, String> {
+                let file = File::options()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+                match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                    Ok(lock) => Ok(lock),
+                    Err((_, Errno::EWOULDBLOCK)) => {
+                        if !said_waiting {
+                            eprintln!("waiting for the lock {path}…");
+                            said_waiting = true;
+                        }
+                        Err("held by another test or program".to_owned())
                     }
-                    Err("held by another test or program".to_owned())
+                    Err((_, errno)) => panic!("cannot lock {path}: {errno}"),
                 }
-                Err((_, errno)) => panic!("cannot lock {LAB_FAULTS_LOCK}: {errno}"),
-            }
-        });
+            });
         FaultLock { _lock: lock }
     }
 }

@@ -2,17 +2,17 @@
 
 use super::lab_pcs;
 use crate::cli::LabCommand;
-use crate::lab::{self, LabError, layout::Layout};
+use crate::lab::{self, layout::Layout};
 use crate::ui::{Render, TermProgress};
 
-pub async fn run(command: LabCommand) -> Result<bool, LabError> {
+pub async fn run(command: LabCommand) -> anyhow::Result<bool> {
     let layout = Layout::discover();
     // The virtual PCs: a different kind of lab, chosen by `up --pcs` and recorded in .lab.
     let pcs_up = lab::pcs::recorded(&layout.lab);
     match command {
         LabCommand::Up { pcs: true, bare } => lab_pcs::up(&layout, bare).await,
-        LabCommand::Down { purge } if pcs_up => lab_pcs::down(&layout, purge).await,
-        LabCommand::Status if pcs_up => lab_pcs::status(&layout).await,
+        LabCommand::Down { purge } if pcs_up => Ok(lab_pcs::down(&layout, purge).await?),
+        LabCommand::Status if pcs_up => Ok(lab_pcs::status(&layout).await?),
         LabCommand::Up { pcs: false, .. } => {
             let ready = lab::up(&layout, &TermProgress::default()).await?;
             println!(

@@ -1,13 +1,17 @@
 //! `demo lab up --pcs [--bare]`, and `lab down` / `lab status` while the
-//! virtual PCs are up: calls the `lab::pcs` domain module and prints its results.
+//! virtual PCs are up: calls the `lab::pcs` domain module (and `provision`) and prints
+//! their results.
 
+use crate::hosts::Inventory;
 use crate::lab::layout::Layout;
-use crate::lab::pcs::{self, PcsError};
+use crate::lab::pcs;
 use crate::lab::{self, LabError};
+use crate::remote::RemoteOptions;
+use crate::ui::TermProgress;
 
-/// `demo lab up --pcs [--bare]`: the bare PCs; without --bare, says that provisioning
-/// is not available yet and fails, after building them.
-pub async fn up(layout: &Layout, bare: bool) -> Result<bool, LabError> {
+/// `demo lab up --pcs [--bare]`: the bare PCs; without --bare, then provisions them over
+/// SSH through the `.lab/hosts.toml` just written, exactly as real PCs are.
+pub async fn up(layout: &Layout, bare: bool) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
     let ready = lab::up_pcs(layout).await?;
     println!(
@@ -38,17 +42,21 @@ pub async fn up(layout: &Layout, bare: bool) -> Result<bool, LabError> {
             .unwrap_or_default()
     );
     if bare {
-        Ok(true)
-    } else {
-        Err(PcsError::ProvisioningNotAvailable {
-            hosts_file: ready.hosts_file,
-        }
-        .into())
+        return Ok(true);
     }
+    println!();
+    let inventory = Inventory::load(&ready.hosts_file)?;
+    let options = RemoteOptions::from_inventory(&inventory);
+    super::provision::provision_and_print(&inventory, &options, false).await?;
+    Ok(true)
 }
 
 /// `demo lab down [--purge]` while the virtual PCs are recorded as up.
 pub async fn down(layout: &Layout, purge: bool) -> Result<bool, LabError> {
+    // The app PC's Kafka runs on this machine: the PCs' namespaces do not take it along.
+    if lab::stop_app_kafka(layout, &TermProgress::default()).await? > 0 {
+        println!("Stopped the app PC's Kafka.");
+    }
     let done = if purge {
         pcs::purge(&layout.lab).await?
     } else {

@@ -15,6 +15,7 @@ mod lab;
 mod lab_pcs;
 mod nodes;
 mod preflight;
+mod provision;
 mod run;
 mod services;
 
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Lab(command) => lab::run(command).await?,
         Command::CheckCluster => check_cluster::run(&target).await?,
         Command::Preflight => preflight::run(&target).await?,
+        Command::Provision { dry_run } => provision::run(&target, dry_run).await?,
         Command::KillNode { node, mode } => nodes::kill(&target, &node, mode.into()).await?,
         Command::StartNode { node } => nodes::start(&target, &node).await?,
         Command::Services(command) => services::run(&target, command).await?,

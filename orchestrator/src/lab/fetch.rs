@@ -28,11 +28,19 @@ struct Artifact {
     dependencies: Vec<String>,
 }
 
-/// Makes sure both distributions are on disk.
+/// Makes sure both distributions are on disk, and cqlsh for students.
 pub async fn ensure_distributions(
     layout: &Layout,
     progress: &dyn Progress,
 ) -> Result<(), LabError> {
+    ensure_servers(layout, progress).await?;
+    ensure_cqlsh(layout, progress).await;
+    Ok(())
+}
+
+/// Makes sure Cassandra's and Kafka's distributions are on disk (what `demo provision`
+/// uploads to the PCs and runs on the app PC).
+pub async fn ensure_servers(layout: &Layout, progress: &dyn Progress) -> Result<(), LabError> {
     let cassandra = Artifact {
         what: "Apache Cassandra",
         version: CASSANDRA_VERSION,
@@ -52,9 +60,7 @@ pub async fn ensure_distributions(
         ],
     };
     ensure(layout, &layout.cassandra_home(), &cassandra, progress).await?;
-    ensure(layout, &layout.kafka_home(), &kafka, progress).await?;
-    ensure_cqlsh(layout, progress).await;
-    Ok(())
+    ensure(layout, &layout.kafka_home(), &kafka, progress).await
 }
 
 /// cqlsh is Python and not on Maven: install it from PyPI into a venv under

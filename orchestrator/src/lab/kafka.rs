@@ -1,9 +1,11 @@
-//! The lab's Kafka broker: one KRaft node on 127.0.0.1:9092, and its topics.
+//! A Kafka broker of the demonstration: one KRaft node, and its topics.
 //!
-//! Like Cassandra, Kafka comes from Maven as jars only, so the lab writes its
-//! `server.properties`, a log4j2 configuration and small start/stop scripts,
-//! formats the storage once, then creates the demo's topics and proves the
-//! broker takes a produce and serves a fetch before calling it ready.
+//! Two brokers are run this way, each in a directory of its own (a [`BrokerSite`]):
+//! the loopback lab's on 127.0.0.1:9092, and the app PC's at `[app].kafka_bootstrap`,
+//! which `demo provision` starts for the PCs. Like Cassandra, Kafka comes from Maven as
+//! jars only, so this writes its `server.properties`, a log4j2 configuration and small
+//! start/stop scripts, formats the storage once, then creates the demo's topics and
+//! proves the broker takes a produce and serves a fetch before calling it ready.
 
 use std::time::Duration;
 
@@ -16,10 +18,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::layout::{
-    KAFKA_ADDRESS, KAFKA_BOOTSTRAP, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout,
-};
-use super::process::Java;
+use std::path::PathBuf;
+
+use super::layout::{KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_HEAP_MB, KAFKA_PORT, Layout};
+use super::process::{Java, LabProcess};
 use super::ready;
 use super::{LabError, write_file};
 use crate::progress::Progress;
@@ -46,31 +48,141 @@ const TOOLS: &[(&str, &str)] = &[
     ("kafka-storage", "kafka.tools.StorageTool"),
 ];
 
-pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
-    let dir = layout.kafka_dir();
-    let home = layout.kafka_home();
+/// Where one broker lives and listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerSite {
+    /// Its own directory: server.properties, data/, logs/, bin/, the pid file.
+    pub dir: PathBuf,
+    /// The Kafka distribution (its `lib/`).
+    pub home: PathBuf,
+    pub address: String,
+    pub port: u16,
+    pub controller_port: u16,
+    /// Who wrote its files, for their first line.
+    pub written_by: &'static str,
+}
+
+impl BrokerSite {
+    /// The loopback lab's broker, 127.0.0.1:9092 in `.lab/kafka`.
+    pub fn lab(layout: &Layout) -> BrokerSite {
+        BrokerSite {
+            dir: layout.kafka_dir(),
+            home: layout.kafka_home(),
+            address: KAFKA_ADDRESS.to_string(),
+            port: KAFKA_PORT,
+            controller_port: KAFKA_CONTROLLER_PORT,
+            written_by: "`demo lab up`",
+        }
+    }
+
+    /// The app PC's broker for the PCs, at `address:port`, in `.lab/app-kafka`.
+    pub fn app(layout: &Layout, address: &str, port: u16) -> BrokerSite {
+        BrokerSite {
+            dir: app_dir(layout),
+            home: layout.kafka_home(),
+            address: address.to_string(),
+            port,
+            // The controller listens next to the broker, as in the lab (9092 → 9093).
+            controller_port: port.saturating_add(1),
+            written_by: "`demo provision`",
+        }
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("{}:{}", self.address, self.port)
+    }
+
+    pub fn pid_file(&self) -> PathBuf {
+        self.dir.join("kafka.pid")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("logs/server.log")
+    }
+
+    pub fn script(&self, verb: &str) -> PathBuf {
+        self.dir.join("bin").join(verb)
+    }
+
+    /// The broker as a process the lab stops by its pid file.
+    pub fn process(&self, name: &str) -> LabProcess {
+        LabProcess {
+            name: name.to_string(),
+            pid_file: self.pid_file(),
+            marker: self.dir.join("server.properties"),
+            stop_script: self.script("stop"),
+            ports: vec![
+                (self.address.clone(), self.port),
+                (self.address.clone(), self.controller_port),
+            ],
+        }
+    }
+
+    /// Every file of the broker, as (path, text, executable).
+    pub fn files(&self, java: &Java) -> Vec<(PathBuf, String, bool)> {
+        vec![
+            (
+                self.dir.join("server.properties"),
+                server_properties(self),
+                false,
+            ),
+            (
+                self.dir.join("log4j2.properties"),
+                LOG4J2.to_string(),
+                false,
+            ),
+            (
+                self.dir.join("tools-log4j2.properties"),
+                TOOLS_LOG4J2.to_string(),
+                false,
+            ),
+            (self.script("start"), start_script(self, java), true),
+            (self.script("stop"), stop_script(self), true),
+        ]
+    }
+}
+
+/// Where the app PC's broker lives (`demo provision` starts it, `lab down` stops it).
+fn app_dir(layout: &Layout) -> PathBuf {
+    layout.lab.join("app-kafka")
+}
+
+/// The app PC's broker as a process to stop, whatever address it listens on.
+pub fn app_process(layout: &Layout) -> LabProcess {
+    let dir = app_dir(layout);
+    LabProcess {
+        name: "Kafka of the app PC".to_string(),
+        pid_file: dir.join("kafka.pid"),
+        marker: dir.join("server.properties"),
+        stop_script: dir.join("bin/stop"),
+        ports: Vec::new(),
+    }
+}
+
+/// Writes the broker's directories and files.
+pub fn write_site(site: &BrokerSite, java: &Java) -> Result<(), LabError> {
     for path in [
-        dir.join("data"),
-        dir.join("logs"),
-        dir.join("bin"),
-        home.join("bin"),
+        site.dir.join("data"),
+        site.dir.join("logs"),
+        site.dir.join("bin"),
     ] {
         std::fs::create_dir_all(&path)
             .map_err(LabError::io(format!("creating {}", path.display())))?;
     }
-    write_file(
-        &dir.join("server.properties"),
-        &server_properties(layout),
-        false,
-    )?;
-    write_file(&dir.join("log4j2.properties"), LOG4J2, false)?;
-    write_file(&dir.join("tools-log4j2.properties"), TOOLS_LOG4J2, false)?;
-    write_file(
-        &layout.kafka_script("start"),
-        &start_script(layout, java),
-        true,
-    )?;
-    write_file(&layout.kafka_script("stop"), &stop_script(layout), true)?;
+    for (path, text, executable) in site.files(java) {
+        write_file(&path, &text, executable)?;
+    }
+    Ok(())
+}
+
+/// The lab's broker files, and the Kafka tools on `lab env`'s PATH.
+pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
+    let site = BrokerSite::lab(layout);
+    write_site(&site, java)?;
+    let dir = site.dir;
+    let home = site.home;
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).map_err(LabError::io(format!("creating {}", bin.display())))?;
     for (tool, class) in TOOLS {
         let script = format!(
             "#!/bin/sh\nexec '{java}' -Xmx256m -Dlog4j2.configurationFile='{log4j}' -cp '{lib}/*' {class} \"$@\"\n",
@@ -84,15 +196,15 @@ pub fn write_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
 }
 
 /// KRaft storage must be formatted exactly once; `meta.properties` says it was.
-pub async fn format_storage_once(layout: &Layout, java: &Java) -> Result<(), LabError> {
-    let data = layout.kafka_dir().join("data");
+pub async fn format_storage_once(site: &BrokerSite, java: &Java) -> Result<(), LabError> {
+    let data = site.dir.join("data");
     if data.join("meta.properties").exists() {
         return Ok(());
     }
-    let classpath = format!("{}/lib/*", layout.kafka_home().display());
+    let classpath = format!("{}/lib/*", site.home.display());
     let log4j = format!(
         "-Dlog4j2.configurationFile={}",
-        layout.kafka_dir().join("tools-log4j2.properties").display()
+        site.dir.join("tools-log4j2.properties").display()
     );
     let uuid = run_java(
         java,
@@ -102,7 +214,7 @@ pub async fn format_storage_once(layout: &Layout, java: &Java) -> Result<(), Lab
     )
     .await?;
     let uuid = uuid.trim().to_string();
-    let config = layout.kafka_dir().join("server.properties");
+    let config = site.dir.join("server.properties");
     run_java(
         java,
         &classpath,
@@ -152,8 +264,8 @@ async fn run_java(
 }
 
 /// Starts the broker (a no-op when it runs) and waits for its port.
-pub async fn start(layout: &Layout, progress: &dyn Progress) -> Result<(), LabError> {
-    let script = layout.kafka_script("start");
+pub async fn start(site: &BrokerSite, progress: &dyn Progress) -> Result<(), LabError> {
+    let script = site.script("start");
     let output = tokio::time::timeout(
         Duration::from_secs(30),
         tokio::process::Command::new(&script).output(),
@@ -170,19 +282,25 @@ pub async fn start(layout: &Layout, progress: &dyn Progress) -> Result<(), LabEr
     }
     ready::wait_for_port(
         "Kafka",
-        KAFKA_ADDRESS,
-        KAFKA_PORT,
+        &site.address,
+        site.port,
         START_TIMEOUT,
-        &layout.kafka_log(),
+        &site.log(),
         progress,
     )
     .await
 }
 
 /// Creates the demo's topics (idempotent) and round-trips one message.
-pub async fn create_topics_and_probe(_layout: &Layout) -> Result<(), LabError> {
+pub async fn create_topics_and_probe(bootstrap: &str) -> Result<(), LabError> {
+    create_topics(bootstrap).await?;
+    probe_round_trip(bootstrap).await
+}
+
+/// Creates the demo's topics unless they exist.
+pub async fn create_topics(bootstrap: &str) -> Result<(), LabError> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", KAFKA_BOOTSTRAP)
+        .set("bootstrap.servers", bootstrap)
         .create()
         .map_err(|e| LabError::Kafka(format!("admin client: {e}")))?;
     let topics = [
@@ -209,13 +327,13 @@ pub async fn create_topics_and_probe(_layout: &Layout) -> Result<(), LabError> {
             return Err(LabError::Kafka(format!("creating topic {topic}: {code}")));
         }
     }
-    probe_round_trip().await
+    Ok(())
 }
 
 /// Produces one message to the probe topic and fetches it back.
-async fn probe_round_trip() -> Result<(), LabError> {
+async fn probe_round_trip(bootstrap: &str) -> Result<(), LabError> {
     let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", KAFKA_BOOTSTRAP)
+        .set("bootstrap.servers", bootstrap)
         .set("message.timeout.ms", "30000")
         .create()
         .map_err(|e| LabError::Kafka(format!("producer: {e}")))?;
@@ -228,7 +346,7 @@ async fn probe_round_trip() -> Result<(), LabError> {
         .await
         .map_err(|(e, _)| LabError::Kafka(format!("produce to {PROBE_TOPIC}: {e}")))?;
     let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", KAFKA_BOOTSTRAP)
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", "lab-probe")
         .set("enable.auto.commit", "false")
         .create()
@@ -266,14 +384,15 @@ async fn probe_round_trip() -> Result<(), LabError> {
     }
 }
 
-fn server_properties(layout: &Layout) -> String {
+fn server_properties(site: &BrokerSite) -> String {
+    let (address, port, controller) = (&site.address, site.port, site.controller_port);
     format!(
-        "# Lab Kafka broker: one KRaft node (broker + controller). Written by `demo lab up`.\n\
+        "# Kafka broker: one KRaft node (broker + controller). Written by {written_by}.\n\
 process.roles=broker,controller\n\
 node.id=1\n\
-controller.quorum.voters=1@{KAFKA_ADDRESS}:{KAFKA_CONTROLLER_PORT}\n\
-listeners=PLAINTEXT://{KAFKA_ADDRESS}:{KAFKA_PORT},CONTROLLER://{KAFKA_ADDRESS}:{KAFKA_CONTROLLER_PORT}\n\
-advertised.listeners=PLAINTEXT://{KAFKA_ADDRESS}:{KAFKA_PORT}\n\
+controller.quorum.voters=1@{address}:{controller}\n\
+listeners=PLAINTEXT://{address}:{port},CONTROLLER://{address}:{controller}\n\
+advertised.listeners=PLAINTEXT://{address}:{port}\n\
 controller.listener.names=CONTROLLER\n\
 inter.broker.listener.name=PLAINTEXT\n\
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
@@ -290,7 +409,8 @@ share.coordinator.state.topic.min.isr=1\n\
 group.initial.rebalance.delay.ms=0\n\
 log.retention.hours=48\n\
 log.segment.bytes=67108864\n",
-        data = layout.kafka_dir().join("data").display(),
+        data = site.dir.join("data").display(),
+        written_by = site.written_by,
     )
 }
 
@@ -318,10 +438,10 @@ appender.err.layout.pattern = %p %m%n\n\
 rootLogger.level = warn\n\
 rootLogger.appenderRef.err.ref = STDERR\n";
 
-fn start_script(layout: &Layout, java: &Java) -> String {
-    let dir = layout.kafka_dir();
+fn start_script(site: &BrokerSite, java: &Java) -> String {
+    let dir = &site.dir;
     format!(
-        "#!/bin/bash\n# Starts the lab's Kafka broker in the background unless it runs.\n\
+        "#!/bin/bash\n# Starts the Kafka broker in the background unless it runs.\n\
 DIR='{dir}'\n\
 pid=$(cat \"$DIR/kafka.pid\" 2>/dev/null)\n\
 if [ -n \"$pid\" ] && grep -qa \"$DIR/server.properties\" \"/proc/$pid/cmdline\" 2>/dev/null; then\n  echo \"Kafka already running (pid $pid)\"; exit 0\nfi\n\
@@ -333,17 +453,17 @@ setsid '{java}' -Xms{heap_min}m -Xmx{heap}m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
 echo $! > \"$DIR/kafka.pid\"\n\
 echo \"Kafka started (pid $!)\"\n",
         dir = dir.display(),
-        close_fds = super::cassandra::CLOSE_INHERITED_FDS,
+        close_fds = crate::node_config::CLOSE_INHERITED_FDS,
         java = java.binary.display(),
         heap_min = KAFKA_HEAP_MB / 2,
         heap = KAFKA_HEAP_MB,
-        lib = layout.kafka_home().join("lib").display(),
+        lib = site.home.join("lib").display(),
     )
 }
 
-fn stop_script(layout: &Layout) -> String {
+fn stop_script(site: &BrokerSite) -> String {
     format!(
-        "#!/bin/sh\n# Stops the lab's Kafka broker: SIGTERM (controlled shutdown), SIGKILL after 60 s.\n\
+        "#!/bin/sh\n# Stops the Kafka broker: SIGTERM (controlled shutdown), SIGKILL after 60 s.\n\
 DIR='{dir}'\n\
 pid=$(cat \"$DIR/kafka.pid\" 2>/dev/null)\n\
 alive() {{ [ -n \"$pid\" ] && grep -qa \"$DIR/server.properties\" \"/proc/$pid/cmdline\" 2>/dev/null \
@@ -353,6 +473,6 @@ kill -CONT \"$pid\"; kill -TERM \"$pid\"\n\
 i=0\n\
 while alive; do\n  i=$((i + 1))\n  if [ \"$i\" -ge 300 ]; then kill -KILL \"$pid\" 2>/dev/null; fi\n  if [ \"$i\" -ge 350 ]; then echo \"Kafka (pid $pid) would not stop\" >&2; exit 1; fi\n  sleep 0.2\ndone\n\
 rm -f \"$DIR/kafka.pid\"\necho \"Kafka stopped\"\n",
-        dir = layout.kafka_dir().display(),
+        dir = site.dir.display(),
     )
 }

@@ -16,8 +16,8 @@ pub const KAFKA_BOOTSTRAP: &str = "127.0.0.1:9092";
 pub const KAFKA_ADDRESS: &str = "127.0.0.1";
 pub const KAFKA_PORT: u16 = 9092;
 pub const KAFKA_CONTROLLER_PORT: u16 = 9093;
-pub const CQL_PORT: u16 = 9042;
-pub const STORAGE_PORT: u16 = 7000;
+pub const CQL_PORT: u16 = crate::node_config::CQL_PORT;
+pub const STORAGE_PORT: u16 = crate::node_config::STORAGE_PORT;
 pub const NODE_COUNT: usize = 3;
 /// Heap of each Cassandra node: three of them and Kafka must fit in a few GiB.
 pub const CASSANDRA_HEAP_MB: u32 = 512;

@@ -16,12 +16,12 @@
 //! (printed by `commands::lab_pcs`); `.lab/pcs/state.toml` records that it is up.
 
 mod cassandra;
-mod fetch;
+pub(crate) mod fetch;
 mod inventory;
-mod kafka;
+pub(crate) mod kafka;
 pub mod layout;
 pub mod pcs;
-mod process;
+pub(crate) mod process;
 mod ready;
 pub mod schema;
 
@@ -106,6 +106,11 @@ pub async fn up_pcs(layout: &Layout) -> Result<pcs::PcsReady, LabError> {
     Ok(pcs::up(&pcs::PcsPlan::default(), &layout.lab).await?)
 }
 
+/// Stops the app PC's Kafka that `demo provision` started (by its pid file); how many ran.
+pub async fn stop_app_kafka(layout: &Layout, progress: &dyn Progress) -> Result<usize, LabError> {
+    process::stop_processes(vec![kafka::app_process(layout)], progress).await
+}
+
 /// Fetches, configures, starts and waits until the whole lab is ready.
 pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, LabError> {
     if pcs::recorded(&layout.lab) {
@@ -128,9 +133,10 @@ pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, La
     } else {
         process::check_ports_free(layout)?;
     }
-    kafka::format_storage_once(layout, &java).await?;
+    let broker = kafka::BrokerSite::lab(layout);
+    kafka::format_storage_once(&broker, &java).await?;
     cassandra::start_seed_then_others(layout, progress).await?;
-    kafka::start(layout, progress).await?;
+    kafka::start(&broker, progress).await?;
     ready::wait_for_cluster(layout, progress).await?;
     let schema_file = layout.root.join("schema.cql");
     schema::apply_file(&layout.nodes_addresses(), &schema_file).await?;
@@ -138,7 +144,7 @@ pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, La
         "✓ {} applied; schema agreed on every node",
         schema_file.display()
     ));
-    kafka::create_topics_and_probe(layout).await?;
+    kafka::create_topics_and_probe(layout::KAFKA_BOOTSTRAP).await?;
     Ok(LabReady {
         took: started.elapsed(),
         summary: layout.summary(),

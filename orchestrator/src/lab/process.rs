@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::LabError;
-use super::layout::{
-    CQL_PORT, KAFKA_ADDRESS, KAFKA_CONTROLLER_PORT, KAFKA_PORT, Layout, STORAGE_PORT,
-};
+use super::layout::{CQL_PORT, Layout, STORAGE_PORT};
 use crate::procinfo;
 use crate::progress::Progress;
 use crate::wait;
@@ -143,16 +141,7 @@ pub fn lab_processes(layout: &Layout) -> Vec<LabProcess> {
             ],
         })
         .collect();
-    processes.push(LabProcess {
-        name: "Kafka".into(),
-        pid_file: layout.kafka_pid_file(),
-        marker: layout.kafka_dir().join("server.properties"),
-        stop_script: layout.kafka_script("stop"),
-        ports: vec![
-            (KAFKA_ADDRESS.into(), KAFKA_PORT),
-            (KAFKA_ADDRESS.into(), KAFKA_CONTROLLER_PORT),
-        ],
-    });
+    processes.push(super::kafka::BrokerSite::lab(layout).process("Kafka"));
     processes
 }
 
@@ -203,7 +192,18 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(90);
 /// Stops every running lab process with its own stop script (graceful), then
 /// by SIGKILL if it is still there after the timeout. Returns how many ran.
 pub async fn stop_all(layout: &Layout, progress: &dyn Progress) -> Result<usize, LabError> {
-    let running = running_processes(layout);
+    stop_processes(lab_processes(layout), progress).await
+}
+
+/// Stops each of `processes` that runs, as [`stop_all`] does; how many ran.
+pub async fn stop_processes(
+    processes: Vec<LabProcess>,
+    progress: &dyn Progress,
+) -> Result<usize, LabError> {
+    let running: Vec<(LabProcess, i32)> = processes
+        .iter()
+        .filter_map(|process| process.live_pid().map(|pid| (process.clone(), pid)))
+        .collect();
     let stops = running.iter().map(|(process, pid)| async move {
         let pid = *pid;
         progress.step(&format!("Stopping {} (pid {pid})...", process.name));
@@ -237,9 +237,9 @@ pub async fn stop_all(layout: &Layout, progress: &dyn Progress) -> Result<usize,
         let _ = std::fs::remove_file(&process.pid_file);
     });
     futures::future::join_all(stops).await;
-    let left: Vec<String> = running_processes(layout)
-        .into_iter()
-        .map(|(p, pid)| format!("{} (pid {pid})", p.name))
+    let left: Vec<String> = processes
+        .iter()
+        .filter_map(|p| p.live_pid().map(|pid| format!("{} (pid {pid})", p.name)))
         .collect();
     if !left.is_empty() {
         return Err(LabError::Prerequisite(format!(
@@ -313,6 +313,7 @@ pub fn status_report(layout: &Layout) -> StatusReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::layout::KAFKA_CONTROLLER_PORT;
 
     #[test]
     fn java_versions_are_read_in_both_schemes() {

@@ -194,6 +194,7 @@ OpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)\n\
     fn the_script_quotes_the_install_paths() {
         let install = InstallSpec {
             path: "/opt/it's demo".into(),
+            heap_mb: None,
         };
         let script = script(&install);
         assert!(

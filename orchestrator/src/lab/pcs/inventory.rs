@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::{PcsError, PcsPlan};
+use crate::lab::layout::CASSANDRA_HEAP_MB;
 
 /// The cluster name the PCs' Cassandra will be provisioned with (as on real PCs).
 const CLUSTER_NAME: &str = "iot_demo_cluster";
@@ -22,8 +23,6 @@ fn toml_string(value: &str) -> String {
 
 /// The inventory text; key paths are relative to the file (which lives in `.lab/`).
 pub fn hosts_toml(plan: &PcsPlan) -> String {
-    let bin = plan.install_path.join("bin");
-    let script = |verb: &str| toml_string(&bin.join(verb).display().to_string());
     let app = plan.app_address();
     let mut out = format!(
         "# The virtual PCs, in the format of hosts.toml. Written by `demo lab up --pcs`; used by `--lab`.\n\n\
@@ -31,24 +30,19 @@ pub fn hosts_toml(plan: &PcsPlan) -> String {
 [ssh]\nuser = \"root\"\nidentity_file = \"pcs/id_ed25519\"\nknown_hosts = \"strict\"\n\
 known_hosts_file = \"pcs/known_hosts\"\n\
 # Ignore ~/.ssh/config: the PCs are reached exactly as written here.\nconfig_file = \"none\"\n\
-connect_timeout_secs = 5\ncommand_timeout_secs = 120\n",
+connect_timeout_secs = 5\ncommand_timeout_secs = 120\n\n\
+[install]\n# The same path on every PC; each virtual PC sees its own directory there.\npath = {path}\n\
+# Three PCs share this machine: each node's heap is kept as small as the loopback lab's.\nheap_mb = {CASSANDRA_HEAP_MB}\n",
         rf = plan.count.min(3),
+        path = toml_string(&plan.install_path.display().to_string()),
     );
     for index in plan.indexes() {
         out.push_str(&format!(
             "\n[[nodes]]\nname = \"PC{index}\"\naddress = \"{address}\"\nseed = {seed}\ntransport = \"ssh\"\n\
-# The control scripts `demo provision` installs under the fixed install path (not available\n\
-# yet: on bare PCs they do not exist). The hosts.toml defaults (sudo, systemctl) cannot work\n\
-# on virtual PCs, which log in as root and have no systemd.\n\
-[nodes.commands]\nnodetool = {nodetool}\nstart = {start}\nstop = {stop}\nkill = {kill}\nfreeze = {freeze}\nthaw = {thaw}\n",
+# Its commands are the defaults: the control commands `demo provision` installs at\n\
+# [install].path/bin/<verb>.\n",
             address = plan.pc_address(index),
             seed = index == 1,
-            nodetool = script("nodetool"),
-            start = script("start"),
-            stop = script("stop"),
-            kill = script("kill"),
-            freeze = script("freeze"),
-            thaw = script("thaw"),
         ));
     }
     out.push_str(&format!(
@@ -99,6 +93,8 @@ mod tests {
         assert_eq!(inventory.app.kafka_bootstrap, "10.77.0.4:9092");
         assert_eq!(inventory.app.api_listen, "10.77.0.4:8080");
         assert_eq!(inventory.cluster.replication_factor, 3);
+        assert_eq!(inventory.install.heap_mb, Some(CASSANDRA_HEAP_MB));
+        assert_eq!(inventory.install.path, Path::new("/opt/cassandra-demo"));
     }
 
     #[test]

@@ -219,12 +219,6 @@ pub enum PcsError {
          remove them by hand", left.join(", ")
     )]
     Leftovers { left: Vec<String> },
-    #[error(
-        "the bare virtual PCs are up ({hosts_file} reaches them with `--lab`), but \
-         provisioning them (Cassandra on the PCs, Kafka on the app PC) is not available yet: \
-         build only the bare PCs with `demo lab up --pcs --bare`; `demo lab down` removes them"
-    )]
-    ProvisioningNotAvailable { hosts_file: PathBuf },
 }
 
 impl PcsError {
