@@ -1,11 +1,11 @@
 //! `demo preflight` on virtual PCs: it fails, naming the PC and what to do, for a node not
 //! running, a rule on one PC dropping another PC's storage traffic, a clock apart (a
-//! stand-in `date` on that PC) and a missing Java (the JDK hidden on that PC), each
-//! broken inside one PC only, then reads the same PCs back as they were.
+//! stand-in `date` on that PC), a missing Java (the JDK hidden on that PC) and a
+//! cluster_name other than hosts.toml's, each broken inside one PC only.
 //!
-//! The PCs here are bare (no Cassandra yet: every node "not running"); the cases that
-//! need a provisioned cluster (a cluster_name differing from hosts.toml, a healthy cluster
-//! passing) wait for `demo provision`. Needs root (skipped, saying so, otherwise). Uses
+//! First on bare PCs (no Cassandra yet: every node "not running"), then on fresh PCs
+//! formed by `demo provision`: everything passes, until PC2's cassandra.yaml names another
+//! cluster than hosts.toml. Needs root (skipped, saying so, otherwise). Uses
 //! only 10.77.0.0/24, the bridge demo-br0 and namespaces pc1-pc3; iptables rules and mounts
 //! are made inside the PCs' own namespaces, so they vanish with them. A guard runs
 //! `demo lab down` whatever happens.
@@ -19,6 +19,8 @@ use tempfile::TempDir;
 const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 /// Every command of this test ends within this.
 const LIMIT: Duration = Duration::from_secs(60);
+/// Provisioning bare PCs (Cassandra uploaded, three nodes started in turn, Kafka).
+const PROVISION_LIMIT: Duration = Duration::from_secs(420);
 /// The JDK the PCs see (the host's), hidden on one PC to stand for a missing Java.
 const JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
 
@@ -266,6 +268,54 @@ fn preflight_names_the_pc_and_what_to_do() {
             broken.stdout
         );
     }
+    let down = pcs.demo(&["lab", "down"]);
+    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
+
+    // Fresh PCs, provisioned: everything passes; then PC2's cluster_name is changed by hand.
+    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+    assert!(
+        up.success,
+        "lab up --pcs --bare:\n{}\n{}",
+        up.stdout, up.stderr
+    );
+    let provisioned = run_bounded(
+        Command::new(DEMO)
+            .args(["--lab", "provision"])
+            .env("DEMO_ROOT", pcs.root.path())
+            .env_remove("DEMO_HOSTS"),
+        PROVISION_LIMIT,
+    );
+    assert!(
+        provisioned.success,
+        "provision:\n{}\n{}",
+        provisioned.stdout, provisioned.stderr
+    );
+    let healthy = pcs.demo(&["--lab", "preflight"]);
+    assert!(
+        healthy.success,
+        "preflight on a provisioned cluster:\n{}",
+        healthy.stdout
+    );
+    let yaml = pcs
+        .root
+        .path()
+        .join(".lab/pcs/pc2/root/conf/cassandra.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("PC2's cassandra.yaml");
+    let renamed = text.replace(
+        "cluster_name: iot_demo_cluster",
+        "cluster_name: 'Test Cluster'",
+    );
+    assert_ne!(renamed, text, "no cluster_name line in:\n{text}");
+    std::fs::write(&yaml, renamed).expect("write PC2's cassandra.yaml");
+    let wrong = pcs.demo(&["--lab", "preflight"]);
+    assert!(!wrong.success);
+    let config = row(&wrong.stdout, "✗", "cassandra.yaml", "PC2")
+        .unwrap_or_else(|| panic!("no failed cassandra.yaml row for PC2:\n{}", wrong.stdout));
+    assert!(
+        config.contains("cluster_name is \"Test Cluster\", hosts.toml says \"iot_demo_cluster\"")
+            && config.contains("demo provision"),
+        "{config}"
+    );
     let down = pcs.demo(&["lab", "down"]);
     assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
 }
