@@ -278,6 +278,12 @@ fn preflight_names_the_pc_and_what_to_do() {
         "lab up --pcs --bare:\n{}\n{}",
         up.stdout, up.stderr
     );
+    // Provision applies the checkout's schema.cql.
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.cql"),
+        pcs.root.path().join("schema.cql"),
+    )
+    .expect("copy schema.cql into the test's checkout");
     let provisioned = run_bounded(
         Command::new(DEMO)
             .args(["--lab", "provision"])
