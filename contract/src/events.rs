@@ -132,6 +132,8 @@ pub enum OutageMode {
     Kill,
     /// SIGSTOP: a hung PC.
     Freeze,
+    /// The network cable pulled: its Cassandra traffic dropped, SSH kept.
+    Isolate,
     /// The presenter switched it off by hand.
     Manual,
 }

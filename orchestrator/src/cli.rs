@@ -59,6 +59,11 @@ pub enum Command {
     /// schema agreement, keyspace replication as configured. Exits non-zero when not.
     CheckCluster,
 
+    /// What would break the demonstration: SSH, Java, Cassandra versions, ports between
+    /// the PCs (tried from the PCs), clocks, disk, memory, cassandra.yaml against the hosts
+    /// file, Kafka. One table, a row per check and PC, with what to do; non-zero exit when
+    /// anything fails.
+    Preflight,
     /// Bare PCs to a formed cluster, from the hosts file over SSH: checks Java,
     /// uploads Cassandra, writes each node's cassandra.yaml and control commands,
     /// starts the seed then each PC once the previous is UN, applies schema.cql and
@@ -75,12 +80,15 @@ pub enum Command {
         /// The node: its PC number (1, 2, 3...) or its name in the hosts file.
         node: String,
         /// stop: drain then stop (graceful); kill: SIGKILL (a crash);
-        /// freeze: SIGSTOP (a hung or unplugged PC: peers see silence).
+        /// freeze: SIGSTOP (a hung PC: peers see silence); isolate: the network
+        /// cable pulled (the PC drops its Cassandra traffic, SSH kept; needs the
+        /// virtual or real PCs, refused on the loopback lab).
         #[arg(long, value_enum, default_value_t = FaultModeArg::Stop)]
         mode: FaultModeArg,
     },
 
-    /// Bring a Cassandra PC back, whatever took it out (start, or SIGCONT after freeze).
+    /// Bring a Cassandra PC back, whatever took it out: heal (after isolate),
+    /// thaw (SIGCONT after freeze), then start.
     StartNode {
         /// The node: its PC number or its name in the hosts file.
         node: String,
@@ -130,6 +138,8 @@ pub enum FaultModeArg {
     Kill,
     /// SIGSTOP: the node hangs; its connections stay open but silent.
     Freeze,
+    /// The network cable pulled: Cassandra traffic dropped on the PC, SSH kept.
+    Isolate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,7 +162,10 @@ pub struct RunArgs {
     /// On failure, leave the cluster as it is instead of restarting what the run stopped.
     #[arg(long)]
     pub keep: bool,
-    /// Override a scenario step's fault mode (stop, kill or freeze) for every kill-node step.
+    /// Skip the preflight checks `run` makes first (see `demo preflight`).
+    #[arg(long)]
+    pub no_preflight: bool,
+    /// Override a scenario step's fault mode (stop, kill, freeze or isolate) for every kill-node step.
     #[arg(long, value_enum)]
     pub mode: Option<FaultModeArg>,
 }
@@ -163,6 +176,7 @@ impl From<FaultModeArg> for FaultMode {
             FaultModeArg::Stop => FaultMode::Stop,
             FaultModeArg::Kill => FaultMode::Kill,
             FaultModeArg::Freeze => FaultMode::Freeze,
+            FaultModeArg::Isolate => FaultMode::Isolate,
         }
     }
 }

@@ -77,6 +77,16 @@ impl InstallSpec {
             .display()
             .to_string()
     }
+
+    /// `<path>/cassandra/VERSION`: the Cassandra version `demo provision` installed there.
+    pub fn version_file(&self) -> PathBuf {
+        self.path.join("cassandra/VERSION")
+    }
+
+    /// `<path>/conf/cassandra.yaml`: the node's configuration `demo provision` wrote.
+    pub fn cassandra_yaml(&self) -> PathBuf {
+        self.path.join("conf/cassandra.yaml")
+    }
 }
 
 /// What the cluster is expected to look like.

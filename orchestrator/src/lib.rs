@@ -25,6 +25,7 @@ pub mod nemesis;
 pub mod node_config;
 pub mod nodetool;
 pub mod paths;
+pub mod preflight;
 pub mod procinfo;
 pub mod progress;
 pub mod provision;

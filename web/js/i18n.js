@@ -49,7 +49,7 @@ const MESSAGES = {
       "start-services": () => "Services started",
       "expect-data": () => "Data received",
       "kill-node": (node, f) =>
-        `${node} ${{ kill: "crashed", freeze: "frozen", manual: "switched off" }[f.mode] || "stopped"}`,
+        `${node} ${{ kill: "crashed", freeze: "frozen", isolate: "isolated (network cable pulled)", manual: "switched off" }[f.mode] || "stopped"}`,
       "wait-node-state": (node, f) => `${node} seen ${String(f.state || "?").toUpperCase()}`,
       capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
       "expect-continuity": () => "Continuity",
@@ -103,7 +103,7 @@ const MESSAGES = {
       "start-services": () => "Services démarrés",
       "expect-data": () => "Données reçues",
       "kill-node": (node, f) =>
-        `${node} ${{ kill: "planté", freeze: "gelé", manual: "éteint" }[f.mode] || "arrêté"}`,
+        `${node} ${{ kill: "planté", freeze: "gelé", isolate: "isolé (câble réseau débranché)", manual: "éteint" }[f.mode] || "arrêté"}`,
       "wait-node-state": (node, f) => `${node} vu ${String(f.state || "?").toUpperCase()}`,
       capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
       "expect-continuity": () => "Continuité",

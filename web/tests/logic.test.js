@@ -105,6 +105,9 @@ test("events are worded from kind, node and figures in the page's language", () 
   assert.equal(eventLabel(fr, stop), "PC2 arrêté");
   assert.equal(eventLabel(fr, { kind: "kill-node", node: "PC2", figures: { mode: "freeze" } }), "PC2 gelé");
   assert.equal(eventLabel(en, { kind: "kill-node", node: "PC2", figures: { mode: "manual" } }), "PC2 switched off");
+  const isolate = { kind: "kill-node", node: "PC2", figures: { mode: "isolate" } };
+  assert.equal(eventLabel(en, isolate), "PC2 isolated (network cable pulled)");
+  assert.equal(eventLabel(fr, isolate), "PC2 isolé (câble réseau débranché)");
   assert.equal(eventLabel(en, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 seen DOWN");
   assert.equal(eventLabel(fr, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 vu DOWN");
   assert.equal(eventLabel(fr, { kind: "capture", node: null, figures: {} }), "nodetool status");

@@ -14,6 +14,7 @@ mod check_cluster;
 mod lab;
 mod lab_pcs;
 mod nodes;
+mod preflight;
 mod provision;
 mod run;
 mod services;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
     Ok(match cli.command {
         Command::Lab(command) => lab::run(command).await?,
         Command::CheckCluster => check_cluster::run(&target).await?,
+        Command::Preflight => preflight::run(&target).await?,
         Command::Provision { dry_run } => provision::run(&target, dry_run).await?,
         Command::KillNode { node, mode } => nodes::kill(&target, &node, mode.into()).await?,
         Command::StartNode { node } => nodes::start(&target, &node).await?,

@@ -25,10 +25,12 @@ fn print_ran(report: &FaultReport) {
 pub async fn kill(target: &Target, key: &str, mode: FaultMode) -> anyhow::Result<bool> {
     let (inventory, options) = super::reach(target)?;
     let node = inventory.node(key)?;
+    nemesis::check_mode(node, mode)?;
     let mode_name = match mode {
         FaultMode::Stop => "stop (drain, then graceful stop)",
         FaultMode::Kill => "kill (SIGKILL: a crash)",
         FaultMode::Freeze => "freeze (SIGSTOP: a hung PC)",
+        FaultMode::Isolate => "isolate (network cable pulled: Cassandra traffic dropped, SSH kept)",
     };
     println!("{}: {mode_name}", node.label());
     let progress = ui::spinner(format!(
@@ -72,12 +74,12 @@ pub async fn kill(target: &Target, key: &str, mode: FaultMode) -> anyhow::Result
     }
 }
 
-/// Thaw, start, then wait (bounded) until the node is UN for a peer and
+/// Heal, thaw, start, then wait (bounded) until the node is UN for a peer and
 /// answers CQL. `Ok(false)` when it does not come back in time.
 pub async fn start(target: &Target, key: &str) -> anyhow::Result<bool> {
     let (inventory, options) = super::reach(target)?;
     let node = inventory.node(key)?;
-    println!("{}: thaw, then start", node.label());
+    println!("{}: heal, thaw, then start", node.label());
     let progress = ui::spinner(format!("running `{}`", node.command(Verb::Start)));
     let report = nemesis::start(&inventory, node, &options).await;
     progress.finish_and_clear();

@@ -1,13 +1,16 @@
 //! `demo run SCENARIO`: loads and checks the scenario file, brings the lab up
-//! when asked, then hands the run to the scenario conductor.
+//! when asked, runs the preflight checks (unless `--no-preflight`), then hands
+//! the run to the scenario conductor.
 
 use anyhow::{Context, bail};
 
 use crate::cli::{RunArgs, Target};
 use crate::hosts::Inventory;
+use crate::nemesis;
 use crate::paths;
 use crate::remote::RemoteOptions;
 use crate::scenario::model::Scenario;
+use crate::scenario::step::{Action, KillMode};
 use crate::scenario::{Fleet, Run, RunOptions, parse};
 use crate::ui::TermProgress;
 
@@ -24,6 +27,14 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     check_nodes(&args, &scenario, &inventory)?;
     let pace = pace(&scenario, target.lab)?;
     let remote = RemoteOptions::new(&inventory, target.known_hosts());
+    if args.no_preflight {
+        println!("preflight: skipped (--no-preflight)");
+    } else if !super::preflight::check(&inventory, &remote).await {
+        bail!(
+            "preflight found what would break the demonstration (the ✗ rows above): fix it, \
+             or run with --no-preflight to go ahead anyway"
+        );
+    }
     let options = RunOptions {
         presenter: args.presenter,
         keep: args.keep,
@@ -46,11 +57,28 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     Ok(run.conduct().await)
 }
 
-/// Every node the scenario names must be in the inventory, before anything runs.
+/// Every node the scenario names must be in the inventory, and every fault
+/// (`--mode` applied) possible on its node, before anything runs.
 fn check_nodes(args: &RunArgs, scenario: &Scenario, inventory: &Inventory) -> anyhow::Result<()> {
+    let mode_override = args.mode.map(|mode| KillMode::Fault(mode.into()));
     for step in &scenario.steps {
+        // The fault this step will run, `--mode` applied.
+        let fault = match &step.action {
+            Action::KillNode(kill) => match mode_override.unwrap_or(kill.mode) {
+                KillMode::Fault(mode) => Some(mode),
+                KillMode::Manual => None,
+            },
+            _ => None,
+        };
         for arg in step.action.node_args() {
-            if let Err(err) = inventory.node(&arg.node.to_string()) {
+            let checked = inventory
+                .node(&arg.node.to_string())
+                .map_err(anyhow::Error::from)
+                .and_then(|node| match fault {
+                    Some(mode) => Ok(nemesis::check_mode(node, mode)?),
+                    None => Ok(()),
+                });
+            if let Err(err) = checked {
                 bail!(
                     "{}:{}:{}: step {} ({}): {err}",
                     args.scenario.display(),

@@ -52,6 +52,8 @@ pub fn write_node_files(layout: &Layout, java: &Java) -> Result<(), LabError> {
         for file in node_config(layout, &node, java).files(&nodetool) {
             write_file(&file.path, &file.content, file.executable)?;
         }
+        write_file(&node.script("isolate"), &isolate_script(&node), true)?;
+        write_file(&node.script("heal"), &heal_script(&node), true)?;
     }
     Ok(())
 }
@@ -100,10 +102,46 @@ pub async fn start_seed_then_others(
     Ok(())
 }
 
+/// The loopback lab cannot isolate a node (all share one network and loopback; the
+/// conductor refuses it before running this): said plainly to whoever runs it by hand.
+fn isolate_script(node: &NodeLayout) -> String {
+    format!(
+        "#!/bin/sh\n# {name} cannot be isolated on the loopback lab.\n\
+echo \"isolate needs the virtual PCs (demo lab up --pcs) or real PCs: on the loopback lab all nodes share one network\" >&2\nexit 2\n",
+        name = node.name(),
+    )
+}
+
+/// Nothing is ever isolated on the loopback lab: healing (which `start-node` always
+/// runs first) has nothing to undo.
+fn heal_script(node: &NodeLayout) -> String {
+    format!(
+        "#!/bin/sh\n# {name} is never isolated on the loopback lab: nothing to heal.\nexit 0\n",
+        name = node.name(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn the_lab_refuses_isolate_and_heals_harmlessly() {
+        let layout = Layout::at(Path::new("/repo"));
+        let node = &layout.nodes()[1];
+        let run = |script: String| {
+            std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .expect("sh")
+        };
+        let isolate = run(isolate_script(node));
+        assert_eq!(isolate.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&isolate.stderr).contains("demo lab up --pcs"));
+        let heal = run(heal_script(node));
+        assert!(heal.status.success() && heal.stdout.is_empty());
+    }
 
     #[test]
     fn yaml_names_the_node_address_and_seed() {

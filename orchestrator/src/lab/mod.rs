@@ -32,6 +32,7 @@ use thiserror::Error;
 
 use crate::progress::Progress;
 use layout::Layout;
+pub(crate) use process::parse_java_major;
 pub use process::{StatusReport, StatusRow};
 
 /// What can go wrong while running the lab; every message says what to do.

@@ -441,7 +441,7 @@ fn kill_mode(mode: &Spanned<String>, source: &Source<'_>) -> Result<KillMode, Sc
         source.error_at(
             mode,
             format!(
-                "unknown mode \"{}\"; expected one of: stop, kill, freeze, manual",
+                "unknown mode \"{}\"; expected one of: stop, kill, freeze, isolate, manual",
                 mode.get_ref()
             ),
         )
@@ -687,6 +687,30 @@ stop_producer = false
     }
 
     #[test]
+    fn isolate_is_a_mode_of_kill_node_and_of_the_settings() {
+        let text = "title = \"t\"\n[settings]\nmode = \"isolate\"\n\
+                    [[steps]]\nkind = \"kill-node\"\nsay = \"x\"\nnode = 2\n\
+                    [[steps]]\nkind = \"kill-node\"\nsay = \"y\"\nnode = 3\nmode = \"kill\"\n";
+        let scenario = parse_str(text).expect("isolate is a mode");
+        let modes: Vec<KillMode> = scenario
+            .steps
+            .iter()
+            .filter_map(|step| match &step.action {
+                Action::KillNode(kill) => Some(kill.mode),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            modes,
+            [
+                KillMode::Fault(FaultMode::Isolate),
+                KillMode::Fault(FaultMode::Kill)
+            ]
+        );
+        assert_eq!(KillMode::Fault(FaultMode::Isolate).to_string(), "isolate");
+    }
+
+    #[test]
     fn an_unknown_kind_is_pointed_at_with_a_suggestion() {
         let (line, column, message) =
             invalid("title = \"t\"\n[[steps]]\nkind = \"kil-node\"\nsay = \"x\"\nnode = 2\n");
@@ -764,7 +788,10 @@ stop_producer = false
             "title = \"t\"\n[[steps]]\nkind = \"kill-node\"\nsay = \"x\"\nnode = 2\nmode = \"nuke\"\n",
         );
         assert_eq!((line, column), (6, 8));
-        assert_contains(&message, "expected one of: stop, kill, freeze, manual");
+        assert_contains(
+            &message,
+            "expected one of: stop, kill, freeze, isolate, manual",
+        );
 
         let (line, _, message) = invalid(
             "title = \"t\"\n[settings]\nsensors = \"five\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\n",

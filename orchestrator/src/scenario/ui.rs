@@ -53,6 +53,7 @@ pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &
                     Some(OutageMode::Stop) | None => "arrêté",
                     Some(OutageMode::Kill) => "planté",
                     Some(OutageMode::Freeze) => "gelé",
+                    Some(OutageMode::Isolate) => "isolé (câble réseau débranché)",
                     Some(OutageMode::Manual) => "éteint",
                 };
                 format!("{node} {verb}")
@@ -74,6 +75,7 @@ pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &
                     Some(OutageMode::Stop) | None => "stopped",
                     Some(OutageMode::Kill) => "crashed",
                     Some(OutageMode::Freeze) => "frozen",
+                    Some(OutageMode::Isolate) => "isolated (network cable pulled)",
                     Some(OutageMode::Manual) => "switched off",
                 };
                 format!("{node} {verb}")
@@ -340,6 +342,18 @@ mod tests {
         let en = |kind, node, figures| step_label(Language::En, kind, node, figures);
         assert_eq!(fr(StepKind::KillNode, Some("PC2"), &stop), "PC2 arrêté");
         assert_eq!(fr(StepKind::KillNode, Some("PC2"), &freeze), "PC2 gelé");
+        let isolate = Figures {
+            mode: Some(OutageMode::Isolate),
+            ..Figures::default()
+        };
+        assert_eq!(
+            fr(StepKind::KillNode, Some("PC2"), &isolate),
+            "PC2 isolé (câble réseau débranché)"
+        );
+        assert_eq!(
+            en(StepKind::KillNode, Some("PC2"), &isolate),
+            "PC2 isolated (network cable pulled)"
+        );
         assert_eq!(en(StepKind::KillNode, Some("PC2"), &stop), "PC2 stopped");
         assert_eq!(
             fr(StepKind::WaitNodeState, Some("PC2"), &down),

@@ -6,10 +6,12 @@
 //! them into text: [`TermProgress`] (a spinner on stderr for waits, lines on
 //! stdout for steps), [`spinner`], [`table`] and the [`Render`] trait, with
 //! one implementation per report (`cluster`: the check-cluster table;
-//! `lab`: `lab status`), and [`services_table`] for `services up | status`.
+//! `lab`: `lab status`; `preflight`: the preflight table), and [`services_table`]
+//! for `services up | status`.
 
 mod cluster;
 mod lab;
+mod preflight;
 mod services;
 
 use std::sync::Mutex;

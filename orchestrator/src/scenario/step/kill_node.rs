@@ -30,13 +30,13 @@ pub enum KillMode {
 impl KillMode {
     /// The mode a scenario file names (`mode = "freeze"`), if it is one.
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "stop" => Some(KillMode::Fault(FaultMode::Stop)),
-            "kill" => Some(KillMode::Fault(FaultMode::Kill)),
-            "freeze" => Some(KillMode::Fault(FaultMode::Freeze)),
-            "manual" => Some(KillMode::Manual),
-            _ => None,
+        if name == "manual" {
+            return Some(KillMode::Manual);
         }
+        FaultMode::ALL
+            .into_iter()
+            .find(|mode| mode.name() == name)
+            .map(KillMode::Fault)
     }
 
     /// The mode as an event's figure.
@@ -45,6 +45,7 @@ impl KillMode {
             KillMode::Fault(FaultMode::Stop) => OutageMode::Stop,
             KillMode::Fault(FaultMode::Kill) => OutageMode::Kill,
             KillMode::Fault(FaultMode::Freeze) => OutageMode::Freeze,
+            KillMode::Fault(FaultMode::Isolate) => OutageMode::Isolate,
             KillMode::Manual => OutageMode::Manual,
         }
     }
@@ -53,9 +54,7 @@ impl KillMode {
 impl fmt::Display for KillMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            KillMode::Fault(FaultMode::Stop) => "stop",
-            KillMode::Fault(FaultMode::Kill) => "kill",
-            KillMode::Fault(FaultMode::Freeze) => "freeze",
+            KillMode::Fault(mode) => mode.name(),
             KillMode::Manual => "manual",
         })
     }
@@ -123,6 +122,7 @@ impl StepAction for KillNode {
                     FaultMode::Stop => "stopped (drain, then stop)",
                     FaultMode::Kill => "killed (SIGKILL, a crash)",
                     FaultMode::Freeze => "frozen (SIGSTOP, a hung PC)",
+                    FaultMode::Isolate => "isolated (network cable pulled, SSH kept)",
                 };
                 Ok(Done {
                     summary: format!(
