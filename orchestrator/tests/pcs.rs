@@ -10,17 +10,18 @@
 //! PC replaces with its own). A guard runs `demo lab down` whatever happens. Provisioning
 //! them (`lab up --pcs` without --bare) is tests/provision.rs's.
 
-use std::path::{Path, PathBuf};
+mod virtual_pcs;
+
+use std::path::Path;
 use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use demo::hosts::Inventory;
 use demo::remote::{Remote, RemoteError, RemoteOptions};
-use tempfile::TempDir;
-use test_support::{Ran, assert_contains, run_bounded};
+use test_support::{assert_contains, run_bounded};
+use virtual_pcs::{Checkout, DEMO, running_as_root};
 
-const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 const NAMESPACES: [&str; 3] = ["pc1", "pc2", "pc3"];
 const LINKS: [&str; 4] = ["demo-br0", "demo-pc1", "demo-pc2", "demo-pc3"];
 const INSTALL_PATH: &str = "/opt/cassandra-demo";
@@ -74,39 +75,6 @@ fn processes_naming(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The test's own checkout root (DEMO_ROOT); `demo lab down` runs when it is dropped.
-struct VirtualPcs {
-    root: TempDir,
-}
-
-impl VirtualPcs {
-    fn lab(&self) -> PathBuf {
-        self.root.path().join(".lab")
-    }
-
-    fn demo(&self, args: &[&str]) -> Ran {
-        run_bounded(
-            Command::new(DEMO)
-                .args(args)
-                .env("DEMO_ROOT", self.root.path())
-                .env_remove("DEMO_HOSTS"),
-            LIMIT,
-        )
-    }
-}
-
-impl Drop for VirtualPcs {
-    fn drop(&mut self) {
-        let ran = self.demo(&["lab", "down"]);
-        if ran.status != Some(0) {
-            eprintln!(
-                "clean-up `demo lab down` failed:\n{}\n{}",
-                ran.stdout, ran.stderr
-            );
-        }
-    }
-}
-
 /// A link of that name that is not the lab's (an empty bridge), deleted when dropped.
 struct ForeignLink(&'static str);
 
@@ -133,8 +101,7 @@ async fn connect(inventory: &Inventory, index: usize) -> Result<Remote, RemoteEr
 
 #[tokio::test]
 async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: virtual PCs need root (network namespaces, a bridge, mounts)");
+    if !running_as_root() {
         return;
     }
     // One set of virtual PCs per machine: tests/provision.rs builds them too.
@@ -145,19 +112,14 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         "names of the virtual PCs already exist on this host (an earlier run?): {leftovers:?}"
     );
     let install_path_existed = Path::new(INSTALL_PATH).exists();
-    let pcs = VirtualPcs {
-        root: tempfile::Builder::new()
-            .prefix("pcs-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("a temporary checkout under target/"),
-    };
+    let pcs = Checkout::new("pcs-");
 
     // Refused before anything is touched: without root, and with the bridge's name taken.
     let not_root = run_bounded(
         Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups", DEMO])
             .args(["lab", "up", "--pcs", "--bare"])
-            .env("DEMO_ROOT", pcs.root.path()),
+            .env("DEMO_ROOT", pcs.root()),
         LIMIT,
     );
     assert_ne!(not_root.status, Some(0));
@@ -167,7 +129,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     );
     {
         let _foreign = ForeignLink::add("demo-br0");
-        let taken = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+        let taken = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
         assert_ne!(taken.status, Some(0));
         assert!(
             taken
@@ -183,7 +145,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
 
     // From nothing to three PCs.
     let started = Instant::now();
-    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
     up.expect_success("lab up --pcs --bare");
     eprintln!(
         "lab up --pcs --bare took {:.2}s",
@@ -280,7 +242,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
 
     // `--lab` commands reach the PCs: status, and check-cluster running (and failing on)
     // the not yet provisioned nodetool over SSH on each PC.
-    let status = pcs.demo(&["--lab", "lab", "status"]);
+    let status = pcs.demo(&["--lab", "lab", "status"], LIMIT);
     status.expect_success("lab status");
     assert_eq!(
         status.stdout.matches(" listening ").count(),
@@ -288,7 +250,7 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         "{}",
         status.stdout
     );
-    let check = pcs.demo(&["--lab", "check-cluster"]);
+    let check = pcs.demo(&["--lab", "check-cluster"], LIMIT);
     assert_ne!(
         check.status,
         Some(0),
@@ -309,15 +271,15 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
     std::fs::remove_file(pcs.lab().join("pcs/pc2/unshare.pid")).expect("remove pc2's pid file");
     ip(&["netns", "del", "pc2"]);
     let started = Instant::now();
-    let down = pcs.demo(&["lab", "down"]);
+    let down = pcs.demo(&["lab", "down"], LIMIT);
     down.expect_success("lab down");
     eprintln!("lab down took {:.2}s", started.elapsed().as_secs_f64());
     assert_eq!(lab_names_present(), Vec::<String>::new());
     let deadline = Instant::now() + Duration::from_secs(5);
-    let mut left = processes_naming(pcs.root.path());
+    let mut left = processes_naming(pcs.root());
     while !left.is_empty() && Instant::now() < deadline {
         sleep(Duration::from_millis(100));
-        left = processes_naming(pcs.root.path());
+        left = processes_naming(pcs.root());
     }
     assert_eq!(
         left,
@@ -330,6 +292,6 @@ async fn virtual_pcs_are_reached_over_ssh_and_leave_nothing_behind() {
         "{mounts}"
     );
     assert_eq!(Path::new(INSTALL_PATH).exists(), install_path_existed);
-    let again = pcs.demo(&["lab", "down"]);
+    let again = pcs.demo(&["lab", "down"], LIMIT);
     again.expect_success("a second lab down");
 }

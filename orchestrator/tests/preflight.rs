@@ -10,13 +10,15 @@
 //! are made inside the PCs' own namespaces, so they vanish with them. A guard runs
 //! `demo lab down` whatever happens.
 
+mod virtual_pcs;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+use test_support::{FaultLock, run_bounded};
+use virtual_pcs::{Checkout, running_as_root};
 
-const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 /// Every command of this test ends within this.
 const LIMIT: Duration = Duration::from_secs(60);
 /// Provisioning bare PCs (Cassandra uploaded, three nodes started in turn, Kafka).
@@ -24,56 +26,10 @@ const PROVISION_LIMIT: Duration = Duration::from_secs(420);
 /// The JDK the PCs see (the host's), hidden on one PC to stand for a missing Java.
 const JDK: &str = "/usr/lib/jvm/java-17-openjdk-amd64";
 
-struct Ran {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command`, killing it (and failing the test) after `limit`.
-fn run_bounded(command: &mut Command, limit: Duration) -> Ran {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let started = Instant::now();
-    while child.try_wait().expect("wait for child").is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("output");
-    Ran {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// The test's own checkout root (DEMO_ROOT); `demo lab down` runs when it is dropped.
-struct VirtualPcs {
-    root: TempDir,
-}
-
-impl VirtualPcs {
-    fn demo(&self, args: &[&str]) -> Ran {
-        run_bounded(
-            Command::new(DEMO)
-                .args(args)
-                .env("DEMO_ROOT", self.root.path())
-                .env_remove("DEMO_HOSTS"),
-            LIMIT,
-        )
-    }
-
+impl Checkout {
     /// The pid of PC `n`'s init, whose mount namespace is the PC's.
     fn init_pid(&self, n: usize) -> String {
-        let file = self.root.path().join(format!(".lab/pcs/pc{n}/unshare.pid"));
+        let file = self.root().join(format!(".lab/pcs/pc{n}/unshare.pid"));
         std::fs::read_to_string(&file)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
             .trim()
@@ -89,19 +45,7 @@ impl VirtualPcs {
                 .args(args),
             LIMIT,
         );
-        assert!(ran.success, "pc{n}: {args:?}: {}", ran.stderr);
-    }
-}
-
-impl Drop for VirtualPcs {
-    fn drop(&mut self) {
-        let ran = self.demo(&["lab", "down"]);
-        if !ran.success {
-            eprintln!(
-                "clean-up `demo lab down` failed:\n{}\n{}",
-                ran.stdout, ran.stderr
-            );
-        }
+        assert!(ran.status == Some(0), "pc{n}: {args:?}: {}", ran.stderr);
     }
 }
 
@@ -125,36 +69,32 @@ fn write_executable(path: &Path, text: &str) {
 
 #[test]
 fn preflight_names_the_pc_and_what_to_do() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: virtual PCs need root (network namespaces, a bridge, mounts)");
+    if !running_as_root() {
         return;
     }
     if !Path::new(JDK).is_dir() {
         eprintln!("skipped: the missing-Java case hides {JDK}, which this machine lacks");
         return;
     }
-    let pcs = VirtualPcs {
-        root: tempfile::Builder::new()
-            .prefix("preflight-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("a temporary checkout under target/"),
-    };
-    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+    let _lock = FaultLock::acquire_virtual_pcs();
+    let pcs = Checkout::new("preflight-");
+    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
     assert!(
-        up.success,
+        up.status == Some(0),
         "lab up --pcs --bare:\n{}\n{}",
-        up.stdout, up.stderr
+        up.stdout,
+        up.stderr
     );
 
     // Bare PCs: SSH and Java fine; nothing of Cassandra, so every node "not running".
     let started = Instant::now();
-    let bare = pcs.demo(&["--lab", "preflight"]);
+    let bare = pcs.demo(&["--lab", "preflight"], LIMIT);
     eprintln!(
         "preflight on bare PCs took {:.2}s",
         started.elapsed().as_secs_f64()
     );
     assert!(
-        !bare.success,
+        bare.status != Some(0),
         "preflight must fail on bare PCs:\n{}",
         bare.stdout
     );
@@ -207,8 +147,8 @@ fn preflight_names_the_pc_and_what_to_do() {
         ]),
         LIMIT,
     );
-    assert!(ran.success, "iptables in pc2: {}", ran.stderr);
-    let dir: PathBuf = pcs.root.path().to_path_buf();
+    assert!(ran.status == Some(0), "iptables in pc2: {}", ran.stderr);
+    let dir: PathBuf = pcs.root().to_path_buf();
     let real_date = dir.join("real-date");
     std::fs::copy("/usr/bin/date", &real_date).expect("copy date");
     let fake_date = dir.join("fake-date");
@@ -233,12 +173,12 @@ fn preflight_names_the_pc_and_what_to_do() {
     pcs.in_mounts_of(1, &["mount", "--bind", &empty.to_string_lossy(), JDK]);
 
     let started = Instant::now();
-    let broken = pcs.demo(&["--lab", "preflight"]);
+    let broken = pcs.demo(&["--lab", "preflight"], LIMIT);
     eprintln!(
         "preflight on broken PCs took {:.2}s",
         started.elapsed().as_secs_f64()
     );
-    assert!(!broken.success);
+    assert!(broken.status != Some(0));
     let ports = row(&broken.stdout, "✗", "ports 7000/9042/7199", "PC2").expect("PC2 ports");
     assert!(
         ports.contains("10.77.0.2:7000 (storage) from PC3 timed out: a firewall drops it")
@@ -268,44 +208,31 @@ fn preflight_names_the_pc_and_what_to_do() {
             broken.stdout
         );
     }
-    let down = pcs.demo(&["lab", "down"]);
-    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
+    let down = pcs.demo(&["lab", "down"], LIMIT);
+    assert!(
+        down.status == Some(0),
+        "lab down:\n{}\n{}",
+        down.stdout,
+        down.stderr
+    );
 
     // Fresh PCs, provisioned: everything passes; then PC2's cluster_name is changed by hand.
-    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"]);
+    let up = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
     assert!(
-        up.success,
+        up.status == Some(0),
         "lab up --pcs --bare:\n{}\n{}",
-        up.stdout, up.stderr
+        up.stdout,
+        up.stderr
     );
-    // Provision applies the checkout's schema.cql.
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.cql"),
-        pcs.root.path().join("schema.cql"),
-    )
-    .expect("copy schema.cql into the test's checkout");
-    let provisioned = run_bounded(
-        Command::new(DEMO)
-            .args(["--lab", "provision"])
-            .env("DEMO_ROOT", pcs.root.path())
-            .env_remove("DEMO_HOSTS"),
-        PROVISION_LIMIT,
-    );
+    pcs.demo(&["--lab", "provision"], PROVISION_LIMIT)
+        .expect_success("provision");
+    let healthy = pcs.demo(&["--lab", "preflight"], LIMIT);
     assert!(
-        provisioned.success,
-        "provision:\n{}\n{}",
-        provisioned.stdout, provisioned.stderr
-    );
-    let healthy = pcs.demo(&["--lab", "preflight"]);
-    assert!(
-        healthy.success,
+        healthy.status == Some(0),
         "preflight on a provisioned cluster:\n{}",
         healthy.stdout
     );
-    let yaml = pcs
-        .root
-        .path()
-        .join(".lab/pcs/pc2/root/conf/cassandra.yaml");
+    let yaml = pcs.lab().join("pcs/pc2/root/conf/cassandra.yaml");
     let text = std::fs::read_to_string(&yaml).expect("PC2's cassandra.yaml");
     let renamed = text.replace(
         "cluster_name: iot_demo_cluster",
@@ -313,8 +240,8 @@ fn preflight_names_the_pc_and_what_to_do() {
     );
     assert_ne!(renamed, text, "no cluster_name line in:\n{text}");
     std::fs::write(&yaml, renamed).expect("write PC2's cassandra.yaml");
-    let wrong = pcs.demo(&["--lab", "preflight"]);
-    assert!(!wrong.success);
+    let wrong = pcs.demo(&["--lab", "preflight"], LIMIT);
+    assert!(wrong.status != Some(0));
     let config = row(&wrong.stdout, "✗", "cassandra.yaml", "PC2")
         .unwrap_or_else(|| panic!("no failed cassandra.yaml row for PC2:\n{}", wrong.stdout));
     assert!(
@@ -322,6 +249,11 @@ fn preflight_names_the_pc_and_what_to_do() {
             && config.contains("demo provision"),
         "{config}"
     );
-    let down = pcs.demo(&["lab", "down"]);
-    assert!(down.success, "lab down:\n{}\n{}", down.stdout, down.stderr);
+    let down = pcs.demo(&["lab", "down"], LIMIT);
+    assert!(
+        down.status == Some(0),
+        "lab down:\n{}\n{}",
+        down.stdout,
+        down.stderr
+    );
 }

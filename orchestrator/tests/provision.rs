@@ -10,39 +10,20 @@
 //! a guard runs `demo lab down` whatever happens. Prints the figures: bare PCs to a
 //! formed cluster with schema, and a no-op provision.
 
+mod virtual_pcs;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use tempfile::TempDir;
-use test_support::{FaultLock, Ran, assert_contains, run_bounded};
+use test_support::{FaultLock, Ran, assert_contains};
+use virtual_pcs::{Checkout, running_as_root};
 
-const DEMO: &str = env!("CARGO_BIN_EXE_demo");
 /// Bare PCs to a formed cluster: the target is 4 minutes on a 2-core machine.
 const PROVISION_LIMIT: Duration = Duration::from_secs(600);
 const SHORT_LIMIT: Duration = Duration::from_secs(180);
 
-/// The test's checkout root (DEMO_ROOT); `demo lab down` runs when it is dropped.
-struct Checkout {
-    root: TempDir,
-}
-
 impl Checkout {
-    fn lab(&self) -> PathBuf {
-        self.root.path().join(".lab")
-    }
-
-    fn demo(&self, args: &[&str], limit: Duration) -> Ran {
-        run_bounded(
-            Command::new(DEMO)
-                .args(args)
-                .env("DEMO_ROOT", self.root.path())
-                .env_remove("DEMO_HOSTS"),
-            limit,
-        )
-    }
-
     fn demo_ok(&self, args: &[&str], limit: Duration) -> Ran {
         let ran = self.demo(args, limit);
         assert_eq!(
@@ -106,18 +87,6 @@ impl Checkout {
     }
 }
 
-impl Drop for Checkout {
-    fn drop(&mut self) {
-        let ran = self.demo(&["lab", "down"], SHORT_LIMIT);
-        if ran.status != Some(0) {
-            eprintln!(
-                "clean-up `demo lab down` failed:\n{}\n{}",
-                ran.stdout, ran.stderr
-            );
-        }
-    }
-}
-
 fn collect(path: &Path, files: &mut BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return;
@@ -152,24 +121,12 @@ fn pid_alive(pid: &str) -> bool {
 
 #[test]
 fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_nothing() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: virtual PCs need root (network namespaces, a bridge, mounts)");
+    if !running_as_root() {
         return;
     }
     let _lock = FaultLock::acquire_virtual_pcs();
     let test_started = Instant::now();
-    let checkout = Checkout {
-        root: tempfile::Builder::new()
-            .prefix("provision-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-            .expect("a temporary checkout under target/"),
-    };
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    std::fs::copy(
-        repo.join("schema.cql"),
-        checkout.root.path().join("schema.cql"),
-    )
-    .expect("copy schema.cql");
+    let checkout = Checkout::new("provision-");
 
     checkout.demo_ok(&["lab", "up", "--pcs", "--bare"], SHORT_LIMIT);
 

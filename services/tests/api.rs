@@ -83,12 +83,7 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let id = format!("{}01", s.prefix);
 
     let sensors = get_json(&format!("{base}/sensors"));
-    let mine = sensors
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["sensor_id"] == id.as_str())
-        .unwrap_or_else(|| panic!("{id} not in {sensors}"));
+    let mine = element_with(&sensors, "sensor_id", &id);
     assert_eq!(keys(mine), ["last_timestamp", "last_value", "sensor_id"]);
     assert!(mine["last_value"].is_f64());
     assert!(mine["last_timestamp"].as_str().unwrap().ends_with('Z'));
@@ -158,12 +153,7 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let run_id = unique("api-run");
     write_event(&run_id);
     let events = get_json(&format!("{base}/events?limit=1000"));
-    let event = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["run_id"] == run_id.as_str())
-        .unwrap_or_else(|| panic!("event of {run_id} not in {events}"));
+    let event = element_with(&events, "run_id", &run_id);
     assert_eq!(
         keys(event),
         [
@@ -219,6 +209,16 @@ fn every_endpoint_answers_with_its_documented_shape() {
     let (status, page) = http_get(&format!("{base}/")).unwrap();
     assert_eq!(status, 200);
     assert!(page.to_lowercase().contains("<html"), "{page}");
+}
+
+/// The element of the JSON array `list` whose `key` is `value`.
+#[track_caller]
+fn element_with<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .find(|element| element[key] == value)
+        .unwrap_or_else(|| panic!("no element with {key} {value:?} in {list}"))
 }
 
 /// What the conductor writes: one scenario event of today.

@@ -94,22 +94,18 @@ fn render_plan(done: &Provisioned) -> String {
 }
 
 fn verdict(done: &Provisioned) -> String {
+    let took = done.took.as_secs_f64();
     match (done.dry_run, done.up_to_date) {
-        (true, true) => format!(
-            "Dry run: everything is up to date; nothing would change ({:.1}s).",
-            done.took.as_secs_f64()
-        ),
-        (true, false) => format!(
-            "Dry run: nothing was touched ({:.1}s).",
-            done.took.as_secs_f64()
-        ),
-        (false, true) => format!(
-            "Everything was up to date: no file changed, nothing restarted ({:.1}s).",
-            done.took.as_secs_f64()
-        ),
+        (true, true) => {
+            format!("Dry run: everything is up to date; nothing would change ({took:.1}s).")
+        }
+        (true, false) => format!("Dry run: nothing was touched ({took:.1}s)."),
+        (false, true) => {
+            format!("Everything was up to date: no file changed, nothing restarted ({took:.1}s).")
+        }
         (false, false) => format!(
-            "Provisioned in {:.0}s: the cluster is formed, schema applied, Kafka up. Check it with `demo check-cluster`.",
-            done.took.as_secs_f64()
+            "Provisioned in {took:.0}s: the cluster is formed, schema applied, Kafka up. \
+             Check it with `demo check-cluster`."
         ),
     }
 }
