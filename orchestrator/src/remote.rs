@@ -427,21 +427,7 @@ async fn run_ssh(
             .spawn()
             .await
             .map_err(|err| spawn_error(&err))?;
-        let mut stdout = child.stdout().take();
-        let mut stderr = child.stderr().take();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let read_out = async {
-            if let Some(pipe) = stdout.as_mut() {
-                // A broken pipe only means the command ended: keep what was read.
-                let _ = pipe.read_to_end(&mut out).await;
-            }
-        };
-        let read_err = async {
-            if let Some(pipe) = stderr.as_mut() {
-                let _ = pipe.read_to_end(&mut err).await;
-            }
-        };
-        tokio::join!(read_out, read_err);
+        let (out, err) = read_outputs(child.stdout().take(), child.stderr().take()).await;
         // openssh reads exit codes 127 and 255 as errors; the output is
         // already in hand, so report them as the exit codes they also are.
         let status = match child.wait().await {
@@ -463,6 +449,27 @@ async fn run_ssh(
         Ok(CommandOutput::from_bytes(status, &out, &err))
     };
     within(host, command, timeout, work).await
+}
+
+/// Reads a remote command's stdout and stderr to their ends, together. A
+/// broken pipe only means the command ended: what was read is kept.
+async fn read_outputs(
+    stdout: Option<openssh::ChildStdout>,
+    stderr: Option<openssh::ChildStderr>,
+) -> (Vec<u8>, Vec<u8>) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let read_out = async {
+        if let Some(mut pipe) = stdout {
+            let _ = pipe.read_to_end(&mut out).await;
+        }
+    };
+    let read_err = async {
+        if let Some(mut pipe) = stderr {
+            let _ = pipe.read_to_end(&mut err).await;
+        }
+    };
+    tokio::join!(read_out, read_err);
+    (out, err)
 }
 
 /// `work` within `timeout`, or a [`RemoteError::CommandTimeout`] naming the
@@ -507,9 +514,6 @@ async fn run_ssh_with_input<R: AsyncRead + Unpin>(
             .await
             .map_err(|err| spawn_error(error_chain(&err)))?;
         let stdin = child.stdin().take();
-        let mut stdout = child.stdout().take();
-        let mut stderr = child.stderr().take();
-        let (mut out, mut err) = (Vec::new(), Vec::new());
         let feed = async {
             let Some(mut stdin) = stdin else {
                 return Err("no stdin to write to".to_string());
@@ -522,17 +526,10 @@ async fn run_ssh_with_input<R: AsyncRead + Unpin>(
                 .await
                 .map_err(|e| format!("closing its input: {e}"))
         };
-        let read_out = async {
-            if let Some(pipe) = stdout.as_mut() {
-                let _ = pipe.read_to_end(&mut out).await;
-            }
-        };
-        let read_err = async {
-            if let Some(pipe) = stderr.as_mut() {
-                let _ = pipe.read_to_end(&mut err).await;
-            }
-        };
-        let (fed, (), ()) = tokio::join!(feed, read_out, read_err);
+        let (fed, (out, err)) = tokio::join!(
+            feed,
+            read_outputs(child.stdout().take(), child.stderr().take())
+        );
         let status = child
             .wait()
             .await

@@ -79,12 +79,7 @@ fn preflight_names_the_pc_and_what_to_do() {
     let _lock = FaultLock::acquire_virtual_pcs();
     let pcs = Checkout::new("preflight-");
     let up = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
-    assert!(
-        up.status == Some(0),
-        "lab up --pcs --bare:\n{}\n{}",
-        up.stdout,
-        up.stderr
-    );
+    up.expect_success("lab up --pcs --bare");
 
     // Bare PCs: SSH and Java fine; nothing of Cassandra, so every node "not running".
     let started = Instant::now();
@@ -209,21 +204,11 @@ fn preflight_names_the_pc_and_what_to_do() {
         );
     }
     let down = pcs.demo(&["lab", "down"], LIMIT);
-    assert!(
-        down.status == Some(0),
-        "lab down:\n{}\n{}",
-        down.stdout,
-        down.stderr
-    );
+    down.expect_success("lab down");
 
     // Fresh PCs, provisioned: everything passes; then PC2's cluster_name is changed by hand.
     let up = pcs.demo(&["lab", "up", "--pcs", "--bare"], LIMIT);
-    assert!(
-        up.status == Some(0),
-        "lab up --pcs --bare:\n{}\n{}",
-        up.stdout,
-        up.stderr
-    );
+    up.expect_success("lab up --pcs --bare");
     pcs.demo(&["--lab", "provision"], PROVISION_LIMIT)
         .expect_success("provision");
     let healthy = pcs.demo(&["--lab", "preflight"], LIMIT);
@@ -250,10 +235,5 @@ fn preflight_names_the_pc_and_what_to_do() {
         "{config}"
     );
     let down = pcs.demo(&["lab", "down"], LIMIT);
-    assert!(
-        down.status == Some(0),
-        "lab down:\n{}\n{}",
-        down.stdout,
-        down.stderr
-    );
+    down.expect_success("lab down");
 }

@@ -1,5 +1,6 @@
-//! `demo run SCENARIO`: loads and checks the scenario file, brings the lab up
-//! when asked, runs the preflight checks (unless `--no-preflight`), then hands
+//! `demo run SCENARIO`: loads and checks the scenario file, brings the
+//! loopback lab up when asked (the virtual PCs, when they are the lab, are
+//! used as they are), runs the preflight checks (unless `--no-preflight`), then hands
 //! the run to the scenario conductor.
 
 use anyhow::{Context, bail};
@@ -17,7 +18,9 @@ use crate::ui::TermProgress;
 /// True when every step passed.
 pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     let scenario = parse::load(&args.scenario)?;
-    if target.lab {
+    if target.lab && crate::lab::pcs::recorded(&paths::lab_dir()) {
+        println!("lab: the virtual PCs (.lab/hosts.toml), reached over SSH");
+    } else if target.lab {
         println!("lab: checking that it is up (bringing it up if needed)...");
         crate::lab::ensure_up(&TermProgress::default())
             .await
