@@ -18,8 +18,8 @@ pub const CQL_PORT: u16 = 9042;
 pub const STORAGE_PORT: u16 = 7000;
 /// JMX (nodetool) on a PC.
 pub const JMX_PORT: u16 = 7199;
-/// The datacenter and rack every node is in: SimpleSnitch's own names, so a lab node
-/// and a PC agree with any node that ever ran with the default snitch.
+/// The datacenter and rack every node is in: SimpleSnitch's own names, so a node
+/// agrees with any node that ever ran with the default snitch.
 const DATACENTER: &str = "datacenter1";
 const RACK: &str = "rack1";
 
@@ -67,17 +67,6 @@ pub enum Tokens {
     Allocated { replication_factor: u32 },
 }
 
-/// Which snitch tells the node where its peers are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Snitch {
-    /// The lab's: every node in one rack, reads routed by the dynamic snitch.
-    Simple,
-    /// The PCs': one DC and rack from cassandra-rackdc.properties, and no dynamic
-    /// snitch, so a coordinator that holds a replica reads its own (the node the
-    /// dashboard asks serves from its own disk, as the demonstration claims).
-    GossipingOwnReplicaFirst,
-}
-
 /// Where nodetool reaches the node's JMX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jmx {
@@ -117,7 +106,6 @@ pub struct NodeConfig {
     pub heap_mb: u32,
     pub jmx: Jmx,
     pub tokens: Tokens,
-    pub snitch: Snitch,
     /// File name of the jamm jar in `home/lib` (Cassandra's memory meter agent).
     pub jamm_jar: Option<String>,
 }
@@ -161,15 +149,14 @@ impl NodeConfig {
             text(self.conf("cassandra.yaml"), self.cassandra_yaml()),
             text(self.conf("logback.xml"), LOGBACK_NODE.to_string()),
         ];
-        if self.snitch == Snitch::GossipingOwnReplicaFirst {
-            files.push(text(
+        files.extend([
+            text(
                 self.conf("cassandra-rackdc.properties"),
                 format!(
-                    "# Written by `demo provision`: every PC in one DC and rack.\ndc={DATACENTER}\nrack={RACK}\n"
+                    "# {}\n# Every node in one DC and rack.\ndc={DATACENTER}\nrack={RACK}\n",
+                    self.written_by
                 ),
-            ));
-        }
-        files.extend([
+            ),
             script(self.script("start"), self.start_script()),
             script(self.script("stop"), self.stop_script(nodetool)),
             script(
@@ -203,16 +190,6 @@ allocate_tokens_for_local_replication_factor: {replication_factor}\n\
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner\n"
             ),
         };
-        let snitch = match self.snitch {
-            Snitch::Simple => "endpoint_snitch: SimpleSnitch\n".to_string(),
-            Snitch::GossipingOwnReplicaFirst => {
-                "# One DC and rack (cassandra-rackdc.properties); no dynamic snitch, so a node\n\
-# holding a replica answers reads from its own.\n\
-endpoint_snitch: GossipingPropertyFileSnitch\n\
-dynamic_snitch: false\n"
-                    .to_string()
-            }
-        };
         let seeds = self
             .seeds
             .iter()
@@ -223,7 +200,11 @@ dynamic_snitch: false\n"
             "# {written_by}\n\
 cluster_name: {cluster}\n\
 {tokens}\
-{snitch}\
+# One DC and rack (cassandra-rackdc.properties); no dynamic snitch, so a node\n\
+# holding a replica answers reads from its own (the node the dashboard asks\n\
+# serves from its own disk, and expect-catch-up can read what it holds).\n\
+endpoint_snitch: GossipingPropertyFileSnitch\n\
+dynamic_snitch: false\n\
 seed_provider:\n  - class_name: org.apache.cassandra.locator.SimpleSeedProvider\n    parameters:\n      - seeds: \"{seeds}\"\n\
 listen_address: {address}\n\
 rpc_address: {address}\n\
@@ -282,13 +263,10 @@ alive() {{\n  [ -n \"$pid\" ] && [ -r \"/proc/$pid/cmdline\" ] && grep -qa \"$NO
                 self.address
             ),
         };
-        let rackdc = match self.snitch {
-            Snitch::Simple => String::new(),
-            Snitch::GossipingOwnReplicaFirst => format!(
-                " -Dcassandra-rackdc.properties=file://{}",
-                self.conf("cassandra-rackdc.properties").display()
-            ),
-        };
+        let rackdc = format!(
+            " -Dcassandra-rackdc.properties=file://{}",
+            self.conf("cassandra-rackdc.properties").display()
+        );
         format!(
             "{prologue}# Starts {name} in the background; a running node is only woken (SIGCONT).\n\
 if alive; then kill -CONT \"$pid\"; echo \"{name} already running (pid $pid)\"; exit 0; fi\n\
@@ -456,7 +434,6 @@ mod tests {
             tokens: Tokens::Allocated {
                 replication_factor: 3,
             },
-            snitch: Snitch::GossipingOwnReplicaFirst,
             jamm_jar: Some("jamm-0.4.0.jar".into()),
         }
     }

@@ -7,8 +7,14 @@ use std::path::{Path, PathBuf};
 
 /// The checkout's root: `$DEMO_ROOT` if set, else the nearest ancestor of the
 /// current directory holding `schema.cql`, else the checkout this binary was
-/// built from.
+/// built from. Canonical, because a lab process is recognised by its paths in
+/// its command line: `orchestrator/..` would not match the `.lab` it runs from.
 pub fn project_root() -> PathBuf {
+    let root = declared_or_found_root();
+    std::fs::canonicalize(&root).unwrap_or(root)
+}
+
+fn declared_or_found_root() -> PathBuf {
     if let Some(root) = std::env::var_os("DEMO_ROOT").filter(|root| !root.is_empty()) {
         return PathBuf::from(root);
     }

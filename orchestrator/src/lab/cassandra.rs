@@ -13,7 +13,7 @@ use super::layout::{CASSANDRA_HEAP_MB, CLUSTER_NAME, Layout, NodeLayout};
 use super::process::{self, Java};
 use super::ready;
 use super::{LabError, run_script, write_file};
-use crate::node_config::{self, Jmx, NODE_DIRS, NodeConfig, Snitch, Tokens};
+use crate::node_config::{self, Jmx, NODE_DIRS, NodeConfig, Tokens};
 use crate::progress::Progress;
 
 /// A node that has not opened its CQL port by then is reported with its log.
@@ -80,7 +80,6 @@ fn node_config(layout: &Layout, node: &NodeLayout, java: &Java) -> NodeConfig {
         heap_mb: CASSANDRA_HEAP_MB,
         jmx: Jmx::Local(node.jmx_port()),
         tokens: Tokens::Fixed(node.initial_token()),
-        snitch: Snitch::Simple,
     }
 }
 
@@ -156,7 +155,9 @@ mod tests {
         assert!(yaml.contains("seeds: \"127.0.0.1:7000\""));
         assert!(yaml.contains(&format!("cluster_name: {CLUSTER_NAME}\n")));
         assert!(yaml.contains("/repo/.lab/node2/data"));
-        assert!(yaml.contains("endpoint_snitch: SimpleSnitch\nseed_provider"));
+        assert!(
+            yaml.contains("endpoint_snitch: GossipingPropertyFileSnitch\ndynamic_snitch: false\n")
+        );
         assert!(yaml.contains("auto_bootstrap: false\n"));
     }
 }

@@ -167,7 +167,7 @@ pub fn check_ports_free(layout: &Layout) -> Result<(), LabError> {
                 return Err(LabError::PortTaken {
                     address: address.clone(),
                     port: *port,
-                    holder: port_holder(*port),
+                    holder: port_holder(address, *port),
                 });
             }
         }
@@ -175,10 +175,10 @@ pub fn check_ports_free(layout: &Layout) -> Result<(), LabError> {
     Ok(())
 }
 
-/// Who listens on a port, from `ss` when it is installed.
-fn port_holder(port: u16) -> Option<String> {
+/// Who listens on `address:port`, from `ss` when it is installed.
+fn port_holder(address: &str, port: u16) -> Option<String> {
     let output = std::process::Command::new("ss")
-        .args(["-Hltnp", &format!("sport = :{port}")])
+        .args(["-Hltnp", &format!("src {address} and sport = :{port}")])
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&output.stdout);

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::hosts::{Inventory, MIN_HEAP_MB, NodeSpec};
 use crate::lab::process::parse_java_major;
 use crate::node_config::{
-    self, CQL_PORT, JMX_PORT, Jmx, LOGBACK_TOOLS, NodeConfig, NodeFile, STORAGE_PORT, Snitch,
-    Tokens, quote,
+    self, CQL_PORT, JMX_PORT, Jmx, LOGBACK_TOOLS, NodeConfig, NodeFile, STORAGE_PORT, Tokens, quote,
 };
 
 /// Java majors Cassandra 5.0 runs on.
@@ -73,7 +72,6 @@ pub fn node_config(
         tokens: Tokens::Allocated {
             replication_factor: inventory.cluster.replication_factor,
         },
-        snitch: Snitch::GossipingOwnReplicaFirst,
         jamm_jar,
     }
 }
