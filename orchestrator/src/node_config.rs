@@ -62,10 +62,17 @@ pub enum Tokens {
     /// One fixed token and no bootstrap: every lab node can start at once (the lab
     /// always has exactly its three nodes).
     Fixed(i64),
-    /// Cassandra's own allocation (16 vnodes for RF 3) with bootstrap: a PC joins a
-    /// running cluster and streams its share of the data, however many PCs there are.
-    Allocated { replication_factor: u32 },
+    /// Cassandra's own allocation (16 vnodes, balanced for schema.cql's replication
+    /// factor) with bootstrap: a PC joins a running cluster and streams its share of the
+    /// data, however many PCs there are.
+    Allocated,
 }
+
+/// The keyspace's replication factor as schema.cql creates it (the brief's 3), which the
+/// token allocator balances for. Not hosts.toml's: a hosts.toml listing two PCs while the
+/// third is not ready must say 2 there, and when the third is added the running PCs'
+/// configuration must not change (the allocator only matters when a node first joins).
+const SCHEMA_REPLICATION_FACTOR: u32 = 3;
 
 /// Where nodetool reaches the node's JMX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,11 +189,11 @@ initial_token: {token}\n\
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner\n\
 auto_bootstrap: false\n"
             ),
-            Tokens::Allocated { replication_factor } => format!(
+            Tokens::Allocated => format!(
                 "# Tokens allocated by Cassandra for the keyspace's replication; a new PC\n\
 # bootstraps (streams its share) when it joins a running cluster.\n\
 num_tokens: 16\n\
-allocate_tokens_for_local_replication_factor: {replication_factor}\n\
+allocate_tokens_for_local_replication_factor: {SCHEMA_REPLICATION_FACTOR}\n\
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner\n"
             ),
         };
@@ -431,11 +438,20 @@ mod tests {
             java: "/usr/bin/java".into(),
             heap_mb: 1024,
             jmx: Jmx::Remote(JMX_PORT),
-            tokens: Tokens::Allocated {
-                replication_factor: 3,
-            },
+            tokens: Tokens::Allocated,
             jamm_jar: Some("jamm-0.4.0.jar".into()),
         }
+    }
+
+    #[test]
+    fn tokens_are_balanced_for_the_replication_factor_schema_cql_creates() {
+        let schema = include_str!("../../schema.cql");
+        assert!(
+            schema.contains(&format!(
+                "'replication_factor': {SCHEMA_REPLICATION_FACTOR}}}"
+            )),
+            "schema.cql's keyspace is not created with RF {SCHEMA_REPLICATION_FACTOR}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `demo provision` for real, on the virtual PCs: from bare PCs a dry run touches
-//! nothing; provisioning forms the cluster (check-cluster passes, schema applied) and
-//! starts the app PC's Kafka; a second run changes no file, restarts no process and says
+//! nothing; provisioning forms the cluster of the PCs hosts.toml lists (schema applied)
+//! and starts the app PC's Kafka; a PC added to hosts.toml later joins the running
+//! cluster with the next provision (check-cluster passes); a second run changes no file, restarts no process and says
 //! so; a dry run on provisioned PCs changes nothing either. Then `lab down` and `lab up
 //! --pcs` (without --bare): the PCs are rebuilt and provisioned in one command.
 //!
@@ -8,7 +9,7 @@
 //! PCs' lock (tests/pcs.rs builds them too); its checkout root is a temporary directory
 //! under target/, whose `.lab` receives the distributions (from Maven's local cache);
 //! a guard runs `demo lab down` whatever happens. Prints the figures: bare PCs to a
-//! formed cluster with schema, and a no-op provision.
+//! formed cluster with schema (two PCs, then the third joining), and a no-op provision.
 
 mod virtual_pcs;
 
@@ -108,6 +109,18 @@ fn collect(path: &Path, files: &mut BTreeMap<PathBuf, (Vec<u8>, SystemTime)>) {
     }
 }
 
+/// The virtual PCs' inventory without PC3's `[[nodes]]` table, and a replication factor
+/// that two nodes can hold (hosts.toml refuses one larger than the number of nodes).
+fn without_pc3(hosts: &str) -> String {
+    let (before, rest) = hosts
+        .split_once("[[nodes]]\nname = \"PC3\"")
+        .expect("PC3's table in .lab/hosts.toml");
+    let after = &rest[rest.find("\n[").expect("a table after PC3's")..];
+    let two = format!("{before}{}", after.trim_start_matches('\n'));
+    assert!(two.contains("replication_factor = 3"), "{two}");
+    two.replace("replication_factor = 3", "replication_factor = 2")
+}
+
 /// A process that runs: a zombie (dead, not yet reaped by its new parent) does not.
 fn pid_alive(pid: &str) -> bool {
     let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat"));
@@ -157,15 +170,37 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
     assert_eq!(checkout.all_pc_files(), before, "a dry run touched a PC");
     assert!(checkout.pids().iter().all(String::is_empty));
 
-    // Bare PCs to a formed cluster with the schema, and Kafka on the app PC.
+    // Bare PCs to a formed cluster with the schema, and Kafka on the app PC; PC3 comes
+    // later, as a PC not ready on the first day would: first hosts.toml without it
+    // (two nodes, so a replication factor of 2 there; schema.cql keeps 3), then with it.
+    let hosts = checkout.lab().join("hosts.toml");
+    let three_pcs = std::fs::read_to_string(&hosts).expect("read .lab/hosts.toml");
+    std::fs::write(&hosts, without_pc3(&three_pcs)).expect("write a hosts.toml without PC3");
     let started = Instant::now();
-    let provisioned = checkout.demo_ok(&["--lab", "provision"], PROVISION_LIMIT);
-    let formed = started.elapsed();
+    let two = checkout.demo_ok(&["--lab", "provision"], PROVISION_LIMIT);
+    let two_formed = started.elapsed();
+    assert_contains(&two.stdout, "✓ PC2: joined and UN");
+    assert!(!two.stdout.contains("PC3"), "{}", two.stdout);
+
+    std::fs::write(&hosts, &three_pcs).expect("restore .lab/hosts.toml");
+    let started = Instant::now();
+    let added = checkout.demo_ok(&["--lab", "provision"], PROVISION_LIMIT);
+    let joined = started.elapsed();
+    for n in 1..=2 {
+        assert_contains(&added.stdout, format!("PC{n}: up to date, running"));
+    }
+    // Shown joining (a peer lists it UJ while it streams its share), then UN.
+    // (Cassandra announces the bootstrap, then waits ring_delay, 30 s, before streaming.)
+    assert_contains(&added.stdout, "PC3: in the ring after");
+    assert_contains(&added.stdout, "sees it UJ)");
+    assert_contains(&added.stdout, "✓ PC3: joined and UN");
     eprintln!(
-        "bare virtual PCs to a formed cluster with schema: {:.0}s",
-        formed.as_secs_f64()
+        "bare virtual PCs to a formed cluster with schema: {:.0}s for PC1-PC2, \
+         then {:.0}s for PC3 to be uploaded and join ({:.0}s in all)",
+        two_formed.as_secs_f64(),
+        joined.as_secs_f64(),
+        (two_formed + joined).as_secs_f64()
     );
-    assert_contains(&provisioned.stdout, "✓ PC2: joined and UN");
     let check = checkout.demo(&["--lab", "check-cluster"], SHORT_LIMIT);
     check.expect_success("check-cluster");
 

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use super::ClusterError;
 use super::observe::states_via;
 use crate::hosts::{Inventory, NodeSpec};
-use crate::nodetool::NodeState;
+use crate::nodetool::{Membership, NodeState};
 use crate::progress::Progress;
 use crate::remote::{Remote, RemoteOptions};
 use crate::wait;
@@ -22,6 +22,8 @@ const POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub enum Expectation {
     /// UN: up and normal.
     Up,
+    /// Up and in the ring, joining (UJ, streaming its share) or already UN.
+    InRing,
     /// Down (DN, or any D state).
     Down,
 }
@@ -30,15 +32,21 @@ impl std::fmt::Display for Expectation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Expectation::Up => "UN",
+            Expectation::InRing => "UJ or UN",
             Expectation::Down => "down",
         })
     }
 }
 
 impl Expectation {
-    fn met_by(self, state: Option<NodeState>) -> bool {
+    /// Whether a peer's view of the node (None: not listed) is the wanted one.
+    pub fn met_by(self, state: Option<NodeState>) -> bool {
         match self {
             Expectation::Up => state == Some(NodeState::UN),
+            Expectation::InRing => state.is_some_and(|state| {
+                state.is_up()
+                    && matches!(state.membership, Membership::Joining | Membership::Normal)
+            }),
             Expectation::Down => state.is_some_and(|state| !state.is_up()),
         }
     }
@@ -141,5 +149,13 @@ mod tests {
         assert!(!Expectation::Up.met_by(Some("UJ".parse().unwrap())));
         assert!(Expectation::Down.met_by(Some(NodeState::DN)));
         assert!(!Expectation::Down.met_by(None));
+        for (state, in_ring) in [("UJ", true), ("UN", true), ("DN", false), ("UL", false)] {
+            assert_eq!(
+                Expectation::InRing.met_by(Some(state.parse().unwrap())),
+                in_ring,
+                "{state}"
+            );
+        }
+        assert!(!Expectation::InRing.met_by(None));
     }
 }

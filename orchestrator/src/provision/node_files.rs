@@ -69,9 +69,7 @@ pub fn node_config(
         java: PathBuf::from(java),
         heap_mb,
         jmx: Jmx::Remote(JMX_PORT),
-        tokens: Tokens::Allocated {
-            replication_factor: inventory.cluster.replication_factor,
-        },
+        tokens: Tokens::Allocated,
         jamm_jar,
     }
 }

@@ -57,16 +57,32 @@ pub async fn in_order(
         let started = Instant::now();
         pc.remote.run_ok(pc.node.command(Verb::Start)).await?;
         let joining = running.nodes.len() > 1;
-        progress.waiting(&format!(
-            "{name}: started, waiting until it is UN{}",
-            if joining { " (joining the ring)" } else { "" }
-        ));
+        if joining {
+            // Shown joining: the moment a peer lists it UJ (streaming its share), then UN.
+            progress.waiting(&format!("{name}: started, waiting until it joins the ring"));
+            let seen = cluster::wait_for_state(
+                &running,
+                &pc.node,
+                Expectation::InRing,
+                options,
+                UN_TIMEOUT,
+                Some(progress),
+            )
+            .await?;
+            progress.step(&format!(
+                "{name}: in the ring after {:.0}s ({} sees it {})",
+                started.elapsed().as_secs_f64(),
+                seen.observer,
+                seen.state
+            ));
+        }
+        progress.waiting(&format!("{name}: started, waiting until it is UN"));
         cluster::wait_for_state(
             &running,
             &pc.node,
             Expectation::Up,
             options,
-            UN_TIMEOUT,
+            UN_TIMEOUT.saturating_sub(started.elapsed()),
             Some(progress),
         )
         .await?;

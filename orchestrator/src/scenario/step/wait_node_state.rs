@@ -156,7 +156,7 @@ pub(super) async fn wait_seen(
             .collect::<Vec<_>>();
         let all_met = views
             .iter()
-            .all(|(_, answer)| answer.as_ref().is_ok_and(|seen| meets(wanted, *seen)));
+            .all(|(_, answer)| answer.as_ref().is_ok_and(|seen| wanted.met_by(*seen)));
         let shown = describe_views(&views);
         if all_met {
             return Ok(format!(
@@ -176,13 +176,6 @@ pub(super) async fn wait_seen(
         ),
         details: json!({ "node": node.name, "state": state.to_string() }),
     })
-}
-
-fn meets(wanted: Expectation, seen: Option<NodeState>) -> bool {
-    match wanted {
-        Expectation::Up => seen == Some(NodeState::UN),
-        Expectation::Down => seen.is_some_and(|state| !state.is_up()),
-    }
 }
 
 fn describe_views(views: &[(String, Result<Option<NodeState>, String>)]) -> String {
