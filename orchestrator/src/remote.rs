@@ -238,7 +238,16 @@ impl Remote {
     ) -> Result<CommandOutput, RemoteError> {
         match &self.transport {
             Connection::Local => run_local(&self.host, command, timeout).await,
-            Connection::Ssh(session) => run_ssh(session, &self.host, command, timeout).await,
+            Connection::Ssh(session) => {
+                run_ssh(
+                    session,
+                    &self.host,
+                    command,
+                    None::<tokio::io::Empty>,
+                    timeout,
+                )
+                .await
+            }
         }
     }
 
@@ -253,9 +262,19 @@ impl Remote {
         let output = match &self.transport {
             Connection::Local => run_local_with_input(&self.host, command, input, timeout).await,
             Connection::Ssh(session) => {
-                run_ssh_with_input(session, &self.host, command, input, timeout).await
+                run_ssh(session, &self.host, command, Some(input), timeout).await
             }
         }?;
+        self.succeeded(command, output)
+    }
+
+    /// The output of a command that exited 0; otherwise a [`RemoteError::Failed`] with
+    /// the end of its output.
+    fn succeeded(
+        &self,
+        command: &str,
+        output: CommandOutput,
+    ) -> Result<CommandOutput, RemoteError> {
         if output.success() {
             Ok(output)
         } else {
@@ -272,16 +291,7 @@ impl Remote {
     /// carrying the end of the command's output.
     pub async fn run_ok(&self, command: &str) -> Result<CommandOutput, RemoteError> {
         let output = self.run(command).await?;
-        if output.success() {
-            Ok(output)
-        } else {
-            Err(RemoteError::Failed {
-                host: self.host.clone(),
-                command: command.to_string(),
-                status: output.status,
-                output: output.tail(5),
-            })
-        }
+        self.succeeded(command, output)
     }
 
     /// Closes the SSH connection now (dropping a `Remote` also closes it).
@@ -407,27 +417,62 @@ fn classify_connect_error(host: &str, timeout: Duration, detail: &str) -> Remote
     }
 }
 
-async fn run_ssh(
+/// How a command that could not be run (or waited for) on `host` fails, from its cause.
+fn spawn_failure<'a, E: std::fmt::Display>(
+    host: &'a str,
+    command: &'a str,
+) -> impl Fn(E) -> RemoteError + Copy + 'a {
+    move |cause| RemoteError::Spawn {
+        host: host.to_string(),
+        command: command.to_string(),
+        detail: cause.to_string(),
+    }
+}
+
+/// Runs `command` over `session`, with `input` (when given) copied to its stdin and
+/// then closed; without input its stdin is empty.
+async fn run_ssh<R: AsyncRead + Unpin>(
     session: &Session,
     host: &str,
     command: &str,
+    input: Option<R>,
     timeout: Duration,
 ) -> Result<CommandOutput, RemoteError> {
-    let spawn_error = |err: &openssh::Error| RemoteError::Spawn {
-        host: host.to_string(),
-        command: command.to_string(),
-        detail: error_chain(err),
-    };
+    let spawn_error = spawn_failure(host, command);
     let work = async {
+        let stdin = if input.is_some() {
+            openssh::Stdio::piped()
+        } else {
+            openssh::Stdio::null()
+        };
         let mut child = session
             .raw_command(command)
-            .stdin(openssh::Stdio::null())
+            .stdin(stdin)
             .stdout(openssh::Stdio::piped())
             .stderr(openssh::Stdio::piped())
             .spawn()
             .await
-            .map_err(|err| spawn_error(&err))?;
-        let (out, err) = read_outputs(child.stdout().take(), child.stderr().take()).await;
+            .map_err(|err| spawn_error(error_chain(&err)))?;
+        let stdin = child.stdin().take();
+        let feed = async {
+            let Some(mut input) = input else {
+                return Ok(());
+            };
+            let Some(mut stdin) = stdin else {
+                return Err("no stdin to write to".to_string());
+            };
+            tokio::io::copy(&mut input, &mut stdin)
+                .await
+                .map_err(|e| format!("sending its input: {e}"))?;
+            stdin
+                .shutdown()
+                .await
+                .map_err(|e| format!("closing its input: {e}"))
+        };
+        let (fed, (out, err)) = tokio::join!(
+            feed,
+            read_outputs(child.stdout().take(), child.stderr().take())
+        );
         // openssh reads exit codes 127 and 255 as errors; the output is
         // already in hand, so report them as the exit codes they also are.
         let status = match child.wait().await {
@@ -444,8 +489,14 @@ async fn run_ssh(
                 }
                 Some(255)
             }
-            Err(other) => return Err(spawn_error(&other)),
+            Err(other) => return Err(spawn_error(error_chain(&other))),
         };
+        // A command that failed early closes its stdin: its own words explain more.
+        if let Err(detail) = fed
+            && status == Some(0)
+        {
+            return Err(spawn_error(detail));
+        }
         Ok(CommandOutput::from_bytes(status, &out, &err))
     };
     within(host, command, timeout, work).await
@@ -491,61 +542,6 @@ async fn within<T>(
         })
 }
 
-/// [`run_ssh`] with `input` streamed to the remote command's stdin.
-async fn run_ssh_with_input<R: AsyncRead + Unpin>(
-    session: &Session,
-    host: &str,
-    command: &str,
-    mut input: R,
-    timeout: Duration,
-) -> Result<CommandOutput, RemoteError> {
-    let spawn_error = |detail: String| RemoteError::Spawn {
-        host: host.to_string(),
-        command: command.to_string(),
-        detail,
-    };
-    let work = async {
-        let mut child = session
-            .raw_command(command)
-            .stdin(openssh::Stdio::piped())
-            .stdout(openssh::Stdio::piped())
-            .stderr(openssh::Stdio::piped())
-            .spawn()
-            .await
-            .map_err(|err| spawn_error(error_chain(&err)))?;
-        let stdin = child.stdin().take();
-        let feed = async {
-            let Some(mut stdin) = stdin else {
-                return Err("no stdin to write to".to_string());
-            };
-            tokio::io::copy(&mut input, &mut stdin)
-                .await
-                .map_err(|e| format!("sending its input: {e}"))?;
-            stdin
-                .shutdown()
-                .await
-                .map_err(|e| format!("closing its input: {e}"))
-        };
-        let (fed, (out, err)) = tokio::join!(
-            feed,
-            read_outputs(child.stdout().take(), child.stderr().take())
-        );
-        let status = child
-            .wait()
-            .await
-            .map_err(|err| spawn_error(error_chain(&err)))?
-            .code();
-        // A command that failed early closes its stdin: its own words explain more.
-        if let Err(detail) = fed
-            && status == Some(0)
-        {
-            return Err(spawn_error(detail));
-        }
-        Ok(CommandOutput::from_bytes(status, &out, &err))
-    };
-    within(host, command, timeout, work).await
-}
-
 /// [`run_local`] with `input` streamed to the command's stdin.
 async fn run_local_with_input<R: AsyncRead + Unpin>(
     host: &str,
@@ -553,11 +549,7 @@ async fn run_local_with_input<R: AsyncRead + Unpin>(
     mut input: R,
     timeout: Duration,
 ) -> Result<CommandOutput, RemoteError> {
-    let spawn_error = |detail: String| RemoteError::Spawn {
-        host: host.to_string(),
-        command: command.to_string(),
-        detail,
-    };
+    let spawn_error = spawn_failure(host, command);
     let mut out_file = tempfile::tempfile().map_err(|e| spawn_error(e.to_string()))?;
     let mut err_file = tempfile::tempfile().map_err(|e| spawn_error(e.to_string()))?;
     let mut child = tokio::process::Command::new("sh")
@@ -654,11 +646,7 @@ async fn run_local(
     command: &str,
     timeout: Duration,
 ) -> Result<CommandOutput, RemoteError> {
-    let spawn_error = |err: std::io::Error| RemoteError::Spawn {
-        host: host.to_string(),
-        command: command.to_string(),
-        detail: err.to_string(),
-    };
+    let spawn_error = spawn_failure(host, command);
     // Output goes to files, not pipes: a daemon the command starts in the
     // background inherits them and would otherwise hold a pipe open forever.
     let mut out_file = tempfile::tempfile().map_err(spawn_error)?;

@@ -9,6 +9,5 @@ use iot_services::config::init_tracing;
 async fn main() -> anyhow::Result<()> {
     let args = ApiArgs::parse();
     init_tracing();
-    run(args).await?;
-    Ok(())
+    Ok(run(args).await?)
 }

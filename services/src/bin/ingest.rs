@@ -9,6 +9,5 @@ use iot_services::ingest::run;
 async fn main() -> anyhow::Result<()> {
     let args = IngestArgs::parse();
     init_tracing();
-    run(args).await?;
-    Ok(())
+    Ok(run(args).await?)
 }

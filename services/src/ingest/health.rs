@@ -204,6 +204,14 @@ mod tests {
         stats(&value.to_string())
     }
 
+    /// A consumer the group just gave six partitions, and the moment it did.
+    fn consuming_six_partitions() -> (Instant, ConsumerFacts) {
+        let start = Instant::now();
+        let mut facts = ConsumerFacts::new(start);
+        facts.assigned(6, start);
+        (start, facts)
+    }
+
     #[test]
     fn not_healthy_until_the_group_assigns_partitions() {
         let start = Instant::now();
@@ -219,9 +227,7 @@ mod tests {
 
     #[test]
     fn a_broker_failure_is_reported_until_kafka_shows_life() {
-        let start = Instant::now();
-        let mut facts = ConsumerFacts::new(start);
-        facts.assigned(6, start);
+        let (start, mut facts) = consuming_six_partitions();
         facts.kafka_failed("all brokers down".into());
         let verdict = facts.verdict(start).unwrap_err();
         assert_eq!(verdict.code(), "kafka_unreachable");
@@ -241,9 +247,7 @@ mod tests {
 
     #[test]
     fn statistics_alone_tell_that_no_broker_is_up() {
-        let start = Instant::now();
-        let mut facts = ConsumerFacts::new(start);
-        facts.assigned(6, start);
+        let (start, mut facts) = consuming_six_partitions();
         facts.statistics(&report("CONNECT", 10, 10), "readings");
         let verdict = facts.verdict(start).unwrap_err();
         assert_eq!(
@@ -256,9 +260,7 @@ mod tests {
 
     #[test]
     fn a_revocation_is_not_healthy_and_a_new_assignment_is() {
-        let start = Instant::now();
-        let mut facts = ConsumerFacts::new(start);
-        facts.assigned(6, start);
+        let (start, mut facts) = consuming_six_partitions();
         facts.assigned(0, start + Duration::from_secs(20));
         let verdict = facts.verdict(start + Duration::from_secs(25)).unwrap_err();
         assert_eq!(verdict.code(), "no_partitions");
@@ -269,9 +271,7 @@ mod tests {
 
     #[test]
     fn waiting_long_for_messages_kafka_holds_is_a_stall() {
-        let start = Instant::now();
-        let mut facts = ConsumerFacts::new(start);
-        facts.assigned(6, start);
+        let (start, mut facts) = consuming_six_partitions();
         facts.statistics(&report("UP", 500, 100), "readings");
         facts.waiting(start);
         facts.waiting(start + Duration::from_secs(5)); // still the same wait
@@ -287,9 +287,7 @@ mod tests {
 
     #[test]
     fn an_idle_topic_or_a_wait_for_cassandra_is_no_stall() {
-        let start = Instant::now();
-        let mut facts = ConsumerFacts::new(start);
-        facts.assigned(6, start);
+        let (start, mut facts) = consuming_six_partitions();
         facts.waiting(start);
         facts.statistics(&report("UP", 100, 100), "readings");
         assert_eq!(facts.verdict(start + STALL_AFTER * 3), Ok(()));

@@ -14,7 +14,7 @@ pub mod telemetry;
 pub mod writer;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -186,23 +186,13 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
     let drained = tokio::time::timeout(drain, async {
         let _all = slots.acquire_many(all_slots).await;
         // Readings past their write may still wait for their `sensors` upsert.
-        while pipeline
-            .tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unfinished()
-            > 0
-        {
+        while pipeline.offsets().unfinished() > 0 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
     .await;
     if drained.is_err() {
-        let left = pipeline
-            .tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .unfinished();
+        let left = pipeline.offsets().unfinished();
         tracing::warn!(
             "{left} messages still unfinished after {drain:?}: leaving them uncommitted (replayed next start)"
         );
@@ -295,11 +285,7 @@ async fn consume(
         let key = message.key().map(<[u8]>::to_vec);
         drop(message);
 
-        pipeline
-            .tracker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .received(partition, offset);
+        pipeline.offsets().received(partition, offset);
         pipeline.metrics.consumed.inc();
         pipeline.metrics.in_flight.inc();
 
@@ -310,11 +296,7 @@ async fn consume(
                 .handle(partition, offset, &payload, key.as_deref(), slot, &give_up)
                 .await;
             if done.is_ok() {
-                pipeline
-                    .tracker
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .finished(partition, offset);
+                pipeline.offsets().finished(partition, offset);
             }
             pipeline.metrics.in_flight.dec();
         });
@@ -322,6 +304,12 @@ async fn consume(
 }
 
 impl Pipeline {
+    /// The offset tracker; a task that panicked while holding it left it consistent
+    /// (each update is one call), so a poisoned lock is used as it is.
+    fn offsets(&self) -> MutexGuard<'_, OffsetTracker> {
+        self.tracker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Writes a valid reading, or dead-letters an invalid message. The
     /// in-flight `slot` is given back as soon as the reading is in
     /// `sensor_data`: waiting for the coalesced `sensors` upsert costs no write
@@ -360,10 +348,7 @@ impl Pipeline {
 
 /// Commits every partition whose finished prefix moved.
 fn commit(consumer: &StreamConsumer<IngestContext>, pipeline: &Pipeline, mode: CommitMode) {
-    let mut tracker = pipeline
-        .tracker
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut tracker = pipeline.offsets();
     let positions = tracker.take_committable();
     if positions.is_empty() {
         return;
