@@ -26,6 +26,8 @@ use crate::nemesis::FaultMode;
 /// When a node was taken out and brought back, for the catch-up check.
 #[derive(Debug, Clone, Copy)]
 pub struct Outage {
+    /// How it was taken out.
+    pub mode: KillMode,
     pub out_at: DateTime<Utc>,
     pub back_at: Option<DateTime<Utc>>,
     /// When its peers saw it UP again (hints are handed over after that).
@@ -203,6 +205,7 @@ impl Context {
         self.outages.insert(
             node.name.clone(),
             Outage {
+                mode,
                 out_at,
                 back_at: None,
                 seen_up_at: None,

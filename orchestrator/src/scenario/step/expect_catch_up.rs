@@ -3,6 +3,14 @@
 //! alone at ONE (for the sensors it serves from its own replica), and compared
 //! across replicas at ALL once the peers have handed their hints over (for the
 //! sensors its snitch reads from peers).
+//!
+//! A crashed node is the one case hints cannot cover entirely: a write it was
+//! itself coordinating at the instant of the crash was acknowledged by its two
+//! peers, and no one kept a hint for it (the coordinator keeps hints). Once the
+//! peers have handed their hints over, what is still missing on the node, if it
+//! was written around the crash, is repaired the way Cassandra repairs it on a
+//! read: one read at ALL, whose digest mismatch writes the newest rows back to
+//! the stale replica. The step says how many readings that was.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,9 +22,10 @@ use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use serde_json::json;
 
-use super::{Done, Failed, StepAction, StepResult};
+use super::{Done, Failed, KillMode, StepAction, StepResult};
 use crate::checker::{self, CheckOptions, CheckReport, ReadSource};
 use crate::hosts::NodeSpec;
+use crate::nemesis::FaultMode;
 use crate::scenario::context::{Context, Outage};
 use crate::scenario::model::NodeArg;
 use crate::scenario::ui::{Progress, format_duration};
@@ -24,6 +33,11 @@ use crate::scenario::ui::{Progress, format_duration};
 /// After a node is seen up, how long before its peers' hint listings are
 /// trusted (two dispatch rounds of 10 s; see `wait_hints_handed_over`).
 const HINTS_SETTLE: Duration = Duration::from_secs(22);
+/// After hints are trusted, how long a crashed node's own replica may still take.
+const HINTS_GRACE: Duration = Duration::from_secs(10);
+/// After a crash began, how long a write the node itself coordinated may have been
+/// in flight (Cassandra's write timeout, 2 s, is the longest it waits for a replica).
+const CRASH_IN_FLIGHT: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
 /// Pause between two attempts of a data check.
 const RECHECK: Duration = Duration::from_secs(2);
 
@@ -43,6 +57,7 @@ impl StepAction for ExpectCatchUp {
         let node = &context.node(&self.node)?;
         let timeout = self.timeout;
         let Some(Outage {
+            mode,
             out_at,
             back_at: Some(back_at),
             seen_up_at,
@@ -97,14 +112,39 @@ impl StepAction for ExpectCatchUp {
             "read_sources": served,
         });
         let mut found = 0;
+        let mut repaired_on_read = 0;
         if !local.is_empty() {
             progress.tick(format!(
                 "{} readings served by {} itself",
                 local.len(),
                 node.name
             ));
-            let report =
-                wait_served_locally(&session, &keyspace, &local, deadline, &progress).await?;
+            let crashed = matches!(mode, KillMode::Fault(FaultMode::Kill) | KillMode::Manual);
+            // A crash: give the hints their time, then repair what they could not carry.
+            let hints_due = (seen_up_at.unwrap_or_else(Instant::now) + HINTS_SETTLE + HINTS_GRACE)
+                .min(deadline);
+            let first_deadline = if crashed { hints_due } else { deadline };
+            let mut report =
+                wait_served_locally(&session, &keyspace, &local, first_deadline, &progress).await;
+            if crashed && let Err(not_yet) = &report {
+                wait_hints_handed_over(context, node, seen_up_at, deadline, &progress).await?;
+                let around_crash = (
+                    out_at - chrono::TimeDelta::seconds(1),
+                    out_at + CRASH_IN_FLIGHT,
+                );
+                let repaired = repair_on_read(&session, &keyspace, &local, around_crash)
+                    .await
+                    .map_err(|err| Failed::new(format!("{}; {err}", not_yet.message)))?;
+                progress.tick(format!(
+                    "{repaired} readings written as {} crashed: repaired by a read at ALL",
+                    node.name
+                ));
+                details["repaired_on_read"] = json!(repaired);
+                repaired_on_read = repaired;
+                report =
+                    wait_served_locally(&session, &keyspace, &local, deadline, &progress).await;
+            }
+            let report = report?;
             found += report.found;
             details["report"] = json!(report);
         }
@@ -150,6 +190,13 @@ impl StepAction for ExpectCatchUp {
                 node.name
             ));
         }
+        if repaired_on_read > 0 {
+            summary.push_str(&format!(
+                " ({repaired_on_read} of them, written at the instant {} crashed, it was coordinating \
+                 itself, so no peer kept a hint: repaired by one read at ALL)",
+                node.name
+            ));
+        }
         if !elsewhere.is_empty() {
             summary.push_str(&format!(
                 "; {} (sensors its snitch reads from peers: {}) identical on every replica at ALL after the hints \
@@ -182,6 +229,52 @@ async fn connect_alone(
         }
         tokio::time::sleep(RECHECK).await;
     }
+}
+
+/// The readings of `entries` the node still lacks: only those written around its crash
+/// (`around`) may be, and one read at ALL of their sensors repairs it; how many.
+async fn repair_on_read(
+    session: &Session,
+    keyspace: &str,
+    entries: &[LedgerEntry],
+    around: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+) -> Result<usize, String> {
+    let at_one = CheckOptions {
+        consistency: Consistency::One,
+        ..CheckOptions::default()
+    };
+    let report = checker::check(session, keyspace, entries, &at_one)
+        .await
+        .map_err(|err| err.to_string())?;
+    let lacking: Vec<LedgerEntry> = report
+        .first_missing
+        .iter()
+        .chain(report.first_mismatched.iter().map(|m| &m.entry))
+        .cloned()
+        .collect();
+    if lacking.len() < report.missing + report.mismatched {
+        return Err(format!(
+            "{} readings missing: more than a crash can explain",
+            report.missing + report.mismatched
+        ));
+    }
+    if let Some(outside) = lacking
+        .iter()
+        .find(|entry| entry.timestamp < around.0 || entry.timestamp > around.1)
+    {
+        return Err(format!(
+            "{} at {} was written long after the crash: the hints should have carried it",
+            outside.sensor_id, outside.timestamp
+        ));
+    }
+    let at_all = CheckOptions {
+        consistency: Consistency::All,
+        ..CheckOptions::default()
+    };
+    checker::check(session, keyspace, &lacking, &at_all)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(lacking.len())
 }
 
 /// Reads `entries` at ONE through `session` until all are there or `deadline`.
