@@ -36,6 +36,16 @@ const DEFAULT_COMMAND_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_INSTALL_PATH: &str = "/opt/cassandra-demo";
 /// The smallest `[install].heap_mb` accepted: below it Cassandra 5 does not start.
 pub const MIN_HEAP_MB: u32 = 256;
+/// The systemd unit `demo provision` installs on a PC when `[install].systemd` is true.
+pub const SYSTEMD_UNIT: &str = "cassandra-demo.service";
+
+/// Letters, digits and `/ . _ -` only: the same word to a shell and to systemd.
+fn raw_path_is_plain(path: &Path) -> bool {
+    path.to_str().is_some_and(|text| {
+        text.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+    })
+}
 
 /// Which inventory a command acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,16 +76,35 @@ pub struct InstallSpec {
     pub path: PathBuf,
     /// A cap on each node's heap (MiB); `None`: sized from the PC's memory alone.
     pub heap_mb: Option<u32>,
+    /// The node also gets a systemd unit ([`SYSTEMD_UNIT`]), enabled so it starts when the
+    /// PC boots; start and stop then go through `systemctl`.
+    pub systemd: bool,
 }
 
 impl InstallSpec {
     /// `<path>/bin/<verb>`: the control command `demo provision` installs for `verb`.
+    /// With systemd, start and stop go through the unit (whose ExecStart and ExecStop are
+    /// those same scripts); stop also runs the script, which stops a node started
+    /// outside systemd (by hand, or before the unit existed) and is harmless otherwise.
+    /// kill, freeze and thaw signal the pid either way; a killed unit stays down (failed)
+    /// until the next start.
     pub fn control_command(&self, verb: Verb) -> String {
-        self.path
+        let script = self
+            .path
             .join("bin")
             .join(verb.as_str())
             .display()
-            .to_string()
+            .to_string();
+        match verb {
+            Verb::Start if self.systemd => format!("systemctl start {SYSTEMD_UNIT}"),
+            Verb::Stop if self.systemd => format!("systemctl stop {SYSTEMD_UNIT}; {script}"),
+            _ => script,
+        }
+    }
+
+    /// `/etc/systemd/system/<unit>`: where the unit goes when `systemd` is set.
+    pub fn systemd_unit_file(&self) -> PathBuf {
+        Path::new("/etc/systemd/system").join(SYSTEMD_UNIT)
     }
 
     /// `<path>/cassandra/VERSION`: the Cassandra version `demo provision` installed there.
@@ -366,6 +395,8 @@ pub(crate) struct RawInstall {
     pub(crate) path: Option<Spanned<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) heap_mb: Option<Spanned<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) systemd: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -525,7 +556,9 @@ impl Validator<'_> {
         let raw = raw.unwrap_or(RawInstall {
             path: None,
             heap_mb: None,
+            systemd: None,
         });
+        let systemd = raw.systemd.unwrap_or(false);
         let heap_mb = match raw.heap_mb {
             Some(heap) if *heap.get_ref() < MIN_HEAP_MB => {
                 return Err(self.error(
@@ -539,6 +572,7 @@ impl Validator<'_> {
             return Ok(InstallSpec {
                 path: PathBuf::from(DEFAULT_INSTALL_PATH),
                 heap_mb,
+                systemd,
             });
         };
         let span = raw_path.span();
@@ -552,7 +586,22 @@ impl Validator<'_> {
                 ),
             ));
         }
-        Ok(InstallSpec { path, heap_mb })
+        // A unit's ExecStart and PIDFile do not follow the shell's quoting: keep the
+        // path to characters both read the same way.
+        if systemd && !raw_path_is_plain(&path) {
+            return Err(self.error(
+                span,
+                format!(
+                    "expected an install path of letters, digits and / . _ - only with \
+                     `systemd = true` (it is written into the systemd unit), e.g. {DEFAULT_INSTALL_PATH:?}"
+                ),
+            ));
+        }
+        Ok(InstallSpec {
+            path,
+            heap_mb,
+            systemd,
+        })
     }
 
     fn cluster(&self, raw: RawCluster) -> Result<ClusterSpec, HostsError> {
@@ -893,6 +942,47 @@ api_url = "http://127.0.0.1:8080"
             err.contains("hosts.toml:27:8:") && err.contains("absolute"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn with_systemd_start_and_stop_go_through_the_unit() {
+        let inventory = parse(LAB).unwrap();
+        assert!(!inventory.install.systemd);
+        let unit = LAB.replace("[app]", "[install]\nsystemd = true\n\n[app]");
+        let inventory = parse(&unit).unwrap();
+        assert!(inventory.install.systemd);
+        let pc3 = &inventory.nodes[2];
+        assert_eq!(
+            pc3.command(Verb::Start),
+            "systemctl start cassandra-demo.service"
+        );
+        assert_eq!(
+            pc3.command(Verb::Stop),
+            "systemctl stop cassandra-demo.service; /opt/cassandra-demo/bin/stop"
+        );
+        assert_eq!(pc3.command(Verb::Kill), "/opt/cassandra-demo/bin/kill");
+        assert_eq!(
+            inventory.install.systemd_unit_file(),
+            Path::new("/etc/systemd/system/cassandra-demo.service")
+        );
+        // Commands given in the file stay as written.
+        assert_eq!(
+            inventory.nodes[0].command(Verb::Start),
+            "/lab/node1/bin/start"
+        );
+
+        let spaced = LAB.replace(
+            "[app]",
+            "[install]\nsystemd = true\npath = \"/opt/my demo\"\n\n[app]",
+        );
+        let err = error_of(&spaced);
+        assert!(
+            err.contains("hosts.toml:28:8:") && err.contains("letters, digits"),
+            "{err}"
+        );
+        let not_bool = LAB.replace("[app]", "[install]\nsystemd = \"yes\"\n\n[app]");
+        let err = error_of(&not_bool);
+        assert!(err.contains("hosts.toml:27:"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `demo provision` for real, on the virtual PCs: from bare PCs a dry run touches
-//! nothing; provisioning forms the cluster of the PCs hosts.toml lists (schema applied)
+//! nothing, nor does a provision asking for a systemd unit the PCs cannot have; provisioning forms the cluster of the PCs hosts.toml lists (schema applied)
 //! and starts the app PC's Kafka; a PC added to hosts.toml later joins the running
 //! cluster with the next provision (check-cluster passes); a second run changes no file, restarts no process and says
 //! so; a dry run on provisioned PCs changes nothing either. Then `lab down` and `lab up
@@ -170,11 +170,32 @@ fn bare_virtual_pcs_are_provisioned_into_a_cluster_and_a_second_run_changes_noth
     assert_eq!(checkout.all_pc_files(), before, "a dry run touched a PC");
     assert!(checkout.pids().iter().all(String::is_empty));
 
+    // A systemd unit asked for on PCs whose init is not systemd (the virtual PCs'):
+    // refused, naming the PC and what to do, before anything is touched.
+    let hosts = checkout.lab().join("hosts.toml");
+    let three_pcs = std::fs::read_to_string(&hosts).expect("read .lab/hosts.toml");
+    assert!(three_pcs.contains("[install]\n"), "{three_pcs}");
+    std::fs::write(
+        &hosts,
+        three_pcs.replacen("[install]\n", "[install]\nsystemd = true\n", 1),
+    )
+    .expect("write a hosts.toml asking for systemd");
+    let refused = checkout.demo(&["--lab", "provision"], SHORT_LIMIT);
+    assert_ne!(refused.status, Some(0), "{}", refused.stdout);
+    assert_contains(
+        &refused.stderr,
+        "(10.77.0.1): hosts.toml's [install] systemd = true, but systemd does not run this PC",
+    );
+    assert_contains(&refused.stderr, "set systemd = false");
+    assert_eq!(
+        checkout.all_pc_files(),
+        before,
+        "a refused provision touched a PC"
+    );
+
     // Bare PCs to a formed cluster with the schema, and Kafka on the app PC; PC3 comes
     // later, as a PC not ready on the first day would: first hosts.toml without it
     // (two nodes, so a replication factor of 2 there; schema.cql keeps 3), then with it.
-    let hosts = checkout.lab().join("hosts.toml");
-    let three_pcs = std::fs::read_to_string(&hosts).expect("read .lab/hosts.toml");
     std::fs::write(&hosts, without_pc3(&three_pcs)).expect("write a hosts.toml without PC3");
     let started = Instant::now();
     let two = checkout.demo_ok(&["--lab", "provision"], PROVISION_LIMIT);

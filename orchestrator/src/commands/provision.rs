@@ -2,7 +2,7 @@
 //! plan (per PC: Java, heap, upload, each file's diff, the action) and its verdict.
 
 use crate::cli::Target;
-use crate::hosts::Inventory;
+use crate::hosts::{Inventory, SYSTEMD_UNIT};
 use crate::provision::{self, AppAction, FileChange, NodeAction, Provisioned, Sources};
 use crate::remote::RemoteOptions;
 use crate::ui::TermProgress;
@@ -60,6 +60,11 @@ fn render_plan(done: &Provisioned) -> String {
             out.push_str("  the Cassandra distribution is already there\n");
         }
         push_changes(&mut out, &pc.changes, "replace (backup kept)");
+        if pc.enable_unit {
+            out.push_str(&format!(
+                "  would enable {SYSTEMD_UNIT} (systemctl daemon-reload, enable: the node starts when the PC boots)\n"
+            ));
+        }
         out.push_str(&format!(
             "  {}\n",
             match pc.action {

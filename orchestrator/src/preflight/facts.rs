@@ -195,6 +195,7 @@ OpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)\n\
         let install = InstallSpec {
             path: "/opt/it's demo".into(),
             heap_mb: None,
+            systemd: false,
         };
         let script = script(&install);
         assert!(

@@ -53,6 +53,22 @@ pub enum ProvisionError {
          (Debian/Ubuntu: `apt-get install openjdk-17-jre-headless`) and run `demo provision` again"
     )]
     NoJava { pc: String, seen: String },
+    #[error(
+        "{pc}: hosts.toml's [install] systemd = true, but systemd does not run this PC (no \
+         /run/systemd/system); set systemd = false there (the node is then started by its \
+         control commands alone)"
+    )]
+    NoSystemd { pc: String },
+    #[error(
+        "{pc}: hosts.toml's [install] systemd = true, but the SSH user {user:?} cannot write \
+         {dir}; connect as root (`ssh_user = \"root\"`) or set systemd = false (nothing goes \
+         through sudo)", dir = dir.display()
+    )]
+    SystemdNotWritable {
+        pc: String,
+        user: String,
+        dir: PathBuf,
+    },
     #[error("{pc}: cannot read what the PC has: {detail}")]
     Probe { pc: String, detail: String },
     #[error(

@@ -1,12 +1,13 @@
 //! The files `demo provision` installs on a PC, from hosts.toml and what the PC has:
 //! the node's configuration and control scripts from the shared writer
 //! (`node_config`), plus what only a real PC needs: its own `nodetool`, and the
-//! `isolate` / `heal` pair for the cable-pulled fault. Also the two choices made from
+//! `isolate` / `heal` pair for the cable-pulled fault, and with `[install] systemd = true`
+//! a systemd unit over the same start and stop scripts. Also the two choices made from
 //! the PC's facts: which Java, and how much heap.
 
 use std::path::{Path, PathBuf};
 
-use crate::hosts::{Inventory, MIN_HEAP_MB, NodeSpec};
+use crate::hosts::{Inventory, MIN_HEAP_MB, NodeSpec, SYSTEMD_UNIT};
 use crate::lab::process::parse_java_major;
 use crate::node_config::{
     self, CQL_PORT, JMX_PORT, Jmx, LOGBACK_TOOLS, NodeConfig, NodeFile, STORAGE_PORT, Tokens, quote,
@@ -74,8 +75,9 @@ pub fn node_config(
     }
 }
 
-/// Every file of the PC: configuration, the control commands, nodetool.
-pub fn files(config: &NodeConfig) -> Vec<NodeFile> {
+/// Every file of the PC: configuration, the control commands, nodetool, and the
+/// systemd unit (running the node as `unit_user`) when there is one.
+pub fn files(config: &NodeConfig, unit: Option<&UnitFile>) -> Vec<NodeFile> {
     let nodetool = config.script("nodetool");
     let logback_tools = config.conf("logback-tools.xml");
     let mut files = config.files(&nodetool);
@@ -109,7 +111,64 @@ pub fn files(config: &NodeConfig) -> Vec<NodeFile> {
             executable: true,
         },
     ]);
+    if let Some(unit) = unit {
+        files.push(NodeFile {
+            path: unit.path.clone(),
+            content: systemd_unit(config, &unit.user),
+            executable: false,
+        });
+    }
     files
+}
+
+/// Where the PC's systemd unit goes and which user its node runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFile {
+    pub path: PathBuf,
+    /// The SSH user, who owns the install path and runs the control commands.
+    pub user: String,
+}
+
+/// The node as a systemd service: enabled, it starts when the PC boots. ExecStart and
+/// ExecStop are the very scripts the conductor runs, so a node started either way is the
+/// same node; no Restart=, because a node the demonstration kills must stay down until
+/// the presenter brings it back.
+fn systemd_unit(config: &NodeConfig, user: &str) -> String {
+    format!(
+        "# {written_by}\n\
+# Enabled by `demo provision` ([install] systemd = true): {name} starts when the PC boots.\n\
+[Unit]\n\
+Description=Cassandra node {name} of the demonstration\n\
+Wants=network-online.target\n\
+After=network-online.target\n\
+\n\
+[Service]\n\
+Type=forking\n\
+User={user}\n\
+PIDFile={pid}\n\
+ExecStart={start}\n\
+ExecStop={stop}\n\
+# A killed node stays down until `demo start-node` (systemctl start) brings it back.\n\
+Restart=no\n\
+TimeoutStartSec=60\n\
+# bin/stop drains first and waits up to 70 s.\n\
+TimeoutStopSec=90\n\
+LimitNOFILE=1048576\n\
+LimitMEMLOCK=infinity\n\
+\n\
+[Install]\n\
+WantedBy=multi-user.target\n",
+        written_by = config.written_by,
+        name = config.name,
+        pid = config.pid_file().display(),
+        start = config.script("start").display(),
+        stop = config.script("stop").display(),
+    )
+}
+
+/// The command that makes systemd read the unit and start it at boot.
+pub fn enable_unit_command() -> String {
+    format!("systemctl daemon-reload && systemctl enable --quiet {SYSTEMD_UNIT}")
 }
 
 /// Files whose change only takes effect when the node restarts.
@@ -119,6 +178,7 @@ pub fn needs_restart(path: &Path) -> bool {
         "cassandra-rackdc.properties",
         "logback.xml",
         "start",
+        SYSTEMD_UNIT,
     ]
     .iter()
     .any(|name| path.file_name().is_some_and(|file| file == *name))
@@ -185,7 +245,10 @@ echo \"{name} healed: its Cassandra traffic flows again\"\n",
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
+    use crate::node_config::Tokens;
 
     #[test]
     fn heap_follows_cassandra_s_rule_and_the_cap() {
@@ -226,5 +289,86 @@ mod tests {
         assert!(heal.contains("-X \"$CHAIN\""), "{heal}");
         assert!(needs_restart(Path::new("/opt/demo/conf/cassandra.yaml")));
         assert!(!needs_restart(Path::new("/opt/demo/bin/heal")));
+    }
+
+    fn config_in(dir: &Path) -> NodeConfig {
+        NodeConfig {
+            name: "PC2".into(),
+            written_by: "PC2: written by a test".into(),
+            cluster_name: "demo".into(),
+            address: "10.0.0.2".into(),
+            seeds: vec!["10.0.0.1".into()],
+            dir: dir.to_path_buf(),
+            home: cassandra_home(dir),
+            java: "/usr/bin/java".into(),
+            heap_mb: 1024,
+            jmx: Jmx::Remote(JMX_PORT),
+            tokens: Tokens::Allocated,
+            jamm_jar: None,
+        }
+    }
+
+    #[test]
+    fn the_unit_is_added_only_when_asked_and_runs_the_control_scripts() {
+        let config = config_in(Path::new("/opt/demo"));
+        let unit = UnitFile {
+            path: "/etc/systemd/system/cassandra-demo.service".into(),
+            user: "demo".into(),
+        };
+        assert!(
+            !files(&config, None)
+                .iter()
+                .any(|file| file.path == unit.path)
+        );
+        let all = files(&config, Some(&unit));
+        let text = &all
+            .iter()
+            .find(|file| file.path == unit.path)
+            .expect("the unit is one of the files")
+            .content;
+        for line in [
+            "Type=forking",
+            "User=demo",
+            "PIDFile=/opt/demo/cassandra.pid",
+            "ExecStart=/opt/demo/bin/start",
+            "ExecStop=/opt/demo/bin/stop",
+            "Restart=no",
+            "WantedBy=multi-user.target",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert!(needs_restart(&unit.path));
+    }
+
+    /// systemd's own parser reads the unit: a misspelt key or a bad value is only a
+    /// warning to systemd, so any word about the file fails the test.
+    #[test]
+    fn systemd_analyze_accepts_the_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path());
+        std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+        for script in ["start", "stop"] {
+            let path = config.script(script);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let user = String::from_utf8(
+            std::process::Command::new("id")
+                .arg("-un")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let unit = dir.path().join(SYSTEMD_UNIT);
+        std::fs::write(&unit, systemd_unit(&config, user.trim())).unwrap();
+        let verify = std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&unit)
+            .output()
+            .expect("systemd-analyze (Debian: apt-get install systemd)");
+        let stderr = String::from_utf8_lossy(&verify.stderr);
+        assert!(verify.status.success(), "{stderr}");
+        assert!(!stderr.contains(SYSTEMD_UNIT), "{stderr}");
     }
 }

@@ -1,6 +1,7 @@
 //! One PC's plan, from its facts and hosts.toml, and its application: the distribution
 //! uploaded when it differs, each changed file written (the old one kept as
-//! `<file>.bak-<time>`), nothing else touched.
+//! `<file>.bak-<time>`), the systemd unit enabled when it is asked for and not yet
+//! enabled, nothing else touched.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use similar::TextDiff;
 
 use super::distribution::Distribution;
 use super::{ProvisionError, node_files, probe};
-use crate::hosts::{Inventory, NodeSpec};
+use crate::hosts::{Inventory, NodeSpec, SYSTEMD_UNIT};
 use crate::node_config::{NODE_DIRS, NodeFile, shell_word};
 use crate::progress::Progress;
 use crate::remote::{Remote, RemoteOptions};
@@ -51,6 +52,8 @@ pub struct PcPlan {
     /// The size of that upload.
     pub upload_bytes: u64,
     pub changes: Vec<FileChange>,
+    /// The systemd unit must be (re)loaded and enabled.
+    pub enable_unit: bool,
     pub action: NodeAction,
     /// The node's pid when it runs.
     pub pid: Option<u32>,
@@ -58,7 +61,10 @@ pub struct PcPlan {
 
 impl PcPlan {
     pub fn is_up_to_date(&self) -> bool {
-        !self.upload && self.changes.is_empty() && self.action == NodeAction::UpToDate
+        !self.upload
+            && self.changes.is_empty()
+            && !self.enable_unit
+            && self.action == NodeAction::UpToDate
     }
 }
 
@@ -80,7 +86,18 @@ pub async fn plan(
     let remote = Remote::connect(inventory, node, options).await?;
     let install = &inventory.install.path;
     // The managed paths do not depend on the facts: a first config names them.
-    let names = node_files::files(&node_files::node_config(inventory, node, "java", 0, None));
+    let unit_path = inventory
+        .install
+        .systemd
+        .then(|| inventory.install.systemd_unit_file());
+    let placeholder_unit = unit_path.clone().map(|path| node_files::UnitFile {
+        path,
+        user: String::new(),
+    });
+    let names = node_files::files(
+        &node_files::node_config(inventory, node, "java", 0, None),
+        placeholder_unit.as_ref(),
+    );
     let paths: Vec<PathBuf> = names.iter().map(|file| file.path.clone()).collect();
     let output = remote
         .run_with_timeout(&probe::command(install, &paths), SHORT)
@@ -106,6 +123,10 @@ pub async fn plan(
                 )
             },
         })?;
+    let unit = match unit_path {
+        Some(path) => Some(systemd_unit(node, &facts, path)?),
+        None => None,
+    };
     let heap_mb = node_files::heap_mb(facts.mem_kb, inventory.install.heap_mb);
     let config = node_files::node_config(
         inventory,
@@ -114,11 +135,14 @@ pub async fn plan(
         heap_mb,
         distribution.jamm_jar.clone(),
     );
-    let files = node_files::files(&config);
+    let files = node_files::files(&config, unit.as_ref());
     let changes: Vec<FileChange> = files
         .iter()
         .filter_map(|file| change(file, facts.files.get(&file.path).cloned().flatten()))
         .collect();
+    let enable_unit = unit.as_ref().is_some_and(|unit| {
+        facts.unit_enabled != "enabled" || changes.iter().any(|c| c.path == unit.path)
+    });
     let upload = !distribution.matches(&facts.dist_version, &facts.jars);
     let restart_needed = upload || changes.iter().any(|c| node_files::needs_restart(&c.path));
     let action = match facts.running {
@@ -134,6 +158,7 @@ pub async fn plan(
         upload,
         upload_bytes: distribution.bytes,
         changes,
+        enable_unit,
         action,
         pid: facts.running,
     };
@@ -142,6 +167,28 @@ pub async fn plan(
         remote,
         files,
         plan,
+    })
+}
+
+/// The unit for `node`, once its facts show systemd can take it.
+fn systemd_unit(
+    node: &NodeSpec,
+    facts: &probe::Facts,
+    path: PathBuf,
+) -> Result<node_files::UnitFile, ProvisionError> {
+    if !facts.systemd_running {
+        return Err(ProvisionError::NoSystemd { pc: node.label() });
+    }
+    if !facts.systemd_writable {
+        return Err(ProvisionError::SystemdNotWritable {
+            pc: node.label(),
+            user: facts.user.clone(),
+            dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+        });
+    }
+    Ok(node_files::UnitFile {
+        path,
+        user: facts.user.clone(),
     })
 }
 
@@ -232,6 +279,14 @@ impl Pc {
                 } else {
                     String::new()
                 }
+            ));
+        }
+        if self.plan.enable_unit {
+            self.remote
+                .run_ok(&node_files::enable_unit_command())
+                .await?;
+            progress.step(&format!(
+                "{name}: {SYSTEMD_UNIT} enabled (the node starts when the PC boots)"
             ));
         }
         Ok(())
