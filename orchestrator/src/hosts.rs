@@ -913,9 +913,23 @@ api_url = "http://127.0.0.1:8080"
         assert_eq!(inventory.app.name, "PC4");
     }
 
+    /// The lab's inventory with an `[install]` table of `lines`, at line 27.
+    fn with_install(lines: &str) -> String {
+        LAB.replace("[app]", &format!("[install]\n{lines}\n\n[app]"))
+    }
+
+    /// `[install]` with `lines` is refused at `position` (line:column), saying `says`.
+    fn assert_install_refused(lines: &str, position: &str, says: &str) {
+        let err = error_of(&with_install(lines));
+        assert!(
+            err.contains(&format!("hosts.toml:{position}:")) && err.contains(says),
+            "{err}"
+        );
+    }
+
     #[test]
     fn the_install_path_moves_every_default_command_and_must_be_absolute() {
-        let moved = LAB.replace("[app]", "[install]\npath = \"/srv/demo\"\n\n[app]");
+        let moved = with_install("path = \"/srv/demo\"");
         let inventory = parse(&moved).unwrap();
         assert_eq!(inventory.nodes[2].command(Verb::Kill), "/srv/demo/bin/kill");
         // Commands given in the file stay as written.
@@ -925,30 +939,19 @@ api_url = "http://127.0.0.1:8080"
         );
 
         assert_eq!(inventory.install.heap_mb, None);
-        let capped = LAB.replace("[app]", "[install]\nheap_mb = 512\n\n[app]");
+        let capped = with_install("heap_mb = 512");
         let inventory = parse(&capped).unwrap();
         assert_eq!(inventory.install.heap_mb, Some(512));
         assert_eq!(inventory.install.path, Path::new(DEFAULT_INSTALL_PATH));
-        let tiny = LAB.replace("[app]", "[install]\nheap_mb = 64\n\n[app]");
-        let err = error_of(&tiny);
-        assert!(
-            err.contains("hosts.toml:27:11:") && err.contains("at least 256"),
-            "{err}"
-        );
-
-        let relative = LAB.replace("[app]", "[install]\npath = \"opt/demo\"\n\n[app]");
-        let err = error_of(&relative);
-        assert!(
-            err.contains("hosts.toml:27:8:") && err.contains("absolute"),
-            "{err}"
-        );
+        assert_install_refused("heap_mb = 64", "27:11", "at least 256");
+        assert_install_refused("path = \"opt/demo\"", "27:8", "absolute");
     }
 
     #[test]
     fn with_systemd_start_and_stop_go_through_the_unit() {
         let inventory = parse(LAB).unwrap();
         assert!(!inventory.install.systemd);
-        let unit = LAB.replace("[app]", "[install]\nsystemd = true\n\n[app]");
+        let unit = with_install("systemd = true");
         let inventory = parse(&unit).unwrap();
         assert!(inventory.install.systemd);
         let pc3 = &inventory.nodes[2];
@@ -971,18 +974,12 @@ api_url = "http://127.0.0.1:8080"
             "/lab/node1/bin/start"
         );
 
-        let spaced = LAB.replace(
-            "[app]",
-            "[install]\nsystemd = true\npath = \"/opt/my demo\"\n\n[app]",
+        assert_install_refused(
+            "systemd = true\npath = \"/opt/my demo\"",
+            "28:8",
+            "letters, digits",
         );
-        let err = error_of(&spaced);
-        assert!(
-            err.contains("hosts.toml:28:8:") && err.contains("letters, digits"),
-            "{err}"
-        );
-        let not_bool = LAB.replace("[app]", "[install]\nsystemd = \"yes\"\n\n[app]");
-        let err = error_of(&not_bool);
-        assert!(err.contains("hosts.toml:27:"), "{err}");
+        assert_install_refused("systemd = \"yes\"", "27:11", "bool");
     }
 
     #[test]
