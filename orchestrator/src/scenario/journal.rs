@@ -13,6 +13,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use contract::events::StepKind;
 use serde::{Deserialize, Serialize};
 
+use super::timeline::{FaultRecord, Timeline};
+use super::ui::Language;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     #[error("cannot create the run directory {}: {source}", path.display())]
@@ -84,6 +87,9 @@ pub struct Journal {
     pub run_id: String,
     pub scenario: String,
     pub title: String,
+    /// The scenario's language: the report's words.
+    #[serde(default)]
+    pub lang: Language,
     /// "lab" or the hosts file used.
     pub target: String,
     pub presenter: bool,
@@ -104,6 +110,12 @@ pub struct Journal {
     pub restored: Vec<Restoration>,
     /// Problems that did not fail the run (an event not written...).
     pub warnings: Vec<String>,
+    /// The nodes the run took out, when, how, and when they came back.
+    #[serde(default)]
+    pub faults: Vec<FaultRecord>,
+    /// What happened around the steps, second by second.
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 /// Where a run keeps its journal, captures and ledger.
@@ -195,6 +207,7 @@ mod tests {
             run_id: first.run_id.clone(),
             scenario: "scenario/x.toml".into(),
             title: "x".into(),
+            lang: Language::Fr,
             target: "lab".into(),
             presenter: false,
             mode_override: None,
@@ -219,6 +232,8 @@ mod tests {
             captures: Vec::new(),
             restored: Vec::new(),
             warnings: Vec::new(),
+            faults: Vec::new(),
+            timeline: Timeline::default(),
         };
         first.save(&journal).expect("saved");
         let text = std::fs::read_to_string(first.journal_path()).expect("read back");

@@ -23,6 +23,7 @@ pub mod parse;
 pub mod probe;
 mod runner;
 pub mod step;
+pub mod timeline;
 pub mod ui;
 
 pub use fleet::Fleet;

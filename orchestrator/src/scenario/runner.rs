@@ -76,6 +76,7 @@ impl Run {
             run_id: dir.run_id.clone(),
             scenario: scenario_path.display().to_string(),
             title: scenario.title.clone(),
+            lang: scenario.settings.lang,
             target: options.target.clone(),
             presenter: options.presenter,
             mode_override: options
@@ -91,6 +92,8 @@ impl Run {
             captures: Vec::new(),
             restored: Vec::new(),
             warnings: Vec::new(),
+            faults: Vec::new(),
+            timeline: Default::default(),
         };
         let contact_points = plan.contact_points.clone();
         let keyspace = fleet.inventory.cluster.keyspace.clone();

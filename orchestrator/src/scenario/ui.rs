@@ -15,8 +15,10 @@ use contract::events::{Figures, OutageMode, SeenState, StepKind};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The language of the terminal's words (`lang` in a scenario's [settings]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
+    #[default]
     Fr,
     En,
 }
