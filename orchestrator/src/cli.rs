@@ -100,6 +100,12 @@ pub enum Command {
 
     /// Conduct a scenario, step by step, with narration.
     Run(RunArgs),
+
+    /// Write a run's report.html again from its journal (every run writes it at its end).
+    Report {
+        /// The run's directory, e.g. runs/20261203T070710Z.
+        run_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,8 @@
 //! remote execution (`hosts`, `remote`), the database, its setup and its checks
 //! (`lab`, `provision`: bare PCs to a cluster over SSH, `node_config`: the node files
 //! both write, `nodetool`, `cluster`), the faults (`nemesis`), the app PC's services
-//! (`app`), the schedule (`scenario`) and the verdict (`checker`).
+//! (`app`), the schedule (`scenario`), the verdict (`checker`) and the run's
+//! self-contained HTML report made from its journal (`report`).
 //!
 //! Shaped like ripgrep: `cli` is the one place that defines the command line;
 //! `commands` (one file per command group) turns its flags into plain values,
@@ -30,6 +31,7 @@ pub mod procinfo;
 pub mod progress;
 pub mod provision;
 pub mod remote;
+pub mod report;
 pub mod scenario;
 pub mod ui;
 pub mod wait;

@@ -58,11 +58,7 @@ pub fn wait_ok(url: &str, timeout: Duration) -> Answer {
 /// The value of `series` (`name` or `name{label="value"}`, exactly as the
 /// text prints it) in a Prometheus text exposition.
 pub fn metric_value(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|value| value.parse().ok())
+    contract::metrics::value(text, series)
 }
 
 /// Reads `series` from the metrics at `metrics_url`; the error says what was

@@ -16,6 +16,7 @@ mod lab_pcs;
 mod nodes;
 mod preflight;
 mod provision;
+mod report;
 mod run;
 mod services;
 
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::StartNode { node } => nodes::start(&target, &node).await?,
         Command::Services(command) => services::run(&target, command).await?,
         Command::Run(args) => run::run(&target, args).await?,
+        Command::Report { run_dir } => report::run(&run_dir)?,
     })
 }
 

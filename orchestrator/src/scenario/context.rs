@@ -17,7 +17,9 @@ use super::fleet::Fleet;
 use super::journal::{Capture, Journal, JournalError, Restoration, RunDir, StepRecord};
 use super::model::NodeArg;
 use super::probe::{ApiProbe, ProbeError};
+use super::recorder::{Recorder, Sources};
 use super::step::{Failed, KillMode};
+use super::timeline::FaultRecord;
 use super::ui::{Language, Ui};
 use crate::app::{Service, ServicesPlan, UpReport};
 use crate::hosts::NodeSpec;
@@ -58,6 +60,8 @@ pub struct Context {
     outages: BTreeMap<String, Outage>,
     /// Nodes currently out because of this run, in the order they went out.
     out: Vec<(NodeSpec, KillMode)>,
+    /// Samples the timeline while the run goes (none before `start_recording`).
+    recorder: Option<Recorder>,
 }
 
 /// What a [`Context`] starts from.
@@ -91,6 +95,30 @@ impl Context {
             producer_started_at: None,
             outages: BTreeMap::new(),
             out: Vec::new(),
+            recorder: None,
+        }
+    }
+
+    /// Starts sampling the timeline (the API, each node's view and hints, ingest);
+    /// a recorder that cannot start is a warning: the run goes on without a timeline.
+    pub fn start_recording(&mut self) {
+        let sources = Sources {
+            inventory: self.fleet.inventory.clone(),
+            remote: self.fleet.remote.clone(),
+            api_url: self.plan.api_url.clone(),
+            sensors: self.plan.producer.sensor_ids(),
+            ingest_metrics: self.plan.metrics_listen.clone(),
+        };
+        match Recorder::start(sources) {
+            Ok(recorder) => self.recorder = Some(recorder),
+            Err(err) => self.warn(format!("the run's timeline is not recorded: {err}")),
+        }
+    }
+
+    /// Stops sampling and keeps the whole timeline in the journal.
+    pub fn stop_recording(&mut self) {
+        if let Some(recorder) = self.recorder.take() {
+            self.journal.timeline = recorder.stop();
         }
     }
 
@@ -201,6 +229,14 @@ impl Context {
     /// Records `node` as out since `out_at`: restored when the run ends, and
     /// its outage timed for the catch-up check.
     pub fn mark_out(&mut self, node: &NodeSpec, mode: KillMode, out_at: DateTime<Utc>) {
+        self.journal.faults.push(FaultRecord {
+            node: node.name.clone(),
+            mode: mode.to_string(),
+            commanded_at: out_at,
+            command_done_at: Some(Utc::now()),
+            return_commanded_at: None,
+            back_at: None,
+        });
         self.out.push((node.clone(), mode));
         self.outages.insert(
             node.name.clone(),
@@ -220,10 +256,14 @@ impl Context {
             .any(|(out, mode)| out.name == node.name && *mode == KillMode::Manual)
     }
 
-    /// `node` was brought back at `at` (its peers may not see it yet).
-    pub fn mark_back(&mut self, node: &NodeSpec, at: DateTime<Utc>) {
+    /// `node` was brought back at `at` by a command that started at `commanded_at`
+    /// (its peers may not see it yet).
+    pub fn mark_back(&mut self, node: &NodeSpec, commanded_at: DateTime<Utc>, at: DateTime<Utc>) {
         if let Some(outage) = self.outages.get_mut(&node.name) {
             outage.back_at = Some(at);
+        }
+        if let Some(fault) = self.open_fault(node) {
+            fault.return_commanded_at = Some(commanded_at);
         }
     }
 
@@ -233,6 +273,18 @@ impl Context {
         if let Some(outage) = self.outages.get_mut(&node.name) {
             outage.seen_up_at = Some(Instant::now());
         }
+        if let Some(fault) = self.open_fault(node) {
+            fault.back_at = Some(Utc::now());
+        }
+    }
+
+    /// The journal's record of `node`'s current outage.
+    fn open_fault(&mut self, node: &NodeSpec) -> Option<&mut FaultRecord> {
+        self.journal
+            .faults
+            .iter_mut()
+            .rev()
+            .find(|fault| fault.node == node.name && fault.back_at.is_none())
     }
 
     pub fn outage(&self, node: &NodeSpec) -> Option<Outage> {
@@ -318,6 +370,11 @@ impl Context {
         self.dir.journal_path()
     }
 
+    /// Where the journal, captures, ledger and report live.
+    pub fn run_dir(&self) -> &Path {
+        &self.dir.path
+    }
+
     /// Saves `output` next to the journal and keeps it there; returns the file's name.
     pub fn keep_capture(
         &mut self,
@@ -354,6 +411,9 @@ impl Context {
     }
 
     pub fn save_journal(&mut self) {
+        if let Some(recorder) = &self.recorder {
+            self.journal.timeline = recorder.snapshot();
+        }
         if let Err(err) = self.dir.save(&self.journal) {
             self.ui.warn(&err.to_string());
         }

@@ -21,6 +21,7 @@ pub mod journal;
 pub mod model;
 pub mod parse;
 pub mod probe;
+mod recorder;
 mod runner;
 pub mod step;
 pub mod timeline;

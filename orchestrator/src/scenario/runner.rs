@@ -141,6 +141,7 @@ impl Run {
         if let Some(description) = &self.scenario.description {
             ui.info(description);
         }
+        self.context.start_recording();
         self.context.save_journal();
         let started = Instant::now();
         let steps = self.scenario.steps.clone();
@@ -167,6 +168,7 @@ impl Run {
                 "--keep: the cluster and the services are left as the failure found them".into(),
             );
         }
+        self.context.stop_recording();
         self.context.finish(passed);
         self.context.save_journal();
         let verdict = match &failure {
@@ -184,6 +186,10 @@ impl Run {
         };
         ui.verdict(passed, &verdict);
         println!("journal: {}", self.context.journal_path().display());
+        match crate::report::write(self.context.run_dir()) {
+            Ok(report) => println!("report: {}", report.display()),
+            Err(err) => ui.warn(&format!("no report: {err}")),
+        }
         println!("dashboard: {}", self.context.dashboard_url());
         passed
     }
@@ -295,11 +301,16 @@ impl Run {
             ui.info(&format!("restoring {}...", node.name));
             let progress = ui.progress(&format!("bringing {} back", node.name), RESTORE_TIMEOUT);
             let fleet = self.context.fleet();
+            let commanded_at = Utc::now();
             let result = match fleet.bring_back(&node).await {
                 Ok(()) => fleet.wait_serving(&node, RESTORE_TIMEOUT).await,
                 Err(err) => Err(err),
             };
             drop(progress);
+            if result.is_ok() {
+                self.context.mark_back(&node, commanded_at, Utc::now());
+                self.context.mark_serving(&node);
+            }
             match &result {
                 Ok(()) => ui.info(&format!("{} is back (UN)", node.name)),
                 Err(err) => ui.warn(&format!("{} not restored: {err}", node.name)),

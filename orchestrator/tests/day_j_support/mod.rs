@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use contract::events::StepKind;
+use contract::events::{SeenState, StepKind};
 use demo::scenario::journal::{Journal, StepRecord, StepStatus};
+use demo::scenario::timeline;
 use test_support::{Wait, assert_contains};
 
 /// Where day-J runs: the lab directory's root, what PC2 is called in
@@ -211,6 +212,78 @@ pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
     let restored = &journal.restored;
     assert!(restored.iter().all(|action| action.ok), "{restored:?}");
     assert_contains(&stdout, format!("dashboard: {}", stage.dashboard));
+    assert_timeline_shows_the_outage(&journal, mode);
+    assert_report_written(stage, &stdout);
+}
+
+/// The timeline recorded around the steps shows the fault as it happened: PC2's
+/// outage in the faults, PC1 and PC3 no longer hearing PC2 while it was out, hints
+/// kept for it on disk, the API answering all along, ingest writing.
+fn assert_timeline_shows_the_outage(journal: &Journal, mode: &str) {
+    let [fault] = &journal.faults[..] else {
+        panic!("one fault expected: {:?}", journal.faults);
+    };
+    assert_eq!((fault.node.as_str(), fault.mode.as_str()), ("PC2", mode));
+    let back = fault.back_at.expect("PC2 came back");
+    let timeline = &journal.timeline;
+    let effect = timeline::fault_effect(fault, &timeline.views)
+        .unwrap_or_else(|| panic!("PC2 never seen out: {:?}", timeline.views));
+    for peer in ["PC1", "PC3"] {
+        assert!(
+            timeline.views.iter().any(|view| view.observer == peer
+                && view.at > fault.commanded_at
+                && view.at < back
+                && view
+                    .sees
+                    .as_ref()
+                    .is_some_and(|sees| sees.get("PC2") == Some(&SeenState::Down))),
+            "{peer} never saw PC2 DOWN"
+        );
+    }
+    let hints_kept = timeline
+        .hints
+        .iter()
+        .filter(|sample| sample.at > fault.commanded_at && sample.node != "PC2")
+        .filter_map(|sample| sample.bytes.as_ref()?.get("PC2").copied())
+        .max()
+        .unwrap_or(0);
+    let during = |at: chrono::DateTime<chrono::Utc>| at > fault.commanded_at && at < back;
+    let probes: Vec<_> = timeline
+        .api
+        .iter()
+        .filter(|sample| during(sample.at))
+        .collect();
+    let failed = probes.iter().filter(|sample| !sample.ok).count();
+    let written: f64 = timeline
+        .ingest
+        .iter()
+        .filter(|sample| during(sample.at))
+        .filter_map(|sample| sample.rate_per_s)
+        .sum();
+    println!(
+        "day-J --mode {mode} timeline: PC2 out {} ms after the command; most hints kept \
+         for it {hints_kept} bytes; {} API probes during the outage, {failed} failed; \
+         {} view samples, {} hint samples, {} ingest samples",
+        (effect - fault.commanded_at).num_milliseconds(),
+        probes.len(),
+        timeline.views.len(),
+        timeline.hints.len(),
+        timeline.ingest.len()
+    );
+    assert!(hints_kept > 0, "no peer kept hints for PC2 on disk");
+    assert!(probes.len() >= 40, "{} probes", probes.len());
+    assert!(written > 0.0, "ingest wrote nothing during the outage");
+}
+
+/// The run printed where its report.html is, and the file is there.
+fn assert_report_written(stage: &Stage, stdout: &str) {
+    let report = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("report: "))
+        .map(|path| stage.root.join(Path::new(path.trim())))
+        .unwrap_or_else(|| panic!("no report path printed:\n{stdout}"));
+    let html = std::fs::read_to_string(&report).expect("report.html readable");
+    assert!(html.contains("<svg"), "{}", report.display());
 }
 
 /// The figures a run is judged by: how long the peers took to see PC2 DOWN,

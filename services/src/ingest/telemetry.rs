@@ -97,7 +97,7 @@ impl Default for IngestMetrics {
             metrics.consumed.clone(),
         );
         registry.register(
-            "ingest_written",
+            contract::metrics::INGEST_WRITTEN,
             "Readings written to sensor_data",
             metrics.written.clone(),
         );
@@ -122,7 +122,7 @@ impl Default for IngestMetrics {
             metrics.cassandra_writable.clone(),
         );
         registry.register(
-            "ingest_kafka_consuming",
+            contract::metrics::INGEST_KAFKA_CONSUMING,
             "1 while ingest can consume from Kafka, 0 while it cannot (see ingest_not_consuming)",
             metrics.kafka_consuming.clone(),
         );
@@ -147,7 +147,7 @@ impl Default for IngestMetrics {
             metrics.dead_lettered.clone(),
         );
         registry.register(
-            "ingest_consumer_lag",
+            contract::metrics::INGEST_CONSUMER_LAG,
             "Messages not yet committed, per partition (from librdkafka statistics)",
             metrics.lag.clone(),
         );

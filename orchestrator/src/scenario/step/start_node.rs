@@ -26,6 +26,7 @@ impl StepAction for StartNode {
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let node = context.node(&self.node)?;
         let clock = Instant::now();
+        let commanded_at = Utc::now();
         if context.switched_off_by_hand(&node) {
             context.ui().info(&format!(
                 ">>> Switch {} back on; waiting until its peers see it UP",
@@ -42,7 +43,7 @@ impl StepAction for StartNode {
             .await?;
         }
         let back_at = Utc::now();
-        context.mark_back(&node, back_at);
+        context.mark_back(&node, commanded_at, back_at);
         let remaining = self.timeout.saturating_sub(clock.elapsed()).max(POLL * 5);
         let seen = wait_seen(context, &node, WantedState::Up, None, remaining).await?;
         context.mark_serving(&node);
