@@ -174,6 +174,10 @@ pub struct RunArgs {
     /// Override a scenario step's fault mode (stop, kill, freeze or isolate) for every kill-node step.
     #[arg(long, value_enum)]
     pub mode: Option<FaultModeArg>,
+    /// Seed of the scenario's random choices (`node = "random"`, `mode = "random"`),
+    /// over the file's `seed`; the run prints the seed it used, to replay it.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 impl From<FaultModeArg> for FaultMode {

@@ -8,10 +8,12 @@ use anyhow::{Context, bail};
 use crate::cli::{RunArgs, Target};
 use crate::hosts::Inventory;
 use crate::nemesis;
+use crate::nemesis::FaultMode;
 use crate::paths;
 use crate::remote::RemoteOptions;
+use crate::scenario::chaos;
 use crate::scenario::model::Scenario;
-use crate::scenario::step::{Action, KillMode};
+use crate::scenario::step::{Action, KillMode, ModeChoice};
 use crate::scenario::{Fleet, Run, RunOptions, parse};
 use crate::ui::TermProgress;
 
@@ -27,6 +29,8 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
             .context("bringing the lab up")?;
     }
     let inventory = Inventory::select(&target.hosts_choice())?;
+    let mut scenario = scenario;
+    let seed = draw_choices(&args, &mut scenario, &inventory)?;
     check_nodes(&args, &scenario, &inventory)?;
     let pace = pace(&scenario, target.lab)?;
     let remote = RemoteOptions::new(&inventory, target.known_hosts());
@@ -49,6 +53,7 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
             inventory.path.display().to_string()
         },
         runs_dir: paths::project_root().join("runs"),
+        seed,
     };
     let run = Run::prepare(
         &args.scenario,
@@ -60,6 +65,51 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     Ok(run.conduct().await)
 }
 
+/// Draws the scenario's random choices (if it has any) from `--seed`, the file's seed
+/// or a fresh one, and prints the seed and what it drew; the seed, for the journal.
+fn draw_choices(
+    args: &RunArgs,
+    scenario: &mut Scenario,
+    inventory: &Inventory,
+) -> anyhow::Result<Option<u64>> {
+    if !chaos::has_choices(scenario) {
+        return Ok(None);
+    }
+    let seed = args
+        .seed
+        .or(scenario.settings.seed)
+        .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+    let names: Vec<String> = inventory
+        .nodes
+        .iter()
+        .map(|node| node.name.clone())
+        .collect();
+    // A mode is possible when every node allows it (the loopback lab refuses isolate).
+    let modes: Vec<FaultMode> = FaultMode::ALL
+        .into_iter()
+        .filter(|mode| {
+            inventory
+                .nodes
+                .iter()
+                .all(|node| nemesis::check_mode(node, *mode).is_ok())
+        })
+        .collect();
+    let drawn = chaos::draw(scenario, seed, &names, &modes)
+        .with_context(|| format!("{}", args.scenario.display()))?;
+    println!(
+        "chaos: seed {seed} (replay with --seed {seed}): {}",
+        drawn
+            .iter()
+            .map(|choice| match &choice.mode {
+                Some(mode) => format!("step {} {} {mode}", choice.step, choice.node),
+                None => format!("step {} {}", choice.step, choice.node),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Some(seed))
+}
+
 /// Every node the scenario names must be in the inventory, and every fault
 /// (`--mode` applied) possible on its node, before anything runs.
 fn check_nodes(args: &RunArgs, scenario: &Scenario, inventory: &Inventory) -> anyhow::Result<()> {
@@ -67,9 +117,10 @@ fn check_nodes(args: &RunArgs, scenario: &Scenario, inventory: &Inventory) -> an
     for step in &scenario.steps {
         // The fault this step will run, `--mode` applied.
         let fault = match &step.action {
-            Action::KillNode(kill) => match mode_override.unwrap_or(kill.mode) {
-                KillMode::Fault(mode) => Some(mode),
-                KillMode::Manual => None,
+            Action::KillNode(kill) => match (mode_override, kill.mode) {
+                (Some(KillMode::Fault(mode)), _)
+                | (None, ModeChoice::Given(KillMode::Fault(mode))) => Some(mode),
+                _ => None,
             },
             _ => None,
         };

@@ -90,6 +90,12 @@ pub struct Journal {
     /// The scenario's language: the report's words.
     #[serde(default)]
     pub lang: Language,
+    /// The seed the scenario's random choices were drawn from (replay: `--seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The scenario's bound on the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration_ms: Option<u64>,
     /// "lab" or the hosts file used.
     pub target: String,
     pub presenter: bool,
@@ -208,6 +214,8 @@ mod tests {
             scenario: "scenario/x.toml".into(),
             title: "x".into(),
             lang: Language::Fr,
+            seed: Some(42),
+            max_duration_ms: None,
             target: "lab".into(),
             presenter: false,
             mode_override: None,

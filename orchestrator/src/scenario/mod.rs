@@ -14,6 +14,7 @@
 //! The `demo run` command (`commands::run`) loads the file, checks its nodes
 //! against the inventory and hands a [`Run`] its [`Fleet`] and [`RunOptions`].
 
+pub mod chaos;
 mod context;
 pub mod events;
 mod fleet;

@@ -33,6 +33,11 @@ pub struct Settings {
     pub lab_pace: f64,
     /// The language of the terminal's words (the narration is the author's).
     pub lang: Language,
+    /// Seeds the random choices (`node = "random"`, `mode = "random"`); `--seed`
+    /// overrides it, and without either a seed is drawn and printed.
+    pub seed: Option<u64>,
+    /// The run fails, restoring what it took out, when a step would start after this.
+    pub max_duration: Option<std::time::Duration>,
 }
 
 impl Default for Settings {
@@ -43,6 +48,8 @@ impl Default for Settings {
             sensor_prefix: "sensor_".to_owned(),
             lab_pace: 1.0,
             lang: Language::Fr,
+            seed: None,
+            max_duration: None,
         }
     }
 }
@@ -60,6 +67,11 @@ pub struct Location {
 pub enum NodeRef {
     Name(String),
     Number(u32),
+    /// `"random"` (kill-node): a node drawn from those still up when the run starts
+    /// (see `chaos`).
+    Random,
+    /// `"last"`: the node the latest kill-node took out (the latest still out, if any).
+    Last,
 }
 
 impl fmt::Display for NodeRef {
@@ -67,6 +79,8 @@ impl fmt::Display for NodeRef {
         match self {
             NodeRef::Name(name) => f.write_str(name),
             NodeRef::Number(number) => write!(f, "{number}"),
+            NodeRef::Random => f.write_str("random"),
+            NodeRef::Last => f.write_str("last"),
         }
     }
 }

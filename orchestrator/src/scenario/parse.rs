@@ -15,7 +15,7 @@ use serde::de::{self, Visitor};
 use toml::Spanned;
 
 use super::model::{Location, NodeArg, NodeRef, Scenario, Settings, Step};
-use super::step::{Action, KillMode, StepKind};
+use super::step::{Action, ModeChoice, StepKind};
 use super::ui::Language;
 
 /// A scenario that cannot be used.
@@ -133,6 +133,10 @@ struct RawSettings {
     lab_pace: Option<Spanned<f64>>,
     /// Language of the terminal's words: "fr" (default) or "en".
     lang: Option<Spanned<String>>,
+    /// Seed of the random choices.
+    seed: Option<Spanned<u64>>,
+    /// Bound of the whole run.
+    max_duration: Option<Spanned<Seconds>>,
 }
 
 /// Keys every kind accepts.
@@ -144,13 +148,17 @@ impl RawScenario {
         if self.steps.get_ref().is_empty() {
             return Err(source.error_at(&self.steps, "a scenario needs at least one step".into()));
         }
-        let steps = self
-            .steps
-            .into_inner()
-            .into_iter()
-            .enumerate()
-            .map(|(index, step)| check_step(index + 1, step, &defaults, source))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut steps = Vec::new();
+        for step in self.steps.into_inner() {
+            if is_repeat(step.get_ref()) {
+                let body = repeat(step, source)?;
+                for raw in body {
+                    steps.push(check_step(steps.len() + 1, raw, &defaults, source)?);
+                }
+            } else {
+                steps.push(check_step(steps.len() + 1, step, &defaults, source)?);
+            }
+        }
         Ok(Scenario {
             title: self.title,
             description: self.description,
@@ -164,7 +172,7 @@ impl RawScenario {
 struct Defaults {
     settings: Settings,
     node: Option<NodeArg>,
-    mode: Option<KillMode>,
+    mode: Option<ModeChoice>,
 }
 
 impl Defaults {
@@ -224,6 +232,13 @@ impl Defaults {
                     ));
                 }
             };
+        }
+        settings.seed = raw.seed.map(Spanned::into_inner);
+        if let Some(bound) = raw.max_duration {
+            if bound.get_ref().0.is_zero() {
+                return Err(source.error_at(&bound, "max_duration must be above zero".into()));
+            }
+            settings.max_duration = Some(bound.get_ref().0);
         }
         let mode = raw.mode.map(|mode| kill_mode(&mode, source)).transpose()?;
         Ok(Self {
@@ -287,6 +302,91 @@ fn check_step(
         label,
         action,
     })
+}
+
+/// The most a `repeat` step may repeat its steps.
+const MAX_REPEAT: i64 = 100;
+
+fn is_repeat(raw: &RawStep) -> bool {
+    raw.iter()
+        .any(|(key, value)| key.get_ref() == "kind" && value.get_ref().as_str() == Some("repeat"))
+}
+
+/// A `repeat` step (`times`, `steps`: an array of step tables) unrolled into its
+/// steps, `times` over, in order. The body's keys carry the place of its `steps`
+/// array (TOML values inside an array keep no place of their own).
+fn repeat(
+    spanned: Spanned<RawStep>,
+    source: &Source<'_>,
+) -> Result<Vec<Spanned<RawStep>>, ScenarioError> {
+    let span = spanned.span();
+    let raw = spanned.into_inner();
+    let value = |key: &str| {
+        raw.iter()
+            .find(|(name, _)| name.get_ref() == key)
+            .map(|(_, value)| value)
+    };
+    if let Some((key, _)) = raw
+        .iter()
+        .find(|(key, _)| !["kind", "times", "steps"].contains(&key.get_ref().as_str()))
+    {
+        return Err(source.error_at(
+            key,
+            format!(
+                "unknown field `{}`; a repeat step takes: kind, times, steps",
+                key.get_ref()
+            ),
+        ));
+    }
+    let times = match value("times") {
+        Some(times) => match times.get_ref().as_integer() {
+            Some(n) if (1..=MAX_REPEAT).contains(&n) => n,
+            _ => {
+                return Err(source.error_at(
+                    times,
+                    format!("`times` must be a whole number from 1 to {MAX_REPEAT}"),
+                ));
+            }
+        },
+        None => return Err(source.error(span, "a repeat step is missing `times`".into())),
+    };
+    let Some(body) = value("steps") else {
+        return Err(source.error(span, "a repeat step is missing `steps`".into()));
+    };
+    let tables = match body.get_ref().as_array() {
+        Some(tables) if !tables.is_empty() => tables,
+        _ => {
+            return Err(source.error_at(
+                body,
+                "`steps` must be a non-empty array of step tables".into(),
+            ));
+        }
+    };
+    let at = body.span();
+    let mut steps = Vec::new();
+    for table in tables {
+        let Some(table) = table.as_table() else {
+            return Err(source.error_at(body, "each of `steps` must be a step table".into()));
+        };
+        if table.get("kind").and_then(toml::Value::as_str) == Some("repeat") {
+            return Err(source.error_at(body, "a repeat step cannot hold another".into()));
+        }
+        let step: RawStep = table
+            .iter()
+            .map(|(key, value)| {
+                (
+                    Spanned::new(at.clone(), key.clone()),
+                    Spanned::new(at.clone(), value.clone()),
+                )
+            })
+            .collect();
+        steps.push(Spanned::new(at.clone(), step));
+    }
+    let once = steps.clone();
+    for _ in 1..times {
+        steps.extend(once.iter().cloned());
+    }
+    Ok(steps)
 }
 
 /// One step's keys, for the kind's own parser: typed values with the
@@ -406,12 +506,12 @@ impl Fields<'_> {
     }
 
     /// A kill-node mode as written.
-    pub fn kill_mode(&self, mode: &Spanned<String>) -> Result<KillMode, ScenarioError> {
+    pub fn kill_mode(&self, mode: &Spanned<String>) -> Result<ModeChoice, ScenarioError> {
         kill_mode(mode, self.source)
     }
 
     /// `mode` of the scenario's [settings].
-    pub fn default_kill_mode(&self) -> Option<KillMode> {
+    pub fn default_kill_mode(&self) -> Option<ModeChoice> {
         self.defaults.mode
     }
 
@@ -436,12 +536,12 @@ fn node_arg(node: Spanned<NodeRef>, source: &Source<'_>) -> NodeArg {
     }
 }
 
-fn kill_mode(mode: &Spanned<String>, source: &Source<'_>) -> Result<KillMode, ScenarioError> {
-    KillMode::from_name(mode.get_ref()).ok_or_else(|| {
+fn kill_mode(mode: &Spanned<String>, source: &Source<'_>) -> Result<ModeChoice, ScenarioError> {
+    ModeChoice::from_name(mode.get_ref()).ok_or_else(|| {
         source.error_at(
             mode,
             format!(
-                "unknown mode \"{}\"; expected one of: stop, kill, freeze, isolate, manual",
+                "unknown mode \"{}\"; expected one of: stop, kill, freeze, isolate, manual, random",
                 mode.get_ref()
             ),
         )
@@ -549,7 +649,7 @@ impl Visitor<'_> for NodeRefVisitor {
     type Value = NodeRef;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a node: its name (\"PC2\") or its PC number (2)")
+        f.write_str("a node: its name (\"PC2\"), its PC number (2), \"random\" or \"last\"")
     }
 
     fn visit_i64<E: de::Error>(self, number: i64) -> Result<NodeRef, E> {
@@ -566,10 +666,12 @@ impl Visitor<'_> for NodeRefVisitor {
 
     fn visit_str<E: de::Error>(self, name: &str) -> Result<NodeRef, E> {
         let name = name.trim();
-        if name.is_empty() {
-            return Err(E::custom("a node name must not be empty"));
+        match name {
+            "" => Err(E::custom("a node name must not be empty")),
+            "random" => Ok(NodeRef::Random),
+            "last" => Ok(NodeRef::Last),
+            _ => Ok(NodeRef::Name(name.to_owned())),
         }
-        Ok(NodeRef::Name(name.to_owned()))
     }
 }
 
@@ -578,7 +680,8 @@ mod tests {
     use super::*;
     use crate::nemesis::FaultMode;
     use crate::scenario::step::{
-        ExpectContinuity, KillNode, Pause, Verify, VerifyConsistency, WaitNodeState, WantedState,
+        ExpectContinuity, KillMode, KillNode, Pause, Verify, VerifyConsistency, WaitNodeState,
+        WantedState,
     };
     use test_support::assert_contains;
 
@@ -652,7 +755,7 @@ stop_producer = false
             }) => {
                 assert_eq!(node.node, NodeRef::Name("PC2".into()));
                 assert_eq!(node.at, Location { line: 5, column: 8 });
-                assert_eq!(*mode, KillMode::Fault(FaultMode::Freeze));
+                assert_eq!(*mode, ModeChoice::Given(KillMode::Fault(FaultMode::Freeze)));
                 assert_eq!(*timeout, Duration::from_secs(120));
             }
             other => panic!("unexpected {other:?}"),
@@ -692,7 +795,7 @@ stop_producer = false
                     [[steps]]\nkind = \"kill-node\"\nsay = \"x\"\nnode = 2\n\
                     [[steps]]\nkind = \"kill-node\"\nsay = \"y\"\nnode = 3\nmode = \"kill\"\n";
         let scenario = parse_str(text).expect("isolate is a mode");
-        let modes: Vec<KillMode> = scenario
+        let modes: Vec<ModeChoice> = scenario
             .steps
             .iter()
             .filter_map(|step| match &step.action {
@@ -703,8 +806,8 @@ stop_producer = false
         assert_eq!(
             modes,
             [
-                KillMode::Fault(FaultMode::Isolate),
-                KillMode::Fault(FaultMode::Kill)
+                ModeChoice::Given(KillMode::Fault(FaultMode::Isolate)),
+                ModeChoice::Given(KillMode::Fault(FaultMode::Kill))
             ]
         );
         assert_eq!(KillMode::Fault(FaultMode::Isolate).to_string(), "isolate");
@@ -748,6 +851,71 @@ stop_producer = false
             invalid("title = \"t\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\ndurration = 3\n");
         assert_eq!((line, column), (5, 1));
         assert_contains(&message, "unknown field `durration`");
+    }
+
+    #[test]
+    fn a_repeat_unrolls_its_steps_and_the_settings_bound_and_seed_the_run() {
+        let text = "title = \"t\"\n[settings]\nseed = 7\nmax_duration = \"10m\"\n\
+            [[steps]]\nkind = \"pause\"\nsay = \"first\"\n\
+            [[steps]]\nkind = \"repeat\"\ntimes = 2\nsteps = [\n\
+              { kind = \"kill-node\", say = \"out\", node = \"random\", mode = \"random\" },\n\
+              { kind = \"start-node\", say = \"back\", node = \"last\" },\n]\n\
+            [[steps]]\nkind = \"verify\"\nsay = \"last\"\n";
+        let scenario = parse_str(text).expect("valid");
+        assert_eq!(scenario.settings.seed, Some(7));
+        assert_eq!(
+            scenario.settings.max_duration,
+            Some(Duration::from_secs(600))
+        );
+        let kinds: Vec<&str> = scenario
+            .steps
+            .iter()
+            .map(|s| s.action.kind().name())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "pause",
+                "kill-node",
+                "start-node",
+                "kill-node",
+                "start-node",
+                "verify"
+            ]
+        );
+        let numbers: Vec<usize> = scenario.steps.iter().map(|s| s.number).collect();
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        let Action::KillNode(kill) = &scenario.steps[1].action else {
+            panic!("a kill-node")
+        };
+        assert_eq!(
+            (kill.node.node.clone(), kill.mode),
+            (NodeRef::Random, ModeChoice::Random)
+        );
+
+        let repeat = |body: &str| format!("title = \"t\"\n[[steps]]\nkind = \"repeat\"\n{body}");
+        let (line, _, message) = invalid(&repeat(
+            "times = 0\nsteps = [{ kind = \"pause\", say = \"x\" }]\n",
+        ));
+        assert_eq!(line, 4);
+        assert_contains(&message, "from 1 to 100");
+        let (_, _, message) = invalid(&repeat("times = 2\n"));
+        assert_contains(&message, "missing `steps`");
+        let (line, _, message) = invalid(&repeat(
+            "times = 2\nsteps = [{ kind = \"paus\", say = \"x\" }]\n",
+        ));
+        assert_eq!(line, 5, "the body's errors point at its `steps`");
+        assert_contains(&message, "did you mean \"pause\"");
+        let (_, _, message) = invalid(&repeat("times = 2\nsay = \"x\"\nsteps = []\n"));
+        assert_contains(&message, "a repeat step takes: kind, times, steps");
+        let (_, _, message) = invalid(&repeat(
+            "times = 2\nsteps = [{ kind = \"repeat\", times = 1 }]\n",
+        ));
+        assert_contains(&message, "cannot hold another");
+        let (_, _, message) = invalid(
+            "title = \"t\"\n[settings]\nmode = \"randm\"\n[[steps]]\nkind = \"pause\"\nsay = \"x\"\n",
+        );
+        assert_contains(&message, "manual, random");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct RunOptions {
     /// "lab" or the hosts file, for the journal.
     pub target: String,
     pub runs_dir: PathBuf,
+    /// The seed the scenario's random choices were drawn from, if it had any.
+    pub seed: Option<u64>,
 }
 
 /// A run: the scenario, the state its steps share, and where it reports.
@@ -77,6 +79,11 @@ impl Run {
             scenario: scenario_path.display().to_string(),
             title: scenario.title.clone(),
             lang: scenario.settings.lang,
+            seed: options.seed,
+            max_duration_ms: scenario
+                .settings
+                .max_duration
+                .map(|bound| u64::try_from(bound.as_millis()).unwrap_or(u64::MAX)),
             target: options.target.clone(),
             presenter: options.presenter,
             mode_override: options
@@ -149,6 +156,18 @@ impl Run {
         for step in &steps {
             if failure.is_none() && *self.interrupt.borrow() {
                 failure = Some((step.number, "interrupted (Ctrl-C)".to_owned()));
+            }
+            if let Some(bound) = self.scenario.settings.max_duration
+                && failure.is_none()
+                && started.elapsed() > bound
+            {
+                failure = Some((
+                    step.number,
+                    format!(
+                        "the scenario's max_duration ({}) ran out before this step",
+                        format_duration(bound)
+                    ),
+                ));
             }
             if failure.is_some() {
                 let label = self.label(step);

@@ -60,24 +60,52 @@ impl fmt::Display for KillMode {
     }
 }
 
+/// A kill-node mode as the file writes it: one mode, or `"random"`, drawn from the
+/// seed when the run starts (`scenario::chaos`), so a run never sees `Random`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeChoice {
+    Given(KillMode),
+    Random,
+}
+
+impl ModeChoice {
+    /// The mode a scenario file names (`mode = "freeze"`, `mode = "random"`), if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "random" => Some(ModeChoice::Random),
+            _ => KillMode::from_name(name).map(ModeChoice::Given),
+        }
+    }
+}
+
 step_params! {
     pub struct KillNode {
         node: NodeArg = node(),
         /// As written (or the scenario's default); `--mode` may override it.
-        mode: KillMode = step_kill_mode(),
+        mode: ModeChoice = step_kill_mode(),
         timeout: Duration = seconds(120.0),
     }
 }
 
 impl Fields<'_> {
     /// The mode written, else the scenario's default, else a graceful stop.
-    fn step_kill_mode(&self, key: &str) -> Result<KillMode, ScenarioError> {
+    fn step_kill_mode(&self, key: &str) -> Result<ModeChoice, ScenarioError> {
         Ok(match self.text(key)? {
             Some(mode) => self.kill_mode(&mode)?,
             None => self
                 .default_kill_mode()
-                .unwrap_or(KillMode::Fault(FaultMode::Stop)),
+                .unwrap_or(ModeChoice::Given(KillMode::Fault(FaultMode::Stop))),
         })
+    }
+}
+
+impl KillNode {
+    /// The mode to use, `--mode` applied; `None` while a random mode is not drawn.
+    fn mode(&self, context: &Context) -> Option<KillMode> {
+        match self.mode {
+            ModeChoice::Given(mode) => Some(context.kill_mode(mode)),
+            ModeChoice::Random => None,
+        }
     }
 }
 
@@ -90,7 +118,7 @@ impl StepAction for KillNode {
         (
             Some(context.node_name(&self.node)),
             Figures {
-                mode: Some(context.kill_mode(self.mode).outage()),
+                mode: self.mode(context).map(KillMode::outage),
                 ..Figures::default()
             },
         )
@@ -98,7 +126,9 @@ impl StepAction for KillNode {
 
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let node = context.node(&self.node)?;
-        let mode = context.kill_mode(self.mode);
+        let Some(mode) = self.mode(context) else {
+            return Err(Failed::new("mode \"random\" was not drawn before the run"));
+        };
         if context.is_out(&node) {
             return Err(Failed::new(format!("{} is already out", node.name)));
         }

@@ -58,7 +58,7 @@ pub use self::check_cluster::CheckCluster;
 pub use self::expect_catch_up::ExpectCatchUp;
 pub use self::expect_continuity::ExpectContinuity;
 pub use self::expect_data::ExpectData;
-pub use self::kill_node::{KillMode, KillNode};
+pub use self::kill_node::{KillMode, KillNode, ModeChoice};
 pub use self::pause::Pause;
 pub use self::start_node::StartNode;
 pub use self::start_services::StartServices;
