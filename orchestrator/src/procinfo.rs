@@ -1,5 +1,5 @@
-//! What Linux's `/proc` says about a process: its state, command line and
-//! executable. The one reader, for the lab's pid files and the services'.
+//! What Linux's `/proc` says about a process: its state, command line,
+//! executable and resident memory. The one reader, for the lab's pid files and the services'.
 //!
 //! A small module rather than the `procfs` crate: three fields are needed,
 //! and each is one read and one split.
@@ -33,9 +33,29 @@ pub fn executable_name(pid: u32) -> Option<String> {
     Some(name.trim_end_matches(" (deleted)").to_owned())
 }
 
+/// Resident memory in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn resident_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn this_process_has_resident_memory() {
+        let kb = resident_kb(std::process::id()).expect("VmRSS");
+        assert!(kb > 100, "{kb} KiB");
+        assert_eq!(resident_kb(u32::MAX), None);
+    }
 
     #[test]
     fn this_process_is_alive_and_named() {

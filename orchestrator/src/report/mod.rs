@@ -107,6 +107,7 @@ pub fn render(journal: &Journal) -> String {
     ];
     page += &section(words.over_time, plots.concat(), "");
     page += &state_changes(journal, &words);
+    page += &memory(journal, &words);
     page += &steps(journal, &words);
     page += &captures(journal, &words);
     page += &warnings_and_restorations(journal, &words);
@@ -409,6 +410,39 @@ fn faults(journal: &Journal, words: &Words) -> String {
         table("faults", words.fault_columns, &rows),
         words.no_faults,
     )
+}
+
+/// Each service's resident memory at the start and end of the run and at its
+/// highest: a long run (a soak) shows here whether a service grows.
+fn memory(journal: &Journal, words: &Words) -> String {
+    let mut rows = Vec::new();
+    for service in ["producer", "ingest", "api"] {
+        let samples: Vec<u64> = journal
+            .timeline
+            .memory
+            .iter()
+            .filter(|sample| sample.service == service)
+            .map(|sample| sample.rss_kb)
+            .collect();
+        let (Some(first), Some(last), Some(highest)) =
+            (samples.first(), samples.last(), samples.iter().max())
+        else {
+            continue;
+        };
+        let mib = |kb: &u64| format!("{:.1}", *kb as f64 / 1024.0).replace('.', words.decimal_mark);
+        rows.push((
+            "",
+            vec![
+                service.to_owned(),
+                mib(first),
+                mib(last),
+                mib(highest),
+                samples.len().to_string(),
+            ],
+        ));
+    }
+    let body = table("memory", words.memory_columns, &rows);
+    section(words.memory, body, words.no_memory)
 }
 
 fn state_changes(journal: &Journal, words: &Words) -> String {

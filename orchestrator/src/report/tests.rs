@@ -245,3 +245,20 @@ fn the_committed_fixture_is_a_journal_with_a_timeline() {
     assert_eq!(page.matches("<svg").count(), 4);
     assert!(body(&page).starts_with(r#"<header class="verdict passed"><h1>RÉUSSI</h1>"#));
 }
+
+#[test]
+fn memory_shows_each_service_at_start_end_and_highest() {
+    let mut with_memory = timeline();
+    with_memory["memory"] = json!([
+        {"at": at(1.0), "service": "ingest", "rss_kb": 20480},
+        {"at": at(6.0), "service": "ingest", "rss_kb": 30720},
+        {"at": at(11.0), "service": "ingest", "rss_kb": 25600},
+        {"at": at(1.0), "service": "api", "rss_kb": 10240},
+    ]);
+    let page = render(&journal(Language::En, with_memory));
+    assert!(page.contains("<td>ingest</td><td>20.0</td><td>25.0</td><td>30.0</td><td>3</td>"));
+    assert!(page.contains("<td>api</td><td>10.0</td><td>10.0</td><td>10.0</td><td>1</td>"));
+    assert!(!page.contains("<td>producer</td>"));
+    let french = render(&journal(Language::Fr, timeline()));
+    assert!(french.contains("Aucune mesure de mémoire."));
+}

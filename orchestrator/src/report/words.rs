@@ -77,6 +77,10 @@ words! {
     fault_effect: "effet de la panne", "fault took effect";
     no_samples: "Aucun échantillon : ce déroulé n'a rien enregistré pour ce graphique.",
         "No samples: this run recorded nothing for this plot.";
+    memory: "Mémoire des services", "Services' memory";
+    memory_columns: "Service|Au début (Mio)|À la fin (Mio)|Au plus haut (Mio)|Échantillons",
+        "Service|At start (MiB)|At end (MiB)|Highest (MiB)|Samples";
+    no_memory: "Aucune mesure de mémoire.", "No memory sample.";
     transitions: "Changements d'état vus", "State changes seen";
     no_transitions: "Aucun changement d'état après le premier échantillon.", "No state change after the first sample.";
     change_columns: "Instant|Observateur|Nœud vu|Changement", "Time|Observer|Peer|Change";

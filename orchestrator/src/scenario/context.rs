@@ -108,6 +108,7 @@ impl Context {
             api_url: self.plan.api_url.clone(),
             sensors: self.plan.producer.sensor_ids(),
             ingest_metrics: self.plan.metrics_listen.clone(),
+            services: self.plan.state.clone(),
         };
         match Recorder::start(sources) {
             Ok(recorder) => self.recorder = Some(recorder),

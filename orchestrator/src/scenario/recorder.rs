@@ -1,9 +1,9 @@
 //! Samples the run's timeline in the background while the steps run.
 //!
-//! Three kinds of task, each on its own clock so a slow answer delays only its own
+//! Four kinds of task, each on its own clock so a slow answer delays only its own
 //! series: the API as a client sees it (`GET /sensors`, four times a second), each
-//! node (once a second: how it sees the others, and the hints it keeps for them) and
-//! ingest's metrics (once a second). Every request is bounded well under its period,
+//! node (once a second: how it sees the others, and the hints it keeps for them),
+//! ingest's metrics (once a second) and the services' memory (every 5 s). Every request is bounded well under its period,
 //! and the tasks end when the recorder is stopped or dropped.
 //!
 //! How a node sees another is read over CQL from that node alone, from Cassandra's
@@ -31,15 +31,19 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::probe::{ApiProbe, ProbeError};
-use super::timeline::{ApiSample, HintsSample, IngestSample, Timeline, ViewSample};
+use super::timeline::{ApiSample, HintsSample, IngestSample, MemorySample, Timeline, ViewSample};
+use crate::app::{Service, StateDir};
 use crate::hosts::{Inventory, NodeSpec};
 use crate::node_config::{CQL_PORT, shell_word};
+use crate::procinfo;
 use crate::remote::{Remote, RemoteOptions};
 
 /// How often the API is probed.
 const API_EVERY: Duration = Duration::from_millis(250);
 /// Each probe gives up after this long (and is recorded as failed).
 const API_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How often the services' memory is read.
+const MEMORY_EVERY: Duration = Duration::from_secs(5);
 /// How often each node and ingest are sampled.
 const NODE_EVERY: Duration = Duration::from_secs(1);
 /// A node's CQL answer (connection or query) is waited for this long.
@@ -65,6 +69,8 @@ pub struct Sources {
     pub sensors: Vec<String>,
     /// Ingest's metrics endpoint, host:port.
     pub ingest_metrics: String,
+    /// Where the services' pid files are.
+    pub services: StateDir,
 }
 
 /// The sampling tasks and what they recorded so far.
@@ -90,6 +96,7 @@ impl Recorder {
                 format!("http://{}/metrics", sources.ingest_metrics),
                 timeline.clone(),
             )),
+            tokio::spawn(sample_memory(sources.services.clone(), timeline.clone())),
         ];
         for node in &sources.inventory.nodes {
             let watcher = NodeWatcher::new(&sources, node);
@@ -222,6 +229,27 @@ async fn sample_ingest(client: reqwest::Client, url: String, timeline: Arc<Mutex
             }
         };
         push(&timeline, |t| &mut t.ingest, sample);
+    }
+}
+
+async fn sample_memory(services: StateDir, timeline: Arc<Mutex<Timeline>>) {
+    let mut ticks = ticker(MEMORY_EVERY);
+    loop {
+        ticks.tick().await;
+        let at = Utc::now();
+        for service in Service::START_ORDER {
+            let Some(state) = services.running(service.name()) else {
+                continue;
+            };
+            if let Some(rss_kb) = procinfo::resident_kb(state.pid) {
+                let sample = MemorySample {
+                    at,
+                    service: service.name().to_owned(),
+                    rss_kb,
+                };
+                push(&timeline, |t| &mut t.memory, sample);
+            }
+        }
     }
 }
 
@@ -479,6 +507,7 @@ mod tests {
             api_url: String::new(),
             sensors: Vec::new(),
             ingest_metrics: String::new(),
+            services: StateDir::new(std::env::temp_dir()),
         };
         NodeWatcher::new(&sources, &inventory.nodes[0])
     }

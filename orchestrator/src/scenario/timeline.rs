@@ -31,6 +31,18 @@ pub struct Timeline {
     /// Ingest's throughput and lag, from its metrics, once a second.
     #[serde(default)]
     pub ingest: Vec<IngestSample>,
+    /// Each running service's resident memory, every 5 seconds (a soak's growth check).
+    #[serde(default)]
+    pub memory: Vec<MemorySample>,
+}
+
+/// One service's resident memory at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemorySample {
+    pub at: DateTime<Utc>,
+    /// "producer", "ingest" or "api".
+    pub service: String,
+    pub rss_kb: u64,
 }
 
 /// One `GET /sensors` of the run's sensors.

@@ -40,7 +40,7 @@ impl Stage {
 }
 
 /// Upper bound of one run (cluster checks, restarts and waits included).
-const RUN_TIMEOUT: Duration = Duration::from_secs(480);
+const RUN_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Whatever happens, the run's process is ended (Ctrl-C first, so it restores
 /// what it took out), its services are stopped and the lab is brought back whole.
@@ -79,10 +79,18 @@ impl Drop for Cleanup<'_> {
 
 /// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
 fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
+    run_scenario(stage, "scenario/day-j.toml", &["--mode", mode])
+}
+
+/// Runs `demo --lab run <scenario> <args>` on `stage` (bounded, always cleaned up);
+/// returns (exit success, stdout, journal).
+pub fn run_scenario(stage: &Stage, scenario: &str, args: &[&str]) -> (bool, String, Journal) {
     let services_dir = tempfile::tempdir().expect("temporary directory");
     let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
+    let mut command_line = vec!["--lab", "run", scenario];
+    command_line.extend_from_slice(args);
     let child = stage
-        .demo(&["--lab", "run", "scenario/day-j.toml", "--mode", mode])
+        .demo(&command_line)
         .env("DEMO_SERVICES_DIR", services_dir.path())
         .stdin(Stdio::null())
         .stdout(stdout_file.reopen().expect("reopen"))
@@ -96,7 +104,7 @@ fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
     };
     let started = Instant::now();
     let child = cleanup.child.as_mut().expect("child");
-    let status = Wait::new(format!("day-J with --mode {mode} to end"), RUN_TIMEOUT)
+    let status = Wait::new(format!("{scenario} {args:?} to end"), RUN_TIMEOUT)
         .every(Duration::from_millis(500))
         .until(|| child.try_wait().expect("wait"));
     let mut stdout = String::new();
@@ -115,7 +123,7 @@ fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
         serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
             .expect("the journal reads back as a Journal");
     println!(
-        "day-J --mode {mode}: {:?} in {:?}",
+        "{scenario} {args:?}: {:?} in {:?}",
         status.code(),
         started.elapsed()
     );
@@ -275,8 +283,8 @@ fn assert_timeline_shows_the_outage(journal: &Journal, mode: &str) {
     assert!(written > 0.0, "ingest wrote nothing during the outage");
 }
 
-/// The run printed where its report.html is, and the file is there.
-fn assert_report_written(stage: &Stage, stdout: &str) {
+/// The run printed where its report.html is, and the file is there; its text.
+pub fn assert_report_written(stage: &Stage, stdout: &str) -> String {
     let report = stdout
         .lines()
         .find_map(|line| line.strip_prefix("report: "))
@@ -284,6 +292,7 @@ fn assert_report_written(stage: &Stage, stdout: &str) {
         .unwrap_or_else(|| panic!("no report path printed:\n{stdout}"));
     let html = std::fs::read_to_string(&report).expect("report.html readable");
     assert!(html.contains("<svg"), "{}", report.display());
+    html
 }
 
 /// The figures a run is judged by: how long the peers took to see PC2 DOWN,
