@@ -3,7 +3,8 @@
 //! The conductor (`demo run`) writes one row when a step starts and one when it
 //! ends; the API reads them back for `GET /events`; the page words them in its
 //! own language. So a row carries facts, never sentences: the step's kind, the
-//! node it concerns and a few figures (the fault mode, the state waited for).
+//! node it concerns and a few figures (the fault mode, the state waited for, the
+//! service concerned).
 //! The only words are the author's: the narration (`say`) and an optional
 //! `label` written in the scenario file. The rows live in
 //! [`crate::names::SCENARIO_EVENTS_TABLE`].
@@ -80,6 +81,12 @@ step_kinds! {
     Verify = "verify", Info;
     /// A deliberate wait.
     Pause = "pause", Info;
+    /// One of the app PC's services crashes (SIGKILL).
+    KillService = "kill-service", Fault;
+    /// One of the app PC's services is started again and healthy.
+    RestartService = "restart-service", Recovery;
+    /// The Kafka broker crashes (SIGKILL), stays away, and is started again.
+    RestartKafka = "restart-kafka", Fault;
 }
 
 impl StepKind {
@@ -146,6 +153,26 @@ pub enum SeenState {
     Down,
 }
 
+/// One of the app PC's services, as kill-service and restart-service name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppService {
+    Producer,
+    Ingest,
+    Api,
+}
+
+impl AppService {
+    /// The service's name in scenario files and events (`"ingest"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AppService::Producer => "producer",
+            AppService::Ingest => "ingest",
+            AppService::Api => "api",
+        }
+    }
+}
+
 /// The figures a step's event carries besides its node; each kind fills the
 /// ones it has. Stored as JSON in the row's `figures` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -156,6 +183,9 @@ pub struct Figures {
     /// wait-node-state: the state waited for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<SeenState>,
+    /// kill-service, restart-service: the service concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<AppService>,
 }
 
 impl Figures {
@@ -211,7 +241,7 @@ mod tests {
 
     #[test]
     fn kinds_are_named_as_in_scenario_files_and_serialised_by_that_name() {
-        assert_eq!(StepKind::ALL.len(), 11);
+        assert_eq!(StepKind::ALL.len(), 14);
         for kind in StepKind::ALL {
             assert_eq!(StepKind::from_name(kind.name()), Some(*kind));
             assert_eq!(
@@ -220,6 +250,8 @@ mod tests {
             );
         }
         assert_eq!(StepKind::ExpectCatchUp.name(), "expect-catch-up");
+        assert_eq!(StepKind::RestartKafka.tone(), Tone::Fault);
+        assert_eq!(StepKind::RestartService.tone(), Tone::Recovery);
         assert_eq!(StepKind::from_name("kil-node"), None);
     }
 
@@ -253,8 +285,15 @@ mod tests {
         let figures = Figures {
             mode: Some(OutageMode::Freeze),
             state: None,
+            service: None,
         };
         assert_eq!(figures.to_json(), r#"{"mode":"freeze"}"#);
+        let killed = Figures {
+            service: Some(AppService::Ingest),
+            ..Figures::default()
+        };
+        assert_eq!(killed.to_json(), r#"{"service":"ingest"}"#);
+        assert_eq!(Figures::from_json(Some(&killed.to_json())), killed);
         assert_eq!(Figures::from_json(Some(&figures.to_json())), figures);
         assert_eq!(Figures::from_json(None), Figures::default());
         assert_eq!(Figures::from_json(Some("not json")), Figures::default());

@@ -2,9 +2,10 @@
 //! from the built binaries, with logs and pid files under `.services/`.
 //!
 //! `demo services up | down | status` drive them by hand; a scenario run
-//! starts them through the same functions (with its own ledger) and stops, at
-//! the end, only those it started. Their flags come from the inventory, so the
-//! same code serves the lab and the four PCs.
+//! starts them through the same functions (with its own ledger), crashes or
+//! restarts one of them when a step says so, and stops, at the end, only those
+//! it started. Their flags come from the inventory, so the same code serves the
+//! lab and the four PCs.
 
 mod health;
 mod process;
@@ -61,6 +62,8 @@ pub enum AppError {
     },
     #[error("{name} (pid {pid}) does not exit even after SIGKILL")]
     WontDie { name: String, pid: u32 },
+    #[error("{0} is not running")]
+    NotRunning(&'static str),
     #[error("pid {0} is out of range")]
     BadPid(u32),
     #[error("cannot form {service}'s command line: {reason}")]
@@ -85,12 +88,30 @@ impl Service {
     /// Stop order: the source first, so ingest can drain what was sent.
     pub const STOP_ORDER: [Service; 3] = [Service::Producer, Service::Ingest, Service::Api];
 
+    /// The service `name` names (`"ingest"`), if it is one.
+    pub fn from_name(name: &str) -> Option<Service> {
+        Service::START_ORDER
+            .into_iter()
+            .find(|service| service.name() == name)
+    }
+
     /// The binary's name, also the name of its pid file and log.
     pub fn name(self) -> &'static str {
         match self {
             Service::Api => "api",
             Service::Ingest => "ingest",
             Service::Producer => "producer",
+        }
+    }
+}
+
+/// The service as a scenario event names it.
+impl From<Service> for contract::events::AppService {
+    fn from(service: Service) -> Self {
+        match service {
+            Service::Api => contract::events::AppService::Api,
+            Service::Ingest => contract::events::AppService::Ingest,
+            Service::Producer => contract::events::AppService::Producer,
         }
     }
 }
@@ -270,47 +291,87 @@ pub async fn up(
             report.already_running.push(service);
             continue;
         }
-        let binary = plan.binary(service);
-        if !binary.is_file() {
+        if let Err(error) = start_one(plan, service, timeout, on_progress).await {
             stop_all(&plan.state, &report.started).await;
-            return Err(AppError::MissingBinary(binary));
+            return Err(error);
         }
-        let args = match plan.args(service) {
-            Ok(args) => args,
-            Err(error) => {
-                stop_all(&plan.state, &report.started).await;
-                return Err(error);
-            }
-        };
-        on_progress(&format!("starting {}", service.name()));
-        let ledger_before = ledger_size(&plan.producer.ledger);
-        let ledger = (service == Service::Producer).then(|| plan.producer.ledger.clone());
-        if let Some(parent) = plan.producer.ledger.parent().filter(|_| ledger.is_some()) {
-            std::fs::create_dir_all(parent).map_err(|source| AppError::StateFile {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        let state = process::spawn(&plan.state, service.name(), &binary, args, ledger.clone())?;
         report.started.push(service);
-        if let Err(why) =
-            wait_healthy(plan, service, &state, ledger_before, timeout, on_progress).await
-        {
-            let tail = process::log_tail(&state.log, 15);
-            stop_all(&plan.state, &report.started).await;
-            return Err(AppError::Unhealthy {
-                service: service.name(),
-                why,
-                timeout,
-                log: state.log,
-                tail,
-            });
-        }
         if service == Service::Producer {
-            report.ledger = ledger;
+            report.ledger = Some(plan.producer.ledger.clone());
         }
     }
     Ok(report)
+}
+
+/// Starts `service` as `up` does (the plan's binary and command line; the
+/// producer appends to the plan's ledger) and waits until it is healthy. On
+/// failure it stops what it spawned and says why, with the log's last lines.
+pub async fn start_one(
+    plan: &ServicesPlan,
+    service: Service,
+    timeout: Duration,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Result<ServiceState, AppError> {
+    let binary = plan.binary(service);
+    if !binary.is_file() {
+        return Err(AppError::MissingBinary(binary));
+    }
+    let args = plan.args(service)?;
+    on_progress(&format!("starting {}", service.name()));
+    let ledger_before = ledger_size(&plan.producer.ledger);
+    let ledger = (service == Service::Producer).then(|| plan.producer.ledger.clone());
+    if let Some(parent) = plan.producer.ledger.parent().filter(|_| ledger.is_some()) {
+        std::fs::create_dir_all(parent).map_err(|source| AppError::StateFile {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let state = process::spawn(&plan.state, service.name(), &binary, args, ledger)?;
+    if let Err(why) = wait_healthy(plan, service, &state, ledger_before, timeout, on_progress).await
+    {
+        let tail = process::log_tail(&state.log, 15);
+        let _ = process::stop(&plan.state, service.name(), STOP_GRACE).await;
+        return Err(AppError::Unhealthy {
+            service: service.name(),
+            why,
+            timeout,
+            log: state.log,
+            tail,
+        });
+    }
+    Ok(state)
+}
+
+/// What [`restart`] did.
+#[derive(Debug, Clone)]
+pub struct Restarted {
+    /// How the running process stopped (`NotRunning` when none ran).
+    pub stopped: Stopped,
+    /// The new process, healthy.
+    pub state: ServiceState,
+}
+
+/// Stops `service` gracefully if it runs (as `demo services down <service>`),
+/// then starts it again as `up` does and waits until it is healthy.
+pub async fn restart(
+    plan: &ServicesPlan,
+    service: Service,
+    timeout: Duration,
+    on_progress: &(dyn Fn(&str) + Sync),
+) -> Result<Restarted, AppError> {
+    on_progress(&format!("stopping {}", service.name()));
+    let stopped = stop(&plan.state, service).await?;
+    let state = start_one(plan, service, timeout, on_progress).await?;
+    Ok(Restarted { stopped, state })
+}
+
+/// Crashes `service` with SIGKILL (no graceful shutdown) and waits up to
+/// `timeout` until its process is gone; its pid and state files are then
+/// forgotten, so a later stop finds nothing to do. Returns the pid killed.
+pub async fn crash(state: &StateDir, service: Service, timeout: Duration) -> Result<u32, AppError> {
+    process::crash(state, service.name(), timeout)
+        .await?
+        .ok_or(AppError::NotRunning(service.name()))
 }
 
 /// Builds the services when their binaries are missing from a checkout's

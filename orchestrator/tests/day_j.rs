@@ -21,12 +21,7 @@ use test_support::FaultLock;
 fn assert_passes_on_the_lab(mode: &str) {
     require_lab();
     let _lock = FaultLock::acquire();
-    let lab = Stage {
-        root: root(),
-        pc2_address: "127.0.0.2".into(),
-        dashboard: "http://127.0.0.1:8080/".into(),
-        restore: vec!["lab".into(), "up".into()],
-    };
+    let lab = Stage::loopback_lab(root());
     assert_day_j_passed(&lab, mode);
 }
 

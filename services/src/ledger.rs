@@ -5,7 +5,7 @@
 //! acknowledged was lost, whatever faults happened in between.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -69,7 +69,14 @@ pub struct LedgerWriter {
 }
 
 impl LedgerWriter {
+    /// Opens `path` for appending. A torn last line (a producer killed mid-write)
+    /// is cut off first: [`read_ledger`] ignores it only while it is the last
+    /// line, and appending after it would turn it into corruption.
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        drop_torn_last_line(path).map_err(|source| LedgerError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         let file = OpenOptions::new()
             .create(true)
             .append(true)
@@ -100,6 +107,36 @@ impl LedgerWriter {
             source,
         }
     }
+}
+
+/// Truncates `path` after its last newline when it does not end with one; a
+/// missing or empty file is left as it is. Everything before stays untouched.
+fn drop_torn_last_line(path: &Path) -> std::io::Result<()> {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    let length = file.metadata()?.len();
+    // Read backwards, one block at a time, until a newline (or the start).
+    const BLOCK: u64 = 4096;
+    let mut end = length;
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let mut block = vec![0; usize::try_from(end - start).unwrap_or(0)];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block)?;
+        if let Some(newline) = block.iter().rposition(|byte| *byte == b'\n') {
+            let keep = start + newline as u64 + 1;
+            if keep < length {
+                file.set_len(keep)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    // No newline at all: the whole file is one torn line.
+    file.set_len(0)
 }
 
 /// Reads every entry of a ledger. A torn last line (the producer was killed
@@ -172,12 +209,35 @@ mod tests {
         assert_eq!(read_ledger(&path).unwrap(), vec![entry(1), entry(2)]);
     }
 
-    #[test]
-    fn torn_last_line_is_ignored_but_corruption_elsewhere_is_reported() {
+    /// A ledger of one good line and a torn one after it: a producer killed mid-write.
+    fn torn_ledger() -> (tempfile::TempDir, PathBuf, String) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.jsonl");
         let good = serde_json::to_string(&entry(1)).unwrap();
         std::fs::write(&path, format!("{good}\n{{\"sensor_id\":\"sen")).unwrap();
+        (dir, path, good)
+    }
+
+    #[test]
+    fn a_writer_reopened_after_a_torn_line_cuts_it_off_and_keeps_the_rest() {
+        // A producer killed mid-write, then restarted on the same ledger.
+        let (_dir, path, _) = torn_ledger();
+        let mut w = LedgerWriter::open(&path).unwrap();
+        w.append(&entry(2)).unwrap();
+        w.flush().unwrap();
+        assert_eq!(read_ledger(&path).unwrap(), vec![entry(1), entry(2)]);
+        // A whole ledger is never shortened; nor is a file that is only a torn line kept.
+        let before = std::fs::read(&path).unwrap();
+        drop(LedgerWriter::open(&path).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        std::fs::write(&path, "{\"sensor_id\"").unwrap();
+        drop(LedgerWriter::open(&path).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_but_corruption_elsewhere_is_reported() {
+        let (_dir, path, good) = torn_ledger();
         assert_eq!(read_ledger(&path).unwrap(), vec![entry(1)]);
         std::fs::write(&path, format!("garbage\n{good}\n")).unwrap();
         assert!(matches!(

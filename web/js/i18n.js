@@ -57,6 +57,9 @@ const MESSAGES = {
       "expect-catch-up": (node) => `${node} caught up`,
       verify: () => "Nothing lost",
       pause: () => "Pause",
+      "kill-service": (_node, f) => `${f.service || "?"} killed`,
+      "restart-service": (_node, f) => `${f.service || "?"} restarted`,
+      "restart-kafka": () => "Kafka restarted",
     },
   },
   fr: {
@@ -111,6 +114,9 @@ const MESSAGES = {
       "expect-catch-up": (node) => `${node} a rattrapé`,
       verify: () => "Rien n'est perdu",
       pause: () => "Pause",
+      "kill-service": (_node, f) => `${f.service || "?"} tué`,
+      "restart-service": (_node, f) => `${f.service || "?"} redémarré`,
+      "restart-kafka": () => "Kafka redémarré",
     },
   },
 };

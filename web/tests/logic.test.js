@@ -114,6 +114,11 @@ test("events are worded from kind, node and figures in the page's language", () 
   assert.equal(eventLabel(en, { kind: "capture", node: "PC1", figures: {} }), "nodetool status (PC1)");
   assert.equal(eventLabel(en, { kind: "expect-catch-up", node: "PC2", figures: {} }), "PC2 caught up");
   assert.equal(eventLabel(fr, { kind: "verify", figures: {} }), "Rien n'est perdu");
+  assert.equal(eventLabel(en, { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest killed");
+  assert.equal(eventLabel(fr, { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest tué");
+  assert.equal(eventLabel(fr, { kind: "restart-service", figures: { service: "api" } }), "api redémarré");
+  assert.equal(eventLabel(en, { kind: "restart-service", figures: {} }), "? restarted");
+  assert.equal(eventLabel(en, { kind: "restart-kafka", figures: {} }), "Kafka restarted");
   // The author's label wins; an unknown kind shows its name.
   assert.equal(eventLabel(en, { ...stop, label: "Le PC2 s'éteint" }), "Le PC2 s'éteint");
   assert.equal(eventLabel(en, { kind: "chaos-monkey", figures: {} }), "chaos-monkey");
@@ -172,7 +177,7 @@ test("the page words every step kind of the conductor's one list (contract/src/e
   const { readFile } = await import("node:fs/promises");
   const source = await readFile(new URL("../../contract/src/events.rs", import.meta.url), "utf8");
   const kinds = [...source.matchAll(/^\s+\w+ = "([a-z-]+)", (?:Info|Fault|Recovery);$/gm)].map((found) => found[1]);
-  assert.equal(kinds.length, 11, `kinds found in contract/src/events.rs: ${kinds}`);
+  assert.equal(kinds.length, 14, `kinds found in contract/src/events.rs: ${kinds}`);
   for (const lang of ["en", "fr"]) {
     for (const kind of kinds) {
       assert.ok(Object.hasOwn(messagesFor(lang).steps, kind), `${lang} has no words for ${kind}`);

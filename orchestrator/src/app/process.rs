@@ -207,6 +207,34 @@ pub async fn stop(dir: &StateDir, name: &str, grace: Duration) -> Result<Stopped
     Ok(Stopped::Killed)
 }
 
+/// SIGKILL, no grace: a crash. Waits up to `timeout` until the process is gone,
+/// then forgets it (a dead pid is nothing to stop). `None` when it was not running
+/// (a stale state file is forgotten too).
+pub async fn crash(dir: &StateDir, name: &str, timeout: Duration) -> Result<Option<u32>, AppError> {
+    let Some(state) = dir.running(name) else {
+        dir.forget(name);
+        return Ok(None);
+    };
+    let pid = Pid::from_raw(i32::try_from(state.pid).map_err(|_| AppError::BadPid(state.pid))?);
+    let _ = kill(pid, Signal::SIGKILL);
+    let gone = wait::until(timeout, Duration::from_millis(50), || async {
+        if is_running(state.pid, &state.binary) {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })
+    .await;
+    if gone.is_err() {
+        return Err(AppError::WontDie {
+            name: name.to_owned(),
+            pid: state.pid,
+        });
+    }
+    dir.forget(name);
+    Ok(Some(state.pid))
+}
+
 /// The last `lines` lines of a log, to explain a failed start.
 pub fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -218,12 +246,18 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_spawned_process_is_remembered_seen_running_and_stopped() {
+    /// A `sleep 30` spawned as service "sleeper" in a temporary state directory.
+    fn sleeper() -> (tempfile::TempDir, StateDir, ServiceState) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let state_dir = StateDir::new(dir.path().join("services"));
         let sleep = PathBuf::from("/bin/sleep");
         let state = spawn(&state_dir, "sleeper", &sleep, vec!["30".into()], None).expect("spawned");
+        (dir, state_dir, state)
+    }
+
+    #[tokio::test]
+    async fn a_spawned_process_is_remembered_seen_running_and_stopped() {
+        let (dir, state_dir, state) = sleeper();
         assert!(state_dir.running("sleeper").is_some());
         assert_eq!(
             std::fs::read_to_string(dir.path().join("services/sleeper.pid"))
@@ -247,5 +281,47 @@ mod tests {
                 .expect("no-op"),
             Stopped::NotRunning
         );
+    }
+
+    #[tokio::test]
+    async fn a_crashed_process_is_gone_and_forgotten_and_stopping_it_is_a_no_op() {
+        let (dir, state_dir, state) = sleeper();
+        assert_eq!(
+            crash(&state_dir, "sleeper", Duration::from_secs(5))
+                .await
+                .expect("crashed"),
+            Some(state.pid)
+        );
+        assert!(!is_running(state.pid, &state.binary));
+        assert!(
+            state_dir.read("sleeper").is_none(),
+            "its state is forgotten"
+        );
+        assert_eq!(
+            crash(&state_dir, "sleeper", Duration::from_secs(1))
+                .await
+                .expect("not running"),
+            None
+        );
+
+        // A state file left by a process that died on its own is no reason for
+        // `demo services down` (or a run's restoration) to fail.
+        let state = spawn(
+            &state_dir,
+            "sleeper",
+            &state.binary,
+            vec!["30".into()],
+            None,
+        )
+        .expect("spawned");
+        let pid = Pid::from_raw(i32::try_from(state.pid).expect("a pid"));
+        kill(pid, Signal::SIGKILL).expect("killed");
+        assert_eq!(
+            stop(&state_dir, "sleeper", Duration::from_secs(1))
+                .await
+                .expect("a dead pid is not an error"),
+            Stopped::NotRunning
+        );
+        assert!(!dir.path().join("services/sleeper.json").exists());
     }
 }

@@ -6,6 +6,7 @@
 //! jars only, so this writes its `server.properties`, a log4j2 configuration and small
 //! start/stop scripts, formats the storage once, then creates the demo's topics and
 //! proves the broker takes a produce and serves a fetch before calling it ready.
+//! A scenario's `restart-kafka` crashes one and starts it again ([`crash_and_restart`]).
 
 use std::time::Duration;
 
@@ -86,6 +87,15 @@ impl BrokerSite {
             controller_port: port.saturating_add(1),
             written_by: "`demo provision`",
         }
+    }
+
+    /// The app PC's broker at the first endpoint of a bootstrap list such as
+    /// `[app].kafka_bootstrap` ("10.77.0.4:9092"), if it reads as host:port.
+    pub fn app_at(layout: &Layout, bootstrap: &str) -> Option<BrokerSite> {
+        let first = bootstrap.split(',').next()?.trim();
+        let (host, port) = first.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        Some(BrokerSite::app(layout, host, port))
     }
 
     pub fn bootstrap(&self) -> String {
@@ -275,6 +285,164 @@ pub async fn start(site: &BrokerSite, progress: &dyn Progress) -> Result<(), Lab
         progress,
     )
     .await
+}
+
+/// What [`crash_and_restart`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrokerRestart {
+    /// The broker's pid when it was killed.
+    pub pid: i32,
+    /// From the kill to the start command.
+    pub down: Duration,
+    /// From the kill until the broker served the demo's topics again.
+    pub answering_after: Duration,
+}
+
+/// How long a SIGKILLed broker may take to disappear.
+const KILL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Crashes the broker (SIGKILL: no controlled shutdown, as a power cut), leaves it
+/// away for `down`, starts it again with its own start script and waits, at most
+/// `timeout`, until it accepts connections and serves the demo's topics (each
+/// partition with a leader). Once killed, it is started again whatever happens:
+/// on a failure here, and when the caller gives up (the future dropped, Ctrl-C).
+pub async fn crash_and_restart(
+    site: &BrokerSite,
+    down: Duration,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<BrokerRestart, LabError> {
+    let process = site.process("Kafka");
+    let pid = process.live_pid().ok_or_else(|| {
+        LabError::Kafka(format!(
+            "the broker at {} is not running (no live pid in {})",
+            site.bootstrap(),
+            site.pid_file().display()
+        ))
+    })?;
+    let restarter = StartOnDrop(site.script("start"));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let killed = std::time::Instant::now();
+    let gone = crate::wait::until(KILL_TIMEOUT, Duration::from_millis(50), || async {
+        match process.live_pid() {
+            None => std::ops::ControlFlow::Break(()),
+            Some(_) => std::ops::ControlFlow::Continue(()),
+        }
+    })
+    .await;
+    if gone.is_err() {
+        return Err(LabError::Kafka(format!(
+            "the broker (pid {pid}) still runs {}s after SIGKILL",
+            KILL_TIMEOUT.as_secs()
+        )));
+    }
+    progress.waiting(&format!(
+        "Kafka killed (pid {pid}); away for {:.1} s",
+        down.as_secs_f64()
+    ));
+    tokio::time::sleep(down.saturating_sub(killed.elapsed())).await;
+    let down = killed.elapsed();
+    let back = tokio::time::timeout(timeout, async {
+        start(site, progress).await?;
+        wait_serving_topics(&site.bootstrap(), timeout, progress).await
+    })
+    .await;
+    match back {
+        Ok(Ok(())) => {
+            std::mem::forget(restarter);
+            Ok(BrokerRestart {
+                pid,
+                down,
+                answering_after: killed.elapsed(),
+            })
+        }
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(LabError::NotReady {
+            what: format!("Kafka ({}) after its restart", site.bootstrap()),
+            timeout,
+            log_tail: Some((site.log(), ready::tail(&site.log(), 30))),
+        }),
+    }
+}
+
+/// Runs the broker's start script when dropped (unless forgotten): the broker a
+/// restart killed is never left away. The script returns once Java is launched,
+/// and is a no-op when the broker runs.
+struct StartOnDrop(PathBuf);
+
+impl Drop for StartOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(&self.0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Waits until the broker at `bootstrap` serves the demo's topics, as the
+/// services need them: both exist and every partition has a leader.
+async fn wait_serving_topics(
+    bootstrap: &str,
+    timeout: Duration,
+    progress: &dyn Progress,
+) -> Result<(), LabError> {
+    let served = crate::wait::until(timeout, Duration::from_millis(250), || async {
+        let bootstrap = bootstrap.to_owned();
+        let seen = tokio::task::spawn_blocking(move || topics_served(&bootstrap))
+            .await
+            .unwrap_or_else(|error| Err(error.to_string()));
+        match seen {
+            Ok(()) => std::ops::ControlFlow::Break(()),
+            Err(why) => {
+                progress.waiting(&format!("Kafka topics: {why}"));
+                std::ops::ControlFlow::Continue(why)
+            }
+        }
+    })
+    .await;
+    served.map_err(|timed_out| {
+        LabError::Kafka(format!(
+            "the broker at {bootstrap} did not serve the demo's topics within {}s: {}",
+            timeout.as_secs(),
+            timed_out
+                .last
+                .unwrap_or_else(|| "no metadata answer".into())
+        ))
+    })
+}
+
+/// One metadata request: `Ok` when both demo topics exist and each partition has a leader.
+fn topics_served(bootstrap: &str) -> Result<(), String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .map_err(|e| format!("client: {e}"))?;
+    let metadata = consumer
+        .fetch_metadata(None, Duration::from_secs(2))
+        .map_err(|e| format!("metadata: {e}"))?;
+    for (topic, partitions) in [(READINGS_TOPIC, READINGS_PARTITIONS), (DLQ_TOPIC, 1)] {
+        let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+            return Err(format!("{topic} does not exist"));
+        };
+        if let Some(error) = found.error() {
+            return Err(format!("{topic}: {error:?}"));
+        }
+        let led = found
+            .partitions()
+            .iter()
+            .filter(|partition| partition.leader() >= 0 && partition.error().is_none())
+            .count();
+        if led < usize::try_from(partitions).unwrap_or(usize::MAX) {
+            return Err(format!(
+                "{topic}: {led} of {partitions} partitions have a leader"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the demo's topics (idempotent) and round-trips one message.

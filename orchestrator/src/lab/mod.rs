@@ -111,6 +111,54 @@ pub async fn stop_app_kafka(layout: &Layout, progress: &dyn Progress) -> Result<
     process::stop_processes(vec![kafka::app_process(layout)], progress).await
 }
 
+/// The Kafka broker the services of `inventory` use: the loopback lab's when the
+/// inventory is the lab's own `.lab/hosts.toml` and no virtual PCs are recorded
+/// there (that is `--lab` on the loopback lab), else the app PC's broker that
+/// `demo provision` started at `[app].kafka_bootstrap` (virtual or real PCs).
+pub fn services_broker(
+    layout: &Layout,
+    inventory: &crate::hosts::Inventory,
+) -> Result<kafka::BrokerSite, LabError> {
+    broker_of(
+        layout,
+        &inventory.path,
+        &inventory.app.kafka_bootstrap,
+        pcs::recorded(&layout.lab),
+    )
+}
+
+/// [`services_broker`]'s decision, from plain values.
+fn broker_of(
+    layout: &Layout,
+    inventory_path: &std::path::Path,
+    kafka_bootstrap: &str,
+    virtual_pcs: bool,
+) -> Result<kafka::BrokerSite, LabError> {
+    let same_file = |a: &std::path::Path, b: &std::path::Path| match (
+        std::fs::canonicalize(a),
+        std::fs::canonicalize(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    if !virtual_pcs && same_file(inventory_path, &layout.hosts_file()) {
+        if kafka_bootstrap != layout::KAFKA_BOOTSTRAP {
+            return Err(LabError::Kafka(format!(
+                "{} names Kafka at {kafka_bootstrap}, but the lab's broker is at {}:                  `demo lab up` writes it again",
+                inventory_path.display(),
+                layout::KAFKA_BOOTSTRAP
+            )));
+        }
+        return Ok(kafka::BrokerSite::lab(layout));
+    }
+    kafka::BrokerSite::app_at(layout, kafka_bootstrap).ok_or_else(|| {
+        LabError::Kafka(format!(
+            "[app].kafka_bootstrap {kafka_bootstrap:?} in {} is not host:port",
+            inventory_path.display()
+        ))
+    })
+}
+
 /// Fetches, configures, starts and waits until the whole lab is ready.
 pub async fn up(layout: &Layout, progress: &dyn Progress) -> Result<LabReady, LabError> {
     if pcs::recorded(&layout.lab) {
@@ -232,4 +280,47 @@ fn write_file(path: &std::path::Path, content: &str, executable: bool) -> Result
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_broker_is_the_labs_on_the_loopback_lab_and_the_app_pcs_otherwise() {
+        let checkout = tempfile::tempdir().expect("temporary directory");
+        let layout = Layout::at(checkout.path());
+        let lab_hosts = layout.hosts_file();
+
+        let loopback = broker_of(&layout, &lab_hosts, layout::KAFKA_BOOTSTRAP, false)
+            .expect("the loopback lab's broker");
+        assert_eq!(loopback, kafka::BrokerSite::lab(&layout));
+        assert_eq!(loopback.dir, layout.lab.join("kafka"));
+
+        // The virtual PCs write the same file; their Kafka is the app PC's.
+        let virtual_pcs =
+            broker_of(&layout, &lab_hosts, "10.77.0.4:9092", true).expect("the app PC's broker");
+        assert_eq!(virtual_pcs.dir, layout.lab.join("app-kafka"));
+        assert_eq!(virtual_pcs.bootstrap(), "10.77.0.4:9092");
+
+        // Real PCs: their own hosts.toml, even when Kafka listens on 127.0.0.1:9092.
+        let real = broker_of(
+            &layout,
+            std::path::Path::new("/etc/demo/hosts.toml"),
+            "127.0.0.1:9092, 192.168.1.14:9092",
+            false,
+        )
+        .expect("the app PC's broker");
+        assert_eq!(real.dir, layout.lab.join("app-kafka"));
+        assert_eq!((real.address.as_str(), real.port), ("127.0.0.1", 9092));
+
+        assert!(matches!(
+            broker_of(&layout, std::path::Path::new("hosts.toml"), "kafka", false),
+            Err(LabError::Kafka(message)) if message.contains("not host:port")
+        ));
+        assert!(matches!(
+            broker_of(&layout, &lab_hosts, "127.0.0.1:9999", false),
+            Err(LabError::Kafka(message)) if message.contains("lab's broker is at")
+        ));
+    }
 }

@@ -41,10 +41,7 @@ pub fn site(inventory: &Inventory, layout: &Layout) -> Result<BrokerSite, Provis
         bootstrap: bootstrap.clone(),
         file: inventory.path.clone(),
     };
-    let first = bootstrap.split(',').next().ok_or_else(bad)?.trim();
-    let (host, port) = first.rsplit_once(':').ok_or_else(bad)?;
-    let port: u16 = port.parse().map_err(|_| bad())?;
-    Ok(BrokerSite::app(layout, host, port))
+    BrokerSite::app_at(layout, bootstrap).ok_or_else(bad)
 }
 
 /// Compares the broker's files with what is on disk and whether it runs.

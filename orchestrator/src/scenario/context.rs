@@ -310,6 +310,28 @@ impl Context {
         self.journal.ledger = self.ledger_path().map(|path| path.display().to_string());
     }
 
+    /// A restart-service step started `service` again at `started_at`: the run's
+    /// to stop at the end. A restarted producer appends to the run's ledger, so
+    /// it is the run's own from then on (checked from its first start).
+    pub fn service_restarted(&mut self, service: Service, started_at: DateTime<Utc>) {
+        if !self.started_services.contains(&service) {
+            self.started_services.push(service);
+        }
+        if service == Service::Producer {
+            if !self.own_producer || self.ledger.as_ref() != Some(&self.plan.producer.ledger) {
+                self.producer_started_at = Some(started_at);
+            }
+            self.own_producer = true;
+            self.ledger = Some(self.plan.producer.ledger.clone());
+            self.journal.ledger = self.ledger_path().map(|path| path.display().to_string());
+        }
+    }
+
+    /// The run started `service` (so it stops it at the end).
+    pub fn started_by_run(&self, service: Service) -> bool {
+        self.started_services.contains(&service)
+    }
+
     pub fn ledger_path(&self) -> Option<&Path> {
         self.ledger.as_deref()
     }

@@ -40,8 +40,10 @@ use crate::remote::{Remote, RemoteOptions};
 
 /// How often the API is probed.
 const API_EVERY: Duration = Duration::from_millis(250);
-/// Each probe gives up after this long (and is recorded as failed).
-const API_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Each probe gives up after this long (and is recorded as failed): the API's own
+/// bound on a request (`--http-timeout-ms`, 5 s), so a slow answer (QUORUM out of
+/// reach, then a fallback to ONE) is seen as slow, not as missing.
+const API_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the services' memory is read.
 const MEMORY_EVERY: Duration = Duration::from_secs(5);
 /// How often each node and ingest are sampled.

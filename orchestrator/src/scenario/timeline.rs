@@ -8,7 +8,8 @@
 //! staleness, the consistency it answered at) and ingest's rate and Kafka lag.
 //!
 //! The types and the pure derivations (a view's transitions, a fault's effect) are
-//! here; the sampling is `recorder`'s.
+//! here; the sampling is `recorder`'s. A field a sample does not have is written as
+//! null and read back from null or absence alike.
 
 use std::collections::BTreeMap;
 
@@ -53,12 +54,9 @@ pub struct ApiSample {
     /// From the request to the whole answer (or the failure).
     pub latency_ms: u64,
     /// Age of the oldest "newest reading" among the run's sensors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staleness_ms: Option<u64>,
     /// "QUORUM", or "ONE" when the API fell back to it for this answer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consistency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -70,9 +68,7 @@ pub struct ViewSample {
     pub observer: String,
     /// Each other node, by name, as the observer sees it; `None` when the observer
     /// did not answer (it is down, frozen or cut off).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sees: Option<BTreeMap<String, SeenState>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -83,9 +79,7 @@ pub struct HintsSample {
     pub node: String,
     /// Bytes of hint files, by the name of the node they are for (nodes with none are
     /// absent); `None` when the node's files could not be read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<BTreeMap<String, u64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -94,15 +88,11 @@ pub struct HintsSample {
 pub struct IngestSample {
     pub at: DateTime<Utc>,
     /// Readings written to Cassandra per second since the previous sample.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_per_s: Option<f64>,
     /// Messages in Kafka not yet consumed, over all partitions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lag: Option<f64>,
     /// Ingest says it can consume.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consuming: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -115,13 +105,10 @@ pub struct FaultRecord {
     /// The fault's command started.
     pub commanded_at: DateTime<Utc>,
     /// The fault's command returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_done_at: Option<DateTime<Utc>>,
     /// The command bringing it back started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_commanded_at: Option<DateTime<Utc>>,
     /// Its peers saw it UP again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub back_at: Option<DateTime<Utc>>,
 }
 

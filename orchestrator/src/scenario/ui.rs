@@ -11,7 +11,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use contract::events::{Figures, OutageMode, SeenState, StepKind};
+use contract::events::{AppService, Figures, OutageMode, SeenState, StepKind};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The language of the terminal's words (`lang` in a scenario's [settings]).
@@ -40,6 +40,7 @@ pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &
         None => "nodetool status".to_owned(),
     };
     let node = node.unwrap_or("?");
+    let service = figures.service.map_or("?", AppService::name);
     let state = match figures.state {
         Some(SeenState::Up) => "UP",
         Some(SeenState::Down) => "DOWN",
@@ -67,6 +68,9 @@ pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &
             StepKind::ExpectCatchUp => format!("{node} a rattrapé"),
             StepKind::Verify => "Rien n'est perdu".into(),
             StepKind::Pause => "Pause".into(),
+            StepKind::KillService => format!("{service} tué"),
+            StepKind::RestartService => format!("{service} redémarré"),
+            StepKind::RestartKafka => "Kafka redémarré".into(),
         },
         Language::En => match kind {
             StepKind::CheckCluster => "Cluster checked".into(),
@@ -89,6 +93,9 @@ pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &
             StepKind::ExpectCatchUp => format!("{node} caught up"),
             StepKind::Verify => "Nothing lost".into(),
             StepKind::Pause => "Pause".into(),
+            StepKind::KillService => format!("{service} killed"),
+            StepKind::RestartService => format!("{service} restarted"),
+            StepKind::RestartKafka => "Kafka restarted".into(),
         },
     }
 }
@@ -241,6 +248,22 @@ pub struct Progress {
     started: std::time::Instant,
 }
 
+/// Domain code that reports through [`crate::progress::Progress`] (the lab's
+/// broker restart) shows its lines on the step's bar.
+impl crate::progress::Progress for Progress {
+    fn waiting(&self, message: &str) {
+        self.tick(message);
+    }
+
+    fn step(&self, line: &str) {
+        self.tick(line);
+    }
+
+    fn warn(&self, line: &str) {
+        self.tick(line);
+    }
+}
+
 impl Progress {
     /// Moves the bar to the time elapsed and shows `message`.
     pub fn tick(&self, message: impl Into<String>) {
@@ -374,6 +397,22 @@ mod tests {
             fr(StepKind::ExpectCatchUp, Some("PC2"), &none),
             "PC2 a rattrapé"
         );
+        let ingest = Figures {
+            service: Some(AppService::Ingest),
+            ..Figures::default()
+        };
+        assert_eq!(fr(StepKind::KillService, None, &ingest), "ingest tué");
+        assert_eq!(en(StepKind::KillService, None, &ingest), "ingest killed");
+        assert_eq!(
+            fr(StepKind::RestartService, None, &ingest),
+            "ingest redémarré"
+        );
+        assert_eq!(
+            en(StepKind::RestartService, None, &ingest),
+            "ingest restarted"
+        );
+        assert_eq!(fr(StepKind::RestartKafka, None, &none), "Kafka redémarré");
+        assert_eq!(en(StepKind::RestartKafka, None, &none), "Kafka restarted");
         assert_eq!(fr(StepKind::Verify, None, &none), "Rien n'est perdu");
         assert_eq!(en(StepKind::Verify, None, &none), "Nothing lost");
         for kind in StepKind::ALL {

@@ -4,6 +4,9 @@
 //! checker found nothing missing. Shared by the loopback lab's test (day_j.rs)
 //! and the virtual PCs' (reached over SSH).
 
+// Each suite that includes this module uses part of it.
+#![allow(dead_code)]
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -28,6 +31,16 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// The loopback lab, brought back whole by `demo lab up` after each run.
+    pub fn loopback_lab(root: PathBuf) -> Stage {
+        Stage {
+            root,
+            pc2_address: "127.0.0.2".into(),
+            dashboard: "http://127.0.0.1:8080/".into(),
+            restore: vec!["lab".into(), "up".into()],
+        }
+    }
+
     /// `demo` with `args`, run from the checkout on this stage's lab.
     fn demo(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_demo"));
@@ -79,18 +92,24 @@ impl Drop for Cleanup<'_> {
 
 /// Runs day-J with `--mode mode`; returns (exit success, stdout, journal).
 fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
-    run_scenario(stage, "scenario/day-j.toml", &["--mode", mode])
+    run_scenario(stage, "scenario/day-j.toml", &["--mode", mode], &[])
 }
 
-/// Runs `demo --lab run <scenario> <args>` on `stage` (bounded, always cleaned up);
-/// returns (exit success, stdout, journal).
-pub fn run_scenario(stage: &Stage, scenario: &str, args: &[&str]) -> (bool, String, Journal) {
+/// Runs `demo --lab run <scenario> <args>` on `stage` with `env` added (bounded, always
+/// cleaned up); returns (exit success, stdout, journal).
+pub fn run_scenario(
+    stage: &Stage,
+    scenario: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, Journal) {
     let services_dir = tempfile::tempdir().expect("temporary directory");
     let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
     let mut command_line = vec!["--lab", "run", scenario];
     command_line.extend_from_slice(args);
     let child = stage
         .demo(&command_line)
+        .envs(env.iter().copied())
         .env("DEMO_SERVICES_DIR", services_dir.path())
         .stdin(Stdio::null())
         .stdout(stdout_file.reopen().expect("reopen"))

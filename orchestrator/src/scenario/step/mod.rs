@@ -42,7 +42,10 @@ mod expect_catch_up;
 mod expect_continuity;
 mod expect_data;
 mod kill_node;
+mod kill_service;
 mod pause;
+mod restart_kafka;
+mod restart_service;
 mod start_node;
 mod start_services;
 mod verify;
@@ -59,7 +62,10 @@ pub use self::expect_catch_up::ExpectCatchUp;
 pub use self::expect_continuity::ExpectContinuity;
 pub use self::expect_data::ExpectData;
 pub use self::kill_node::{KillMode, KillNode, ModeChoice};
+pub use self::kill_service::KillService;
 pub use self::pause::Pause;
+pub use self::restart_kafka::RestartKafka;
+pub use self::restart_service::RestartService;
 pub use self::start_node::StartNode;
 pub use self::start_services::StartServices;
 pub use self::verify::{Verify, VerifyConsistency};
@@ -68,6 +74,7 @@ use super::context::Context;
 use super::model::NodeArg;
 use super::parse::{Fields, ScenarioError};
 use super::ui::format_duration;
+use crate::app::Service;
 
 /// A step that worked: one line for the console, figures for the journal.
 pub struct Done {
@@ -186,6 +193,9 @@ actions! {
     ExpectCatchUp => ExpectCatchUp,
     Verify => Verify,
     Pause => Pause,
+    KillService => KillService,
+    RestartService => RestartService,
+    RestartKafka => RestartKafka,
 }
 
 /// Runs a fleet action behind a progress bar (`progress`), bounded by
@@ -208,6 +218,35 @@ async fn run_bounded(
             format_duration(timeout)
         ))),
     }
+}
+
+impl Fields<'_> {
+    /// A required `service` key (kill-service, restart-service): producer, ingest or api.
+    fn service(&self, key: &str) -> Result<Service, ScenarioError> {
+        let Some(name) = self.text(key)? else {
+            return Err(self.missing(&format!("`{key}` (producer, ingest or api)")));
+        };
+        Service::from_name(name.get_ref()).ok_or_else(|| {
+            self.error_at(
+                &name,
+                format!(
+                    "unknown service \"{}\"; expected producer, ingest or api",
+                    name.get_ref()
+                ),
+            )
+        })
+    }
+}
+
+/// The facts of a step about one service: no node, the service as a figure.
+fn service_facts(service: Service) -> (Option<String>, Figures) {
+    (
+        None,
+        Figures {
+            service: Some(service.into()),
+            ..Figures::default()
+        },
+    )
 }
 
 fn millis(duration: Duration) -> u64 {
