@@ -316,6 +316,20 @@ mod tests {
         .expect("spawned");
         let pid = Pid::from_raw(i32::try_from(state.pid).expect("a pid"));
         kill(pid, Signal::SIGKILL).expect("killed");
+        // The kernel ends it a moment after the signal: wait for that first.
+        wait::until(
+            Duration::from_secs(5),
+            Duration::from_millis(10),
+            || async {
+                if is_running(state.pid, &state.binary) {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            },
+        )
+        .await
+        .expect("the killed process ends");
         assert_eq!(
             stop(&state_dir, "sleeper", Duration::from_secs(1))
                 .await
