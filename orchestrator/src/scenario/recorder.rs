@@ -333,7 +333,14 @@ impl NodeWatcher {
     /// This node's gossip_info (connecting first if needed), within [`CQL_TIMEOUT`]s.
     async fn gossip(&mut self) -> Result<Vec<GossipRow>, String> {
         if self.session.is_none() {
-            let address = SocketAddr::new(self.node.address, CQL_PORT).to_string();
+            let socket = SocketAddr::new(self.node.address, CQL_PORT);
+            // A closed port is answer enough: the driver is asked only when it may
+            // succeed, since each failed attempt logs an error over the narration.
+            tokio::time::timeout(CQL_TIMEOUT, tokio::net::TcpStream::connect(socket))
+                .await
+                .map_err(|_| format!("CQL port {socket} not answering"))?
+                .map_err(|err| format!("CQL port {socket} closed: {err}"))?;
+            let address = socket.to_string();
             let session = tokio::time::timeout(CQL_TIMEOUT, connect(&address))
                 .await
                 .map_err(|_| format!("no CQL connection to {address} within {CQL_TIMEOUT:?}"))??;
@@ -355,7 +362,20 @@ impl NodeWatcher {
                 .map_err(|err| err.to_string())
         })
         .await
-        .map_err(|_| format!("gossip_info not answered within {CQL_TIMEOUT:?}"))??;
+        .map_err(|_| format!("gossip_info not answered within {CQL_TIMEOUT:?}"))
+        .and_then(|rows| rows);
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(err) => {
+                // Dropped, so the driver does not keep reconnecting (and logging) in the
+                // background while the node is out; opened again once its port answers.
+                self.session = None;
+                return Err(err);
+            }
+        };
+        let Some(node) = &self.session else {
+            return Err("no session".into());
+        };
         if self.hints_dir.is_none() {
             self.hints_dir = hints_directory(node).await;
         }
