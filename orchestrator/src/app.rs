@@ -126,11 +126,9 @@ pub struct ProducerSettings {
 }
 
 impl ProducerSettings {
-    /// The sensor ids the producer uses: `<prefix>01`, `<prefix>02`...
+    /// The sensor ids the producer uses (see [`contract::names::sensor_ids`]).
     pub fn sensor_ids(&self) -> Vec<String> {
-        (1..=self.sensors)
-            .map(|n| format!("{}{n:02}", self.sensor_prefix))
-            .collect()
+        contract::names::sensor_ids(&self.sensor_prefix, self.sensors as usize)
     }
 }
 

@@ -23,6 +23,7 @@ use scylla::client::session::Session;
 use scylla::errors::{NextRowError, PagerExecutionError, TypeCheckError};
 use scylla::response::query_result::QueryResult;
 use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
 
 use crate::wait;
@@ -83,6 +84,17 @@ pub struct Mismatch {
     pub stored: f64,
 }
 
+/// A row read back, inside a sensor's acknowledged time range, that the
+/// ledger does not list: a reading Kafka took whose acknowledgement the
+/// producer never saw (it was killed, or the broker went away before
+/// answering), or another writer's. Not a loss; counted so nothing is hidden.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredRow {
+    pub sensor_id: String,
+    pub timestamp: DateTime<Utc>,
+    pub value: f64,
+}
+
 /// What the comparison found.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckReport {
@@ -95,8 +107,11 @@ pub struct CheckReport {
     pub sensors: usize,
     /// Rows read back from Cassandra (including rows the ledger does not list).
     pub rows_read: usize,
+    /// Rows read back that the ledger does not list (see [`StoredRow`]).
+    pub unexpected: usize,
     pub first_missing: Vec<LedgerEntry>,
     pub first_mismatched: Vec<Mismatch>,
+    pub first_unexpected: Vec<StoredRow>,
     /// Consistency of the reads, e.g. "QUORUM".
     pub consistency: String,
     pub elapsed_ms: u64,
@@ -111,37 +126,39 @@ impl CheckReport {
     /// A short human summary, with the first few problems.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "{} readings acknowledged ({} sensors): {} found, {} missing, {} with another value \
-             (read at {}, {} rows, {} ms)",
+            "{} readings acknowledged ({} sensors): {} found, {} missing, {} with another value, \
+             {} stored but not in the ledger (read at {}, {} rows, {} ms)",
             self.expected,
             self.sensors,
             self.found,
             self.missing,
             self.mismatched,
+            self.unexpected,
             self.consistency,
             self.rows_read,
             self.elapsed_ms
         );
+        let at = |timestamp: &DateTime<Utc>| timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
         for entry in &self.first_missing {
+            let (sensor, value) = (&entry.sensor_id, entry.value);
+            let (partition, offset) = (entry.partition, entry.offset);
+            let when = at(&entry.timestamp);
             let _ = write!(
                 out,
-                "\n  missing: {} at {} = {} (Kafka partition {}, offset {})",
-                entry.sensor_id,
-                entry.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                entry.value,
-                entry.partition,
-                entry.offset
+                "\n  missing: {sensor} at {when} = {value} (Kafka partition {partition}, offset {offset})"
             );
         }
         for mismatch in &self.first_mismatched {
+            let (sensor, when) = (&mismatch.entry.sensor_id, at(&mismatch.entry.timestamp));
+            let (acknowledged, stored) = (mismatch.entry.value, mismatch.stored);
             let _ = write!(
                 out,
-                "\n  different: {} at {}: acknowledged {}, stored {}",
-                mismatch.entry.sensor_id,
-                mismatch.entry.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                mismatch.entry.value,
-                mismatch.stored
+                "\n  different: {sensor} at {when}: acknowledged {acknowledged}, stored {stored}"
             );
+        }
+        for row in &self.first_unexpected {
+            let (sensor, when, value) = (&row.sensor_id, at(&row.timestamp), row.value);
+            let _ = write!(out, "\n  not in the ledger: {sensor} at {when} = {value}");
         }
         out
     }
@@ -186,11 +203,14 @@ pub fn compare(expected: &[LedgerEntry], stored: &StoredReadings, first_few: usi
             .collect::<std::collections::BTreeSet<_>>()
             .len(),
         rows_read: stored.values().map(BTreeMap::len).sum(),
+        unexpected: 0,
         first_missing: Vec::new(),
         first_mismatched: Vec::new(),
+        first_unexpected: Vec::new(),
         consistency: String::new(),
         elapsed_ms: 0,
     };
+    let listed: std::collections::BTreeSet<(&str, i64)> = distinct.keys().copied().collect();
     // Reported in ledger order, so "the first missing" is the earliest acknowledged.
     let mut ordered: Vec<&LedgerEntry> = distinct.into_values().collect();
     ordered.sort_by_key(|entry| (entry.timestamp, entry.partition, entry.offset));
@@ -218,6 +238,28 @@ pub fn compare(expected: &[LedgerEntry], stored: &StoredReadings, first_few: usi
             }
         }
     }
+    // Rows outside a sensor's acknowledged range were not asked for (a range
+    // read returns none); any that are passed in are still counted.
+    let mut unlisted: Vec<StoredRow> = Vec::new();
+    for (sensor, rows) in stored {
+        for (millis, value) in rows {
+            if listed.contains(&(sensor.as_str(), *millis)) {
+                continue;
+            }
+            report.unexpected += 1;
+            if let Some(timestamp) = DateTime::from_timestamp_millis(*millis) {
+                let (sensor_id, value) = (sensor.clone(), *value);
+                unlisted.push(StoredRow {
+                    sensor_id,
+                    timestamp,
+                    value,
+                });
+            }
+        }
+    }
+    unlisted.sort_by(|a, b| (a.timestamp, &a.sensor_id).cmp(&(b.timestamp, &b.sensor_id)));
+    unlisted.truncate(first_few);
+    report.first_unexpected = unlisted;
     report
 }
 
@@ -239,6 +281,18 @@ fn range_query(keyspace: &str) -> Result<String, CheckerError> {
         "SELECT timestamp, value FROM {keyspace}.sensor_data \
          WHERE sensor_id = ? AND timestamp >= ? AND timestamp <= ?"
     ))
+}
+
+/// [`range_query`] prepared at `consistency`, each request bounded by the options.
+async fn range_statement(
+    session: &Session,
+    keyspace: &str,
+    consistency: Consistency,
+    options: &CheckOptions,
+) -> Result<PreparedStatement, CheckerError> {
+    let mut statement = prepare(session, &range_query(keyspace)?, consistency).await?;
+    statement.set_request_timeout(Some(options.request_timeout));
+    Ok(statement)
 }
 
 /// `compare`'s report, saying at which consistency it read and how long the
@@ -264,10 +318,8 @@ pub async fn check(
     options: &CheckOptions,
 ) -> Result<CheckReport, CheckerError> {
     let started = Instant::now();
-    let cql = range_query(keyspace)?;
-    let mut statement = prepare(session, &cql, options.consistency).await?;
+    let mut statement = range_statement(session, keyspace, options.consistency, options).await?;
     statement.set_page_size(PAGE_SIZE);
-    statement.set_request_timeout(Some(options.request_timeout));
 
     let statement = &statement;
     let stored: StoredReadings = stream::iter(sensor_ranges(entries))
@@ -292,7 +344,7 @@ pub async fn check(
 
 async fn read_range(
     session: &Session,
-    statement: &scylla::statement::prepared::PreparedStatement,
+    statement: &PreparedStatement,
     sensor: &str,
     low: i64,
     high: i64,
@@ -431,10 +483,8 @@ pub async fn check_replicas_agree(
     options: &CheckOptions,
 ) -> Result<AgreementReport, CheckerError> {
     let started = Instant::now();
-    let cql = range_query(keyspace)?;
-    let mut statement = prepare(session, &cql, Consistency::All).await?;
+    let mut statement = range_statement(session, keyspace, Consistency::All, options).await?;
     statement.set_tracing(true);
-    statement.set_request_timeout(Some(options.request_timeout));
     let mut stored = StoredReadings::new();
     let mut mismatched_sensors = Vec::new();
     let mut untraced_sensors = Vec::new();
@@ -581,10 +631,64 @@ mod tests {
                 report.expected,
                 report.found,
                 report.sensors,
-                report.rows_read
+                report.rows_read,
+                report.unexpected
             ),
-            (2, 2, 2, 3)
+            (2, 2, 2, 3, 1)
         );
+    }
+
+    #[test]
+    fn rows_the_ledger_does_not_list_are_unexpected_listed_earliest_first_and_not_a_loss() {
+        let ledger = [entry("s1", 1_000, 1.0, 1), entry("s2", 1_000, 2.0, 2)];
+        let rows = stored(&[
+            ("s1", 1_000, 1.0),
+            ("s1", 4_000, 8.0),
+            ("s2", 1_000, 2.0),
+            ("s2", 3_000, 6.0),
+            ("s2", 1_001, 5.0),
+        ]);
+        let report = compare(&ledger, &rows, 2);
+        assert!(report.is_complete(), "nothing acknowledged is missing");
+        assert_eq!(
+            (report.found, report.unexpected, report.rows_read),
+            (2, 3, 5)
+        );
+        let first: Vec<(&str, i64, f64)> = report
+            .first_unexpected
+            .iter()
+            .map(|row| {
+                (
+                    row.sensor_id.as_str(),
+                    row.timestamp.timestamp_millis(),
+                    row.value,
+                )
+            })
+            .collect();
+        assert_eq!(first, vec![("s2", 1_001, 5.0), ("s2", 3_000, 6.0)]);
+        let text = report.render();
+        assert_contains(&text, "3 stored but not in the ledger");
+        assert_contains(
+            &text,
+            "not in the ledger: s2 at 1970-01-01T00:00:01.001Z = 5",
+        );
+    }
+
+    #[test]
+    fn an_empty_run_reads_nothing_and_counts_zero() {
+        let report = compare(&[], &StoredReadings::new(), 5);
+        assert_eq!(
+            (
+                report.expected,
+                report.found,
+                report.missing,
+                report.unexpected
+            ),
+            (0, 0, 0, 0)
+        );
+        assert_eq!(report.sensors, 0);
+        assert!(sensor_ranges(&[]).is_empty(), "no sensor, no range read");
+        assert_contains(report.render(), "0 readings acknowledged (0 sensors)");
     }
 
     #[test]

@@ -13,17 +13,19 @@ use demo::checker::{CheckOptions, check};
 use futures::StreamExt;
 use iot_services::cassandra::{SessionOptions, connect};
 use iot_services::ledger::{LedgerEntry, read_ledger};
+use iot_services::reading::Reading;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 
+/// A reading of `sensor` at `millis`, as the producer would list it at `offset`.
 fn entry(sensor: &str, millis: i64, value: f64, offset: i64) -> LedgerEntry {
-    LedgerEntry {
+    let timestamp = DateTime::from_timestamp_millis(millis).expect("valid time");
+    let reading = Reading {
         sensor_id: sensor.to_owned(),
-        timestamp: DateTime::from_timestamp_millis(millis).expect("valid time"),
+        timestamp,
         value,
-        partition: 0,
-        offset,
-    }
+    };
+    LedgerEntry::new(&reading, 0, offset)
 }
 
 #[tokio::test]

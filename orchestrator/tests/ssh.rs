@@ -363,7 +363,7 @@ async fn check_cluster_through_ssh_passes() {
     let lab = LabThroughSsh::whole().await;
 
     let ran = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
-    assert_eq!(ran.status, Some(0), "{}\n{}", ran.stdout, ran.stderr);
+    ran.expect_status(0, "demo check-cluster");
     assert_contains(&ran.stdout, "✓ cluster whole");
     for node in &lab.inventory.nodes {
         assert!(
@@ -394,23 +394,11 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
         &["kill-node", "2", "--mode", "stop"],
         Duration::from_secs(300),
     );
-    assert_eq!(
-        killed.status,
-        Some(0),
-        "{}\n{}",
-        killed.stdout,
-        killed.stderr
-    );
+    killed.expect_status(0, "demo kill-node 2 --mode stop");
     assert_contains(&killed.stdout, "sees PC2 DN");
 
     let broken = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
-    assert_eq!(
-        broken.status,
-        Some(1),
-        "{}\n{}",
-        broken.stdout,
-        broken.stderr
-    );
+    broken.expect_status(1, "demo check-cluster (PC2 stopped)");
     assert_contains(&broken.stdout, "✗ cluster NOT whole");
     assert!(
         broken
@@ -421,17 +409,11 @@ async fn kill_node_2_then_start_node_2_through_ssh() {
     );
 
     let started = demo_bin(&lab.hosts, &["start-node", "PC2"], Duration::from_secs(300));
-    assert_eq!(
-        started.status,
-        Some(0),
-        "{}\n{}",
-        started.stdout,
-        started.stderr
-    );
+    started.expect_status(0, "demo start-node PC2");
     assert_contains(&started.stdout, "answers CQL");
 
     let whole = demo_bin(&lab.hosts, &["check-cluster"], Duration::from_secs(120));
-    assert_eq!(whole.status, Some(0), "{}\n{}", whole.stdout, whole.stderr);
+    whole.expect_status(0, "demo check-cluster (PC2 back)");
     assert_contains(&whole.stdout, "✓ cluster whole");
 }
 
@@ -478,7 +460,7 @@ async fn changed_host_key_is_refused() {
     );
     std::fs::write(&hosts, text).expect("hosts file");
     let ran = demo_bin(&hosts, &["kill-node", "1"], Duration::from_secs(60));
-    assert_eq!(ran.status, Some(1), "{}\n{}", ran.stdout, ran.stderr);
+    ran.expect_status(1, "demo kill-node 1 (changed host key)");
     assert_contains(&ran.stderr, "host key has CHANGED");
 }
 

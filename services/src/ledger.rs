@@ -36,6 +36,28 @@ impl LedgerEntry {
     }
 }
 
+/// One producer run's own counts, appended as a JSON line next to its ledger
+/// (see [`summaries_path`]) when it ends. A producer killed with SIGKILL writes
+/// none, so the sum over a file is what the runs that ended report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Readings handed to Kafka.
+    pub sent: u64,
+    pub acknowledged: u64,
+    /// Not acknowledged in the end, whatever stopped them.
+    pub failed: u64,
+}
+
+impl std::fmt::Display for RunSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "sent {} / acknowledged {} / failed {}",
+            self.sent, self.acknowledged, self.failed
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("cannot open ledger {path}: {source}")]
@@ -174,6 +196,52 @@ pub fn read_ledger(path: &Path) -> Result<Vec<LedgerEntry>, LedgerError> {
     Ok(entries)
 }
 
+/// Where the run summaries of the producers writing `ledger` go:
+/// `ledger.jsonl` → `ledger.summaries.jsonl`.
+pub fn summaries_path(ledger: &Path) -> PathBuf {
+    ledger.with_extension("summaries.jsonl")
+}
+
+/// Appends `summary` to the summaries file of `ledger`.
+pub fn append_summary(ledger: &Path, summary: &RunSummary) -> Result<(), LedgerError> {
+    let path = summaries_path(ledger);
+    let write_error = |source| LedgerError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(write_error)?;
+    let line = serde_json::to_string(summary).map_err(|e| write_error(e.into()))?;
+    writeln!(file, "{line}").map_err(write_error)
+}
+
+/// The summaries of the producer runs that wrote `ledger` and ended, oldest
+/// first; none when the file does not exist. A torn last line (a producer
+/// killed while writing it) is left out.
+pub fn read_summaries(ledger: &Path) -> Result<Vec<RunSummary>, LedgerError> {
+    let path = summaries_path(ledger);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(LedgerError::Read { path, source }),
+    };
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            serde_json::from_str(line).map_err(|source| LedgerError::Parse {
+                path: path.clone(),
+                line: index + 1,
+                source,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +263,31 @@ mod tests {
             serde_json::to_string(&entry(1234)).unwrap(),
             r#"{"sensor_id":"sensor_01","timestamp":"2026-01-04T10:00:01.250Z","value":22.7,"partition":3,"offset":1234}"#
         );
+    }
+
+    #[test]
+    fn run_summaries_add_up_next_to_the_ledger_and_a_torn_one_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = dir.path().join("ledger.jsonl");
+        assert_eq!(read_summaries(&ledger).unwrap(), vec![], "no file, no run");
+        let first = RunSummary {
+            sent: 10,
+            acknowledged: 9,
+            failed: 1,
+        };
+        let second = RunSummary {
+            sent: 5,
+            acknowledged: 5,
+            failed: 0,
+        };
+        append_summary(&ledger, &first).unwrap();
+        append_summary(&ledger, &second).unwrap();
+        let path = summaries_path(&ledger);
+        assert_eq!(path, dir.path().join("ledger.summaries.jsonl"));
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        write!(file, r#"{{"sent":3,"ackn"#).unwrap();
+        assert_eq!(read_summaries(&ledger).unwrap(), vec![first, second]);
+        assert_eq!(first.to_string(), "sent 10 / acknowledged 9 / failed 1");
     }
 
     #[test]

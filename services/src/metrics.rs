@@ -21,6 +21,16 @@ pub fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
 
+/// Registers fields of a metrics struct under their Prometheus names, one line
+/// each: `name => field: help`. Counters are named without `_total`: the
+/// encoder appends it.
+#[macro_export]
+macro_rules! register_metrics {
+    ($registry:expr, $metrics:ident; $($name:expr => $field:ident: $help:expr,)+) => {
+        $( $registry.register($name, $help, $metrics.$field.clone()); )+
+    };
+}
+
 /// The text exposition of `registry`.
 pub fn render(registry: &Registry) -> Result<String, std::fmt::Error> {
     let mut text = String::new();

@@ -5,7 +5,7 @@
 //! idempotence. Each acknowledged reading is appended to the ledger with its
 //! partition and offset; a reading Kafka does not acknowledge is retried, and
 //! said so, never dropped silently. The run ends with a count of sent,
-//! acknowledged and failed readings.
+//! acknowledged and failed readings, printed and appended next to the ledger.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::kafka::durable_producer_config;
-use crate::ledger::{LedgerEntry, LedgerError, LedgerWriter};
+use crate::ledger::{self, LedgerEntry, LedgerError, LedgerWriter, RunSummary};
 use crate::reading::Reading;
 use crate::shutdown;
 use crate::simulate::Fleet;
@@ -36,24 +36,6 @@ pub enum ProducerError {
     Signals(std::io::Error),
     #[error("invalid settings: {0}")]
     Settings(&'static str),
-}
-
-/// The outcome of a run.
-#[derive(Debug, Default)]
-pub struct Summary {
-    pub sent: u64,
-    pub acknowledged: u64,
-    pub failed: u64,
-}
-
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "sent {} / acknowledged {} / failed {}",
-            self.sent, self.acknowledged, self.failed
-        )
-    }
 }
 
 #[derive(Default)]
@@ -72,7 +54,7 @@ struct Delivery {
 
 /// Runs until `--count`, `--duration` or SIGTERM/SIGINT, then waits for the
 /// acknowledgements and returns the counts.
-pub async fn run(args: ProducerArgs) -> Result<Summary, ProducerError> {
+pub async fn run(args: ProducerArgs) -> Result<RunSummary, ProducerError> {
     if args.sensors == 0 {
         return Err(ProducerError::Settings("--sensors must be at least 1"));
     }
@@ -132,13 +114,17 @@ pub async fn run(args: ProducerArgs) -> Result<Summary, ProducerError> {
             .unwrap_or_else(PoisonError::into_inner)
             .flush()?;
     }
-    let counts = &delivery.counts;
-    Ok(Summary {
+    let acknowledged = delivery.counts.acknowledged.load(Ordering::Relaxed);
+    let summary = RunSummary {
         sent,
-        acknowledged: counts.acknowledged.load(Ordering::Relaxed),
+        acknowledged,
         // Every reading not acknowledged, whatever stopped it.
-        failed: sent.saturating_sub(counts.acknowledged.load(Ordering::Relaxed)),
-    })
+        failed: sent.saturating_sub(acknowledged),
+    };
+    if let Some(path) = &args.ledger {
+        ledger::append_summary(path, &summary)?;
+    }
+    Ok(summary)
 }
 
 /// Generates readings on schedule and hands each to a delivery task; returns how many.

@@ -38,10 +38,10 @@ impl Fleet {
     /// `count` sensors named `<prefix>01`, `<prefix>02`... (more digits past 99).
     pub fn new(prefix: &str, count: usize, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let width = count.to_string().len().max(2);
-        let sensors = (1..=count)
-            .map(|n| SimulatedSensor {
-                id: format!("{prefix}{n:0width$}"),
+        let sensors = contract::names::sensor_ids(prefix, count)
+            .into_iter()
+            .map(|id| SimulatedSensor {
+                id,
                 baseline: rng.random_range(18.0..26.0),
                 drift: 0.0,
                 daily_amplitude: rng.random_range(1.0..4.0),

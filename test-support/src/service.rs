@@ -192,9 +192,15 @@ impl Ran {
     /// Fails the test, with both outputs, unless `what` exited with status 0.
     #[track_caller]
     pub fn expect_success(&self, what: &str) -> &Self {
+        self.expect_status(0, what)
+    }
+
+    /// Fails the test, with both outputs, unless `what` exited with `code`.
+    #[track_caller]
+    pub fn expect_status(&self, code: i32, what: &str) -> &Self {
         assert!(
-            self.status == Some(0),
-            "{what} failed ({:?}):\n{}\n{}",
+            self.status == Some(code),
+            "{what} ended with {:?}, not {code}:\n{}\n{}",
             self.status,
             self.stdout,
             self.stderr

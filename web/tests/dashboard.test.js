@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 
 import { Stack, RESULTS_DIR, bounded, waitFor, sleep } from "./support/stack.js";
-import { openBrowser, openPage, chartSnapshot } from "./support/browser.js";
+import { openBrowser, openPage, withPage, chartSnapshot } from "./support/browser.js";
 import { connectEvents } from "./support/events.js";
 import { takeFaultLock, labNodeCommand } from "./support/lab-fault.js";
 
@@ -75,8 +75,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
   test("page loads without console errors, lists the sensors, draws points and gains new ones within 3 s", async () => {
     const [first] = stack.sensorIds;
-    const { page, errors } = await openPage(browser.context, pageUrl({ sensor: first }));
-    try {
+    await withPage(browser.context, pageUrl({ sensor: first }), async ({ page, errors }) => {
       await waitFor(
         "the sensor selector to list the test's sensors",
         async () => {
@@ -104,15 +103,12 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
       await shot(page, "dashboard-normal.png");
       assert.deepEqual(errors, [], "the page logged errors");
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   test("choosing another sensor changes the curve", async () => {
     const [first, second] = stack.sensorIds;
-    const { page, errors } = await openPage(browser.context, pageUrl({ sensor: first }));
-    try {
+    await withPage(browser.context, pageUrl({ sensor: first }), async ({ page, errors }) => {
       const before = await firstPoints(page, first);
       await page.selectOption("#sensor-select", second);
       const after = await firstPoints(page, second);
@@ -127,14 +123,11 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         return stack.sensorIds.every((id) => labels.includes(id));
       }, { timeoutMs: 10000 });
       assert.deepEqual(errors, []);
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   test("the time window choice changes the x range", async () => {
-    const { page } = await openPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }));
-    try {
+    await withPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }), async ({ page }) => {
       await firstPoints(page, stack.sensorIds[0]);
       for (const minutes of [1, 15, 5]) {
         await page.click(`#window-buttons button[data-minutes="${minutes}"]`);
@@ -147,9 +140,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         console.log(`window ${minutes} min -> x range ${Math.round(span / 1000)} s`);
         await firstPoints(page, stack.sensorIds[0]);
       }
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   test("labels follow the browser language unless ?lang= says otherwise", async () => {
@@ -170,8 +161,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   });
 
   test("an event written to scenario_events appears as a labelled marker on the chart and in the list", async () => {
-    const { page } = await openPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }));
-    try {
+    await withPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }), async ({ page }) => {
       await firstPoints(page, stack.sensorIds[0]);
       // A kill-node event with its author's label: its tone (a fault's, from its kind)
       // makes its label always drawn however busy the chart is.
@@ -198,9 +188,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       const latest = await page.evaluate(() => window.dashboard.state.events[0]?.label);
       if (latest === label) assert.equal(await page.textContent("#banner-text"), narration);
       await shot(page, "dashboard-event.png");
-    } finally {
-      await page.close();
-    }
+    });
   });
 
   test(`stopping ${FAULT_NODE_NAME} turns its card DOWN within 10 s while the chart keeps gaining points; starting it turns it back UP`, {
@@ -208,7 +196,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   }, async () => {
     const release = await takeFaultLock();
     let stopped = false;
-    const { page } = await openPage(browser.context, pageUrl({ sensor: "all" }));
+    await withPage(browser.context, pageUrl({ sensor: "all" }));
     try {
       const watched = stack.sensorIds[0];
       await firstPoints(page, watched);
@@ -283,8 +271,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
   test("with the api stopped the page says it is unreachable, and recovers when the api returns", async () => {
     const watched = stack.sensorIds[0];
-    const { page } = await openPage(browser.context, pageUrl({ sensor: watched }));
-    try {
+    const { page } = await openPage(browser.context, pageUrl({ sensor: watched }), async ({ page }) => {
       await firstPoints(page, watched);
       await waitFor("the page to be live", async () => (await page.getAttribute("#api-status", "data-state")) === "ok", {
         timeoutMs: 10000,
@@ -317,8 +304,6 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       console.log(`live again ${Date.now() - restartedAt} ms after the api was restarted`);
       assert.equal(await page.isVisible("#api-alert"), false, "the alert is gone");
       await waitForNewPoint(page, watched, lastWhileDown.x, 10000);
-    } finally {
-      await page.close();
-    }
+    });
   });
 });

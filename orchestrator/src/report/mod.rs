@@ -223,6 +223,31 @@ struct Counts {
     first_missing: Vec<Reading>,
     #[serde(default)]
     first_mismatched: Vec<Mismatch>,
+    /// Absent from journals written before the checker counted them.
+    #[serde(default)]
+    unexpected: Option<u64>,
+    #[serde(default)]
+    first_unexpected: Vec<StoredRow>,
+    /// What the producer's runs that ended said they sent (the verify step's
+    /// `attempted`, beside the report).
+    #[serde(skip)]
+    attempted: Option<Attempted>,
+}
+
+/// The verify step's `attempted`.
+#[derive(Debug, Deserialize)]
+struct Attempted {
+    sent: u64,
+    failed: u64,
+    producer_runs: u64,
+}
+
+/// A row the checker read back that the ledger does not list.
+#[derive(Debug, Deserialize)]
+struct StoredRow {
+    sensor_id: String,
+    timestamp: String,
+    value: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,7 +286,11 @@ fn checker_counts(journal: &Journal) -> Option<Counts> {
         .iter()
         .rev()
         .filter(|s| s.kind == StepKind::Verify);
-    verify.find_map(|step| Counts::deserialize(&step.details["report"]).ok())
+    verify.find_map(|step| {
+        let mut counts = Counts::deserialize(&step.details["report"]).ok()?;
+        counts.attempted = Attempted::deserialize(&step.details["attempted"]).ok();
+        Some(counts)
+    })
 }
 
 fn verdict(journal: &Journal, words: &Words, counts: Option<&Counts>) -> String {
@@ -343,16 +372,40 @@ fn checker(words: &Words, counts: Option<&Counts>) -> String {
     };
     let tone = |count: u64| if count > 0 { "bad" } else { "" };
     let (missing, mismatched) = (counts.missing, counts.mismatched);
-    let rows = [
-        ("", words.acknowledged, counts.expected.to_string()),
-        ("", words.stored, counts.found.to_string()),
-        (tone(missing), words.lost, missing.to_string()),
-        (tone(mismatched), words.other_value, mismatched.to_string()),
-        ("", words.rows_read, counts.rows_read.to_string()),
-        ("", words.sensors, counts.sensors.to_string()),
-        ("", words.read_at, counts.consistency.clone()),
-    ];
-    let rows = rows.map(|(tone, name, value)| (tone, vec![name.to_owned(), value]));
+    let mut rows = Vec::new();
+    if let Some(attempted) = &counts.attempted {
+        let runs = attempted.producer_runs.to_string();
+        let sent = words.attempted.replace("{runs}", &runs);
+        rows.push(("", sent, attempted.sent.to_string()));
+        let failed = attempted.failed;
+        rows.push((
+            tone(failed),
+            words.not_acknowledged.into(),
+            failed.to_string(),
+        ));
+    }
+    rows.extend([
+        ("", words.acknowledged.into(), counts.expected.to_string()),
+        ("", words.stored.into(), counts.found.to_string()),
+        (tone(missing), words.lost.into(), missing.to_string()),
+        (
+            tone(mismatched),
+            words.other_value.into(),
+            mismatched.to_string(),
+        ),
+    ]);
+    if let Some(unexpected) = counts.unexpected {
+        rows.push(("", words.unexpected.into(), unexpected.to_string()));
+    }
+    rows.extend([
+        ("", words.rows_read.into(), counts.rows_read.to_string()),
+        ("", words.sensors.into(), counts.sensors.to_string()),
+        ("", words.read_at.into(), counts.consistency.clone()),
+    ]);
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|(tone, name, value)| (tone, vec![name, value]))
+        .collect();
     let mut out = table("counts", "|", &rows);
     // The checker keeps the first few of each: the heading says how many of all.
     let mut list = |heading: &str, total: u64, rows: Vec<(&str, Vec<String>)>, columns: &str| {
@@ -377,6 +430,21 @@ fn checker(words: &Words, counts: Option<&Counts>) -> String {
     let others = counts.first_mismatched.iter().map(other).collect();
     let columns = format!("{}|{}", words.reading_columns, words.stored_value);
     list(words.first_other_value, mismatched, others, &columns);
+    let unlisted = counts.first_unexpected.iter().map(|row| {
+        let cells = vec![
+            row.sensor_id.clone(),
+            row.timestamp.clone(),
+            row.value.to_string(),
+        ];
+        ("", cells)
+    });
+    let unexpected = counts.unexpected.unwrap_or(0);
+    list(
+        words.first_unexpected,
+        unexpected,
+        unlisted.collect(),
+        words.row_columns,
+    );
     section(words.checker, out, "")
 }
 

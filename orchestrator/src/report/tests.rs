@@ -67,8 +67,11 @@ fn journal(lang: Language, timeline: Value) -> Journal {
     let lost = json!({"sensor_id": "sensor_04", "timestamp": "2027-01-15T08:00:11.000Z",
                       "value": 21.5, "partition": 2, "offset": 40});
     let verify = json!({"report": {"consistency": "QUORUM", "elapsed_ms": 40, "expected": 200,
-        "found": 197, "missing": 3, "mismatched": 0, "rows_read": 197, "sensors": 5,
-        "first_missing": [lost], "first_mismatched": []}});
+        "found": 197, "missing": 3, "mismatched": 0, "rows_read": 198, "sensors": 5,
+        "unexpected": 1, "first_missing": [lost], "first_mismatched": [],
+        "first_unexpected": [{"sensor_id": "sensor_02", "timestamp": "2027-01-15T08:00:20.000Z",
+                              "value": 19.25}]},
+        "attempted": {"sent": 204, "acknowledged": 200, "failed": 4, "producer_runs": 2}});
     let steps = [
         step(1, "check-cluster", "ok", json!({"report": "UN  127.0.0.2"})),
         step(2, "kill-node", "ok", json!({"node": "PC2", "mode": "kill"})),
@@ -162,6 +165,30 @@ fn the_counts_and_the_lost_readings_are_listed() {
     let row =
         "<td>sensor_04</td><td>2027-01-15T08:00:11.000Z</td><td>21.5</td><td>2</td><td>40</td>";
     assert!(page.contains(row));
+    assert!(page.contains("Readings the producer sent (its runs that ended: 2)</td><td>204"));
+    assert!(page.contains("Of those, not acknowledged by Kafka</td><td>4"));
+    assert!(page.contains(
+        "Stored but not in the ledger (acknowledgement never received: not a loss)</td><td>1"
+    ));
+    assert!(page.contains("First rows not in the ledger (1/1)"));
+    assert!(page.contains("<td>sensor_02</td><td>2027-01-15T08:00:20.000Z</td><td>19.25</td>"));
+    let mut older = journal(Language::En, timeline());
+    let verify = older
+        .steps
+        .iter_mut()
+        .find(|step| step.kind == StepKind::Verify)
+        .unwrap();
+    verify.details = json!({"report": verify.details["report"].clone()});
+    verify.details["report"]
+        .as_object_mut()
+        .unwrap()
+        .remove("unexpected");
+    let page = render(&older);
+    assert!(
+        page.contains("Lost</td><td>3"),
+        "a journal without the new counts still renders"
+    );
+    assert!(!page.contains("not in the ledger") && !page.contains("producer sent"));
     let mut unchecked = journal(Language::Fr, timeline());
     unchecked.steps.retain(|step| step.kind != StepKind::Verify);
     assert!(render(&unchecked).contains("Aucun décompte"));

@@ -91,10 +91,15 @@ words! {
     checker: "Vérification : rien de perdu ?", "Check: was anything lost?";
     no_counts: "Aucun décompte : aucune étape de vérification n'est allée au bout.",
         "No counts: no verify step ran to the end.";
+    attempted: "Mesures envoyées par le producteur (ses exécutions terminées : {runs})",
+        "Readings the producer sent (its runs that ended: {runs})";
+    not_acknowledged: "Dont non confirmées par Kafka", "Of those, not acknowledged by Kafka";
     acknowledged: "Mesures confirmées par Kafka", "Readings acknowledged by Kafka";
     stored: "Retrouvées avec leur valeur", "Found with their value";
     lost: "Perdues", "Lost";
     other_value: "Stockées avec une autre valeur", "Stored with another value";
+    unexpected: "Stockées mais absentes du registre (confirmation jamais reçue : pas une perte)",
+        "Stored but not in the ledger (acknowledgement never received: not a loss)";
     rows_read: "Lignes relues (y compris celles hors du registre)", "Rows read back (including rows the ledger does not list)";
     sensors: "Capteurs", "Sensors";
     read_at: "Lues en cohérence", "Read at consistency";
@@ -102,6 +107,8 @@ words! {
     first_other_value: "Premières mesures stockées avec une autre valeur", "First readings stored with another value";
     reading_columns: "Capteur|Horodatage|Valeur|Partition|Offset", "Sensor|Timestamp|Value|Partition|Offset";
     stored_value: "Valeur stockée", "Stored value";
+    first_unexpected: "Premières lignes absentes du registre", "First rows not in the ledger";
+    row_columns: "Capteur|Horodatage|Valeur", "Sensor|Timestamp|Value";
     captures: "Sorties de nodetool", "nodetool output";
     no_captures: "Aucune sortie de nodetool gardée.", "No nodetool output kept.";
     step: "Étape", "Step";

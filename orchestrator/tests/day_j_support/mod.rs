@@ -228,13 +228,21 @@ pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
     );
     assert_eq!(local["found"], catch_up["missed_while_out"], "{catch_up}");
     // Nothing acknowledged was lost.
-    let verify = &step(&journal, StepKind::Verify)[0].details["report"];
+    let details = &step(&journal, StepKind::Verify)[0].details;
+    let verify = &details["report"];
     assert!(
         verify["expected"].as_u64().is_some_and(|count| count > 0),
         "{verify}"
     );
     assert_eq!(verify["missing"], 0);
     assert_eq!(verify["mismatched"], 0);
+    // Kafka stayed up: every row stored is one the producer saw acknowledged.
+    assert_eq!(verify["unexpected"], 0, "{verify}");
+    // The run's one producer, stopped by verify, said what it sent.
+    let attempted = &details["attempted"];
+    assert_eq!(attempted["producer_runs"], 1, "{details}");
+    assert_eq!(attempted["failed"], 0, "{details}");
+    assert_eq!(attempted["acknowledged"], verify["expected"], "{details}");
     // The run left the cluster as it found it and stopped its services.
     let restored = &journal.restored;
     assert!(restored.iter().all(|action| action.ok), "{restored:?}");

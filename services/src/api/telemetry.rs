@@ -63,31 +63,12 @@ impl Default for ApiMetrics {
             registry: Registry::default(),
         };
         let registry = &mut metrics.registry;
-        // Counters are registered without `_total`: the encoder appends it.
-        registry.register(
-            "api_requests",
-            "HTTP requests, by route and status",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "api_request_duration_seconds",
-            "HTTP request duration, by route",
-            metrics.durations.clone(),
-        );
-        registry.register(
-            "api_read_fallbacks",
-            "Reads answered at ONE because the configured consistency failed",
-            metrics.fallbacks.clone(),
-        );
-        registry.register(
-            "api_request_timeouts",
-            "Requests cut by the request timeout",
-            metrics.timeouts.clone(),
-        );
-        registry.register(
-            "api_cassandra_node_up",
-            "1 when the node answered its last probe",
-            metrics.node_up.clone(),
+        crate::register_metrics!(registry, metrics;
+            "api_requests" => requests: "HTTP requests, by route and status",
+            "api_request_duration_seconds" => durations: "HTTP request duration, by route",
+            "api_read_fallbacks" => fallbacks: "Reads answered at ONE because the configured consistency failed",
+            "api_request_timeouts" => timeouts: "Requests cut by the request timeout",
+            "api_cassandra_node_up" => node_up: "1 when the node answered its last probe",
         );
         metrics
     }

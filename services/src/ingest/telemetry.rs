@@ -90,66 +90,19 @@ impl Default for IngestMetrics {
                 .set(0);
         }
         let registry = &mut metrics.registry;
-        // Counters are registered without `_total`: the encoder appends it.
-        registry.register(
-            "ingest_consumed",
-            "Messages received from Kafka",
-            metrics.consumed.clone(),
-        );
-        registry.register(
-            contract::metrics::INGEST_WRITTEN,
-            "Readings written to sensor_data",
-            metrics.written.clone(),
-        );
-        registry.register(
-            "ingest_write_errors",
-            "Failed Cassandra write attempts (each is retried)",
-            metrics.write_errors.clone(),
-        );
-        registry.register(
-            "ingest_commits",
-            "Offset commits requested",
-            metrics.commits.clone(),
-        );
-        registry.register(
-            "ingest_in_flight",
-            "Messages received and not yet finished",
-            metrics.in_flight.clone(),
-        );
-        registry.register(
-            "ingest_cassandra_writable",
-            "1 while Cassandra accepts writes, 0 during an outage",
-            metrics.cassandra_writable.clone(),
-        );
-        registry.register(
-            contract::metrics::INGEST_KAFKA_CONSUMING,
-            "1 while ingest can consume from Kafka, 0 while it cannot (see ingest_not_consuming)",
-            metrics.kafka_consuming.clone(),
-        );
-        registry.register(
-            "ingest_not_consuming",
-            "1 for the reason ingest cannot consume now, 0 for the others",
-            metrics.not_consuming.clone(),
-        );
-        registry.register(
-            "ingest_assigned_partitions",
-            "Partitions the consumer group assigned to ingest",
-            metrics.assigned_partitions.clone(),
-        );
-        registry.register(
-            "ingest_write_latency_seconds",
-            "Latency of successful Cassandra writes",
-            metrics.write_latency.clone(),
-        );
-        registry.register(
-            "ingest_dead_lettered",
-            "Messages sent to the DLQ, by reason",
-            metrics.dead_lettered.clone(),
-        );
-        registry.register(
-            contract::metrics::INGEST_CONSUMER_LAG,
-            "Messages not yet committed, per partition (from librdkafka statistics)",
-            metrics.lag.clone(),
+        crate::register_metrics!(registry, metrics;
+            "ingest_consumed" => consumed: "Messages received from Kafka",
+            contract::metrics::INGEST_WRITTEN => written: "Readings written to sensor_data",
+            "ingest_write_errors" => write_errors: "Failed Cassandra write attempts (each is retried)",
+            "ingest_commits" => commits: "Offset commits requested",
+            "ingest_in_flight" => in_flight: "Messages received and not yet finished",
+            "ingest_cassandra_writable" => cassandra_writable: "1 while Cassandra accepts writes, 0 during an outage",
+            contract::metrics::INGEST_KAFKA_CONSUMING => kafka_consuming: "1 while ingest can consume from Kafka, 0 while it cannot (see ingest_not_consuming)",
+            "ingest_not_consuming" => not_consuming: "1 for the reason ingest cannot consume now, 0 for the others",
+            "ingest_assigned_partitions" => assigned_partitions: "Partitions the consumer group assigned to ingest",
+            "ingest_write_latency_seconds" => write_latency: "Latency of successful Cassandra writes",
+            "ingest_dead_lettered" => dead_lettered: "Messages sent to the DLQ, by reason",
+            contract::metrics::INGEST_CONSUMER_LAG => lag: "Messages not yet committed, per partition (from librdkafka statistics)",
         );
         metrics
     }

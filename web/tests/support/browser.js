@@ -59,6 +59,16 @@ export async function openPage(context, url) {
   return { page, errors };
 }
 
+/** Runs `body({ page, errors })` on a page opened at `url`, and closes the page whatever happens. */
+export async function withPage(context, url, body) {
+  const opened = await openPage(context, url);
+  try {
+    return await body(opened);
+  } finally {
+    await opened.page.close();
+  }
+}
+
 /** What the chart shows now: per dataset its label, point count, last point; and the x range. */
 export function chartSnapshot(page) {
   return page.evaluate(() => {

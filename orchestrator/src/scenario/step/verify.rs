@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use iot_services::cassandra::{SessionOptions, connect};
+use iot_services::ledger::{self, RunSummary};
 use scylla::statement::Consistency;
 use serde_json::json;
 
@@ -52,6 +53,31 @@ impl Fields<'_> {
                     level.get_ref()
                 ),
             )),
+        }
+    }
+}
+
+impl Verify {
+    /// What the run's own producers say they sent, summed over the runs that
+    /// ended (a killed one writes no summary): `None` for a producer the run
+    /// did not start, whose history is not the run's.
+    fn attempted(&self, context: &mut Context) -> Option<serde_json::Value> {
+        let ledger = context.ledger_path().filter(|_| context.own_producer())?;
+        match ledger::read_summaries(ledger) {
+            Ok(runs) if !runs.is_empty() => {
+                let sum = |count: fn(&RunSummary) -> u64| runs.iter().map(count).sum::<u64>();
+                Some(json!({
+                    "sent": sum(|run| run.sent),
+                    "acknowledged": sum(|run| run.acknowledged),
+                    "failed": sum(|run| run.failed),
+                    "producer_runs": runs.len(),
+                }))
+            }
+            Ok(_) => None,
+            Err(err) => {
+                context.warn(format!("the producer's summaries are unreadable: {err}"));
+                None
+            }
         }
     }
 }
@@ -111,6 +137,7 @@ impl StepAction for Verify {
             tokio::time::sleep(RECHECK).await;
         }
         drop(progress);
+        let attempted = self.attempted(context);
         match last {
             Ok(report) if report.is_complete() => Ok(Done {
                 summary: format!(
@@ -118,7 +145,7 @@ impl StepAction for Verify {
                      values (read at {})",
                     report.expected, report.sensors, report.consistency
                 ),
-                details: json!({ "report": report, "cutoff": cutoff }),
+                details: json!({ "report": report, "cutoff": cutoff, "attempted": attempted }),
             }),
             Ok(report) => {
                 context.ui().info(&report.render());
@@ -128,7 +155,7 @@ impl StepAction for Verify {
                         report.missing + report.mismatched,
                         report.expected
                     ),
-                    details: json!({ "report": report, "cutoff": cutoff }),
+                    details: json!({ "report": report, "cutoff": cutoff, "attempted": attempted }),
                 })
             }
             Err(err) => Err(Failed::new(format!("could not read Cassandra: {err}"))),
