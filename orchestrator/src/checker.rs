@@ -109,6 +109,7 @@ pub struct CheckReport {
     pub rows_read: usize,
     /// Rows read back that the ledger does not list (see [`StoredRow`]).
     pub unexpected: usize,
+    /// The first few of each kind of problem, earliest first ([`CheckOptions::first_few`]).
     pub first_missing: Vec<LedgerEntry>,
     pub first_mismatched: Vec<Mismatch>,
     pub first_unexpected: Vec<StoredRow>,

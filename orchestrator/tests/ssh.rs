@@ -545,17 +545,8 @@ async fn closed_port_is_reported_unreachable_at_once() {
     let sshd = Sshd::start();
     // Nothing listens there (a bound port would answer, or never refuse).
     let closed = released_port();
-    let inventory = single_node(&sshd, closed, &sshd.known_hosts(), 3);
-    let options = RemoteOptions::from_inventory(&inventory);
-    let started = Instant::now();
-    let err = Remote::connect(&inventory, &inventory.nodes[0], &options)
-        .await
-        .expect_err("nothing listens there");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    let (took, err) = failed_connect(&sshd, closed, 3, "a closed port").await;
+    assert!(took < Duration::from_secs(3), "{took:?}");
     println!("closed port: {err}");
     assert!(matches!(err, RemoteError::Unreachable { .. }), "{err}");
     assert!(
@@ -590,18 +581,30 @@ async fn blackholed_port_is_reported_within_the_connect_timeout() {
         }
     }
     assert!(fillers.len() < 16, "the accept queue never filled");
-    let inventory = single_node(&sshd, address.port(), &sshd.known_hosts(), 2);
-    let options = RemoteOptions::from_inventory(&inventory);
-    let started = Instant::now();
-    let err = Remote::connect(&inventory, &inventory.nodes[0], &options)
-        .await
-        .expect_err("a blackholed port cannot connect");
-    let took = started.elapsed();
+    let (took, err) = failed_connect(&sshd, address.port(), 2, "a blackholed port").await;
     println!("blackholed after {took:?}: {err}");
     assert!(took >= Duration::from_millis(1500), "{took:?}");
     assert!(took < Duration::from_secs(6), "{took:?}");
     assert!(matches!(err, RemoteError::ConnectTimeout { .. }), "{err}");
     assert!(err.to_string().contains("connect timeout (2s)"), "{err}");
+}
+
+/// Connects, with a connect timeout of `timeout_secs`, to `port` (which `what`
+/// cannot serve); how long the refusal took, and the error.
+async fn failed_connect(
+    sshd: &Sshd,
+    port: u16,
+    timeout_secs: u64,
+    what: &str,
+) -> (Duration, RemoteError) {
+    let inventory = single_node(sshd, port, &sshd.known_hosts(), timeout_secs);
+    let options = RemoteOptions::from_inventory(&inventory);
+    let started = Instant::now();
+    let err = Remote::connect(&inventory, &inventory.nodes[0], &options)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("{what} cannot connect"));
+    (started.elapsed(), err)
 }
 
 #[tokio::test]
@@ -618,13 +621,7 @@ async fn silent_host_is_reported_within_the_connect_timeout() {
             held.push(stream);
         }
     });
-    let inventory = single_node(&sshd, address.port(), &sshd.known_hosts(), 2);
-    let options = RemoteOptions::from_inventory(&inventory);
-    let started = Instant::now();
-    let err = Remote::connect(&inventory, &inventory.nodes[0], &options)
-        .await
-        .expect_err("a silent host cannot connect");
-    let took = started.elapsed();
+    let (took, err) = failed_connect(&sshd, address.port(), 2, "a silent host").await;
     holder.abort();
     println!("silent after {took:?}: {err}");
     assert!(took < Duration::from_secs(6), "{took:?}");

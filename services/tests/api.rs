@@ -32,10 +32,8 @@ fn stack(api_args: ApiArgs) -> Stack {
     let (api, base) = start_api(api_args, dir.path());
     let ledger = dir.path().join("ledger.jsonl");
     let producer = ProducerArgs {
-        sensors: 2,
-        rate: 20.0,
         count: Some(10),
-        ..producer_args(&topics.readings, &prefix, &ledger)
+        ..producer_args(&topics.readings, &prefix, &ledger, 2, 20.0)
     };
     run_producer(&producer, Duration::from_secs(60));
     let entries = read_ledger(&ledger).unwrap();

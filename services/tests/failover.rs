@@ -12,9 +12,7 @@ use common::*;
 use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::ledger::read_ledger;
 use serde_json::Value;
-use test_support::{
-    FaultLock, Service, read_metric, wait_for, wait_for_metric, wait_for_metric_at_least,
-};
+use test_support::{FaultLock, Service, read_metric, wait_for, wait_for_metric};
 
 /// The longest the API or ingest may stall when one node goes away.
 const MAX_STALL: Duration = Duration::from_millis(2500);
@@ -38,10 +36,8 @@ fn start_flow(tag: &str, seconds: u32, api_args: ApiArgs) -> Flow {
     let (ingest, ingest_metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
     let (api, base) = start_api(api_args, dir.path());
     let args = ProducerArgs {
-        sensors: 2,
-        rate: 10.0,
         duration: Some(f64::from(seconds)),
-        ..producer_args(&topics.readings, &prefix, &ledger)
+        ..producer_args(&topics.readings, &prefix, &ledger, 2, 10.0)
     };
     let producer = spawn_producer(&args, dir.path());
     let flow = Flow {
@@ -88,12 +84,7 @@ fn written(flow: &Flow) -> u64 {
 /// producer's 20 readings/s.
 fn wait_flowing(flow: &Flow, seconds: u32) {
     let readings = f64::from(seconds * 20);
-    wait_for_metric_at_least(
-        &flow.ingest_metrics,
-        "ingest_written_total",
-        readings,
-        Duration::from_secs(30),
-    );
+    wait_written(&flow.ingest_metrics, readings, Duration::from_secs(30));
 }
 
 /// Waits until ingest's `ingest_cassandra_writable` gauge reads `writable` (1 or 0).

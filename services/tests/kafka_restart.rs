@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use contract::args::ProducerArgs;
 use iot_services::ledger::read_ledger;
-use test_support::{FaultLock, read_metric, wait_for, wait_for_metric_at_least};
+use test_support::{FaultLock, read_metric, wait_for};
 
 /// The longest ingest may take to write again once the broker answers.
 const RESUME_TARGET: Duration = Duration::from_secs(10);
@@ -95,18 +95,11 @@ fn kafka_restarted_ingest_says_it_cannot_consume_then_resumes_within_10_s_losing
     let (mut ingest, metrics) = start_ingest(ingest_args(&topics, &group), dir.path());
     let health_url = metrics.replace("/metrics", "/health");
     let args = ProducerArgs {
-        sensors: 2,
-        rate: 10.0,
         duration: Some(50.0),
-        ..producer_args(&topics.readings, &prefix, &ledger_path)
+        ..producer_args(&topics.readings, &prefix, &ledger_path, 2, 10.0)
     };
     let mut producer = spawn_producer(&args, dir.path());
-    wait_for_metric_at_least(
-        &metrics,
-        "ingest_written_total",
-        40.0,
-        Duration::from_secs(30),
-    );
+    wait_written(&metrics, 40.0, Duration::from_secs(30));
     wait_for("ingest healthy", Duration::from_secs(15), || {
         health(&health_url)
             .ok()

@@ -141,13 +141,6 @@ fn push<T>(timeline: &Mutex<Timeline>, add: impl FnOnce(&mut Timeline) -> &mut V
 }
 
 /// A sample's value and error fields from one result.
-fn split<T>(result: Result<T, String>) -> (Option<T>, Option<String>) {
-    match result {
-        Ok(value) => (Some(value), None),
-        Err(error) => (None, Some(error)),
-    }
-}
-
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -305,27 +298,14 @@ impl NodeWatcher {
             ticks.tick().await;
             let at = Utc::now();
             let gossip = self.gossip().await;
-            let (sees, error) = split(gossip.map(|rows| self.seen(&rows, Instant::now())));
-            let observer = self.node.name.clone();
-            let view = ViewSample {
-                at,
-                observer,
-                sees,
-                error,
-            };
+            let sees = gossip.map(|rows| self.seen(&rows, Instant::now()));
+            let view = ViewSample::new(at, self.node.name.clone(), sees);
             push(&timeline, |t| &mut t.views, view);
             if self.hints_dir.is_none() {
                 continue;
             }
             let at = Utc::now();
-            let (bytes, error) = split(self.hint_files().await);
-            let node = self.node.name.clone();
-            let hints = HintsSample {
-                at,
-                node,
-                bytes,
-                error,
-            };
+            let hints = HintsSample::new(at, self.node.name.clone(), self.hint_files().await);
             push(&timeline, |t| &mut t.hints, hints);
         }
     }

@@ -83,6 +83,48 @@ pub struct HintsSample {
     pub error: Option<String>,
 }
 
+impl ViewSample {
+    /// What `observer` answered at `at`: how it sees each peer, or why it did not say.
+    pub fn new(
+        at: DateTime<Utc>,
+        observer: String,
+        sees: Result<BTreeMap<String, SeenState>, String>,
+    ) -> Self {
+        let (sees, error) = split(sees);
+        ViewSample {
+            at,
+            observer,
+            sees,
+            error,
+        }
+    }
+}
+
+impl HintsSample {
+    /// The hint files `node` held at `at`, or why they could not be read.
+    pub fn new(
+        at: DateTime<Utc>,
+        node: String,
+        bytes: Result<BTreeMap<String, u64>, String>,
+    ) -> Self {
+        let (bytes, error) = split(bytes);
+        HintsSample {
+            at,
+            node,
+            bytes,
+            error,
+        }
+    }
+}
+
+/// A sample's value or the reason it has none, as its two optional fields.
+fn split<T>(result: Result<T, String>) -> (Option<T>, Option<String>) {
+    match result {
+        Ok(value) => (Some(value), None),
+        Err(error) => (None, Some(error)),
+    }
+}
+
 /// Ingest's metrics at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestSample {

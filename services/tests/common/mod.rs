@@ -28,7 +28,9 @@ use rdkafka::message::Headers;
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
-use test_support::{BoundListener, Service, Wait, run_bounded, wait_for, wait_ok};
+use test_support::{
+    BoundListener, Service, Wait, run_bounded, wait_for, wait_for_metric_at_least, wait_ok,
+};
 
 pub const KAFKA: &str = "127.0.0.1:9092";
 pub const CONTACT_POINTS: &str = "127.0.0.1,127.0.0.2,127.0.0.3";
@@ -164,12 +166,26 @@ pub fn start_api(mut args: ApiArgs, log_dir: &Path) -> (Service, String) {
     (service, base)
 }
 
-/// The producer's arguments: the lab's defaults on `topic`, with its sensor prefix and ledger.
-pub fn producer_args(topic: &str, prefix: &str, ledger: &Path) -> ProducerArgs {
+/// Waits until ingest (metrics at `metrics_url`) has written at least `readings`.
+pub fn wait_written(metrics_url: &str, readings: f64, timeout: Duration) {
+    let written = contract::metrics::counter(contract::metrics::INGEST_WRITTEN);
+    wait_for_metric_at_least(metrics_url, &written, readings, timeout);
+}
+
+/// The producer's arguments: the lab's defaults on `topic`, with its sensor prefix and
+/// ledger, `sensors` sensors sending `rate` readings a second each.
+pub fn producer_args(
+    topic: &str,
+    prefix: &str,
+    ledger: &Path,
+    sensors: usize,
+    rate: f64,
+) -> ProducerArgs {
     let mut args: ProducerArgs = defaults();
     args.kafka.topic = topic.to_owned();
     args.sensor_prefix = prefix.to_owned();
     args.ledger = Some(ledger.to_owned());
+    (args.sensors, args.rate) = (sensors, rate);
     args
 }
 
