@@ -320,7 +320,7 @@ pub async fn crash_and_restart(
             site.pid_file().display()
         ))
     })?;
-    let restarter = StartOnDrop(site.script("start"));
+    let mut restarter = StartOnDrop(Some(site.script("start")));
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
@@ -352,7 +352,7 @@ pub async fn crash_and_restart(
     .await;
     match back {
         Ok(Ok(())) => {
-            std::mem::forget(restarter);
+            restarter.disarm();
             Ok(BrokerRestart {
                 pid,
                 down,
@@ -368,14 +368,24 @@ pub async fn crash_and_restart(
     }
 }
 
-/// Runs the broker's start script when dropped (unless forgotten): the broker a
+/// Runs the broker's start script when dropped (unless disarmed): the broker a
 /// restart killed is never left away. The script returns once Java is launched,
 /// and is a no-op when the broker runs.
-struct StartOnDrop(PathBuf);
+struct StartOnDrop(Option<PathBuf>);
+
+impl StartOnDrop {
+    /// The broker is back: nothing to do when dropped.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for StartOnDrop {
     fn drop(&mut self) {
-        let _ = std::process::Command::new(&self.0)
+        let Some(script) = self.0.take() else {
+            return;
+        };
+        let _ = std::process::Command::new(script)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -689,6 +689,20 @@ mod tests {
         parse(Path::new("test.toml"), text)
     }
 
+    #[test]
+    fn every_committed_scenario_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenario");
+        let mut loaded = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("scenario/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|ext| ext == "toml") {
+                load(&path).unwrap_or_else(|err| panic!("{err}"));
+                loaded.push(path);
+            }
+        }
+        assert!(loaded.len() >= 7, "{loaded:?}");
+    }
+
     /// The location and message of an error that must be `Invalid`.
     fn invalid(text: &str) -> (usize, usize, String) {
         match parse_str(text) {
