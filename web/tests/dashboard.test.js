@@ -196,7 +196,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   }, async () => {
     const release = await takeFaultLock();
     let stopped = false;
-    await withPage(browser.context, pageUrl({ sensor: "all" }));
+    const { page } = await openPage(browser.context, pageUrl({ sensor: "all" }));
     try {
       const watched = stack.sensorIds[0];
       await firstPoints(page, watched);
@@ -271,7 +271,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
 
   test("with the api stopped the page says it is unreachable, and recovers when the api returns", async () => {
     const watched = stack.sensorIds[0];
-    const { page } = await openPage(browser.context, pageUrl({ sensor: watched }), async ({ page }) => {
+    await withPage(browser.context, pageUrl({ sensor: watched }), async ({ page }) => {
       await firstPoints(page, watched);
       await waitFor("the page to be live", async () => (await page.getAttribute("#api-status", "data-state")) === "ok", {
         timeoutMs: 10000,
