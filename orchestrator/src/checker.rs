@@ -211,9 +211,8 @@ pub fn compare(expected: &[LedgerEntry], stored: &StoredReadings, first_few: usi
         consistency: String::new(),
         elapsed_ms: 0,
     };
-    let listed: std::collections::BTreeSet<(&str, i64)> = distinct.keys().copied().collect();
     // Reported in ledger order, so "the first missing" is the earliest acknowledged.
-    let mut ordered: Vec<&LedgerEntry> = distinct.into_values().collect();
+    let mut ordered: Vec<&LedgerEntry> = distinct.values().copied().collect();
     ordered.sort_by_key(|entry| (entry.timestamp, entry.partition, entry.offset));
     for entry in ordered {
         let millis = entry.timestamp.timestamp_millis();
@@ -244,7 +243,7 @@ pub fn compare(expected: &[LedgerEntry], stored: &StoredReadings, first_few: usi
     let mut unlisted: Vec<StoredRow> = Vec::new();
     for (sensor, rows) in stored {
         for (millis, value) in rows {
-            if listed.contains(&(sensor.as_str(), *millis)) {
+            if distinct.contains_key(&(sensor.as_str(), *millis)) {
                 continue;
             }
             report.unexpected += 1;
