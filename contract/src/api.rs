@@ -5,6 +5,8 @@
 //! Times are written as `2026-01-04T10:00:01.250Z` (see [`crate::time`]).
 //! The scenario events of `GET /events` are the event row's own type.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +61,69 @@ pub struct ClusterNode {
     pub up: bool,
     /// How long that answer took; null when it did not answer.
     pub latency_ms: Option<f64>,
+    /// Readings of the last [`READINGS_WINDOW_MINUTES`] minutes this node holds
+    /// in its own replica; null while it does not answer (or before the first count).
+    #[serde(default)]
+    pub readings: Option<u64>,
+    /// What this node keeps aside for other nodes (its `system_views.pending_hints`),
+    /// empty when nothing is pending.
+    #[serde(default)]
+    pub hints: Vec<PendingHints>,
+    /// How this node sees each node of the ring (itself included), by node name;
+    /// empty while it does not answer.
+    #[serde(default)]
+    pub sees: BTreeMap<String, RingView>,
+}
+
+/// The window of [`ClusterNode::readings`].
+pub const READINGS_WINDOW_MINUTES: i64 = 10;
+
+/// Hints one node keeps for another, as Cassandra lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingHints {
+    /// The node they are for (its name, or its address if it is not one of the API's).
+    pub node: String,
+    /// Hint files ready to be replayed.
+    pub files: u32,
+    /// When the oldest and newest of those files were started.
+    #[serde(with = "time::millis_or_null")]
+    pub oldest: Option<DateTime<Utc>>,
+    #[serde(with = "time::millis_or_null")]
+    pub newest: Option<DateTime<Utc>>,
+}
+
+/// One node as another sees it, like a line of `nodetool status`: up or down, and
+/// its place in the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RingView {
+    pub up: bool,
+    pub status: RingStatus,
+}
+
+/// The second letter of `nodetool status`'s UN, UJ, UL, UM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RingStatus {
+    Normal,
+    Joining,
+    Leaving,
+    Moving,
+}
+
+impl RingView {
+    /// `UN`, `DN`, `UJ`...: what `nodetool status` would print.
+    pub fn code(&self) -> &'static str {
+        match (self.up, self.status) {
+            (true, RingStatus::Normal) => "UN",
+            (false, RingStatus::Normal) => "DN",
+            (true, RingStatus::Joining) => "UJ",
+            (false, RingStatus::Joining) => "DJ",
+            (true, RingStatus::Leaving) => "UL",
+            (false, RingStatus::Leaving) => "DL",
+            (true, RingStatus::Moving) => "UM",
+            (false, RingStatus::Moving) => "DM",
+        }
+    }
 }
 
 /// `GET /health`: 200 with `ok` when a Cassandra node answers, 503 with
@@ -151,18 +216,85 @@ mod tests {
                 address: "127.0.0.2".into(),
                 up: false,
                 latency_ms: None,
+                readings: None,
+                hints: Vec::new(),
+                sees: BTreeMap::new(),
             }],
         };
         let value = serde_json::to_value(&cluster).unwrap();
         assert_eq!(
             value,
             json!({"checked_at": "2026-01-04T10:00:01.000Z", "nodes": [
-                {"name": "PC2", "address": "127.0.0.2", "up": false, "latency_ms": null}
+                {"name": "PC2", "address": "127.0.0.2", "up": false, "latency_ms": null,
+                 "readings": null, "hints": [], "sees": {}}
             ]})
         );
         assert_eq!(
             serde_json::from_value::<ClusterStatus>(value).unwrap(),
             cluster
+        );
+    }
+
+    #[test]
+    fn a_node_that_answers_says_what_it_holds_keeps_and_sees() {
+        let pc1 = ClusterNode {
+            name: "PC1".into(),
+            address: "127.0.0.1".into(),
+            up: true,
+            latency_ms: Some(1.5),
+            readings: Some(5400),
+            hints: vec![PendingHints {
+                node: "PC2".into(),
+                files: 2,
+                oldest: Some(at(1_767_520_801_000)),
+                newest: Some(at(1_767_520_811_000)),
+            }],
+            sees: BTreeMap::from([
+                (
+                    "PC1".into(),
+                    RingView {
+                        up: true,
+                        status: RingStatus::Normal,
+                    },
+                ),
+                (
+                    "PC2".into(),
+                    RingView {
+                        up: false,
+                        status: RingStatus::Normal,
+                    },
+                ),
+            ]),
+        };
+        let value = serde_json::to_value(&pc1).unwrap();
+        assert_eq!(value["readings"], json!(5400));
+        assert_eq!(
+            value["hints"],
+            json!([{"node": "PC2", "files": 2, "oldest": "2026-01-04T10:00:01.000Z",
+                    "newest": "2026-01-04T10:00:11.000Z"}])
+        );
+        assert_eq!(
+            value["sees"]["PC2"],
+            json!({"up": false, "status": "normal"})
+        );
+        assert_eq!(serde_json::from_value::<ClusterNode>(value).unwrap(), pc1);
+        assert_eq!(pc1.sees["PC2"].code(), "DN");
+        assert_eq!(
+            RingView {
+                up: true,
+                status: RingStatus::Joining
+            }
+            .code(),
+            "UJ"
+        );
+        // A body of an API from before these fields still reads.
+        let old: ClusterNode = serde_json::from_value(
+            json!({"name": "PC3", "address": "127.0.0.3", "up": true, "latency_ms": 2.0}),
+        )
+        .unwrap();
+        assert_eq!(
+            (old.readings, old.hints.len(), old.sees.len()),
+            (None, 0, 0)
         );
     }
 

@@ -18,10 +18,12 @@ use std::time::Duration;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::deserialize::row::DeserializeRow;
 use scylla::errors::{ExecutionError, NewSessionError, PrepareError, RequestAttemptError};
 use scylla::policies::host_filter::AllowListHostFilter;
 use scylla::policies::load_balancing::DefaultPolicy;
 use scylla::policies::speculative_execution::SimpleSpeculativeExecutionPolicy;
+use scylla::response::query_result::QueryResult;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
@@ -276,6 +278,20 @@ async fn build(
         }),
         Err(_) => Err(CassandraError::ConnectTimeout(patience)),
     }
+}
+
+/// Every row of `result`, deserialised as `R`.
+pub fn rows<R>(result: QueryResult) -> Result<Vec<R>, QueryError>
+where
+    R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata>,
+{
+    let rows = result
+        .into_rows_result()
+        .map_err(|e| QueryError::Result(e.to_string()))?;
+    rows.rows::<R>()
+        .map_err(|e| QueryError::Result(e.to_string()))?
+        .collect::<Result<Vec<R>, _>>()
+        .map_err(|e| QueryError::Result(e.to_string()))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod backoff;
 pub mod cassandra;
 pub mod config;
+pub mod gossip;
 pub mod ingest;
 pub mod kafka;
 pub mod ledger;

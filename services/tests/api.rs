@@ -120,14 +120,23 @@ fn every_endpoint_answers_with_its_documented_shape() {
     ));
     assert_eq!(empty, Value::Array(vec![]));
 
-    let cluster = wait_for("all nodes up in /cluster", Duration::from_secs(10), || {
-        let cluster = get_json(&format!("{base}/cluster"));
-        cluster["nodes"]
-            .as_array()?
-            .iter()
-            .all(|n| n["up"] == true)
-            .then_some(cluster)
-    });
+    // Up, counted (this run's 20 readings at least), and seeing the whole ring.
+    let cluster = wait_for(
+        "all nodes up and counted in /cluster",
+        Duration::from_secs(15),
+        || {
+            let cluster = get_json(&format!("{base}/cluster"));
+            cluster["nodes"]
+                .as_array()?
+                .iter()
+                .all(|n| {
+                    n["up"] == true
+                        && n["readings"].as_u64().is_some_and(|count| count >= 20)
+                        && n["sees"].as_object().is_some_and(|sees| sees.len() == 3)
+                })
+                .then_some(cluster)
+        },
+    );
     assert_eq!(keys(&cluster), ["checked_at", "nodes"]);
     api_time(&cluster["checked_at"]);
     let nodes = cluster["nodes"].as_array().unwrap();
@@ -139,7 +148,26 @@ fn every_endpoint_answers_with_its_documented_shape() {
     assert_eq!(names, ["PC1", "PC2", "PC3"]);
     assert_eq!(addresses, ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
     for node in nodes {
-        assert_eq!(keys(node), ["address", "latency_ms", "name", "up"]);
+        assert_eq!(
+            keys(node),
+            [
+                "address",
+                "hints",
+                "latency_ms",
+                "name",
+                "readings",
+                "sees",
+                "up"
+            ]
+        );
+        for seen in ["PC1", "PC2", "PC3"] {
+            assert_eq!(
+                node["sees"][seen],
+                serde_json::json!({"up": true, "status": "normal"}),
+                "{node}"
+            );
+        }
+        assert!(node["hints"].is_array(), "{node}");
         assert!(
             node["latency_ms"]
                 .as_f64()
@@ -449,4 +477,70 @@ fn api_serves_on_an_inherited_listener() {
     let (status, body) = http_get(&format!("{base}/health")).unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(serde_json::from_str::<Health>(&body).unwrap(), Health::ok());
+}
+
+/// The count behind `/cluster`'s `readings` is served by the node asked alone: its
+/// trace (Cassandra's own record of who did what) names no other node.
+#[test]
+fn each_node_counts_the_readings_of_its_own_replica() {
+    require_lab();
+    let keyspace = contract::Keyspace::new(contract::names::KEYSPACE).unwrap();
+    let cql = iot_services::api::cluster::readings_query(&keyspace);
+    let rt = runtime();
+    for node in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+        let sources = rt.block_on(async {
+            let session = cassandra::connect_single_node(node, Duration::from_secs(5))
+                .await
+                .unwrap();
+            let mut count = session.prepare(cql.as_str()).await.unwrap();
+            count.set_consistency(Consistency::One);
+            count.set_tracing(true);
+            let since = Utc::now() - chrono::Duration::minutes(10);
+            let result = session
+                .execute_unpaged(&count, (i64::MIN, CqlTimestamp(since.timestamp_millis())))
+                .await
+                .unwrap();
+            let (counted,) = result
+                .clone()
+                .into_rows_result()
+                .unwrap()
+                .single_row::<(i64,)>()
+                .unwrap();
+            let id = result.tracing_id().expect("a traced request");
+            // Trace events are written asynchronously: wait for the request's end
+            // (its duration) and a replica's read.
+            let trace = test_support::Wait::new("the trace written", Duration::from_secs(10))
+                .until_async(|| async {
+                    let info = session.get_tracing_info(&id).await.ok()?;
+                    let done = info.duration.is_some()
+                        && info.events.iter().any(|event| {
+                            event
+                                .activity
+                                .as_deref()
+                                .is_some_and(|a| a.starts_with("Read "))
+                        });
+                    done.then_some(info)
+                })
+                .await;
+            let mut sources: Vec<String> = trace
+                .events
+                .iter()
+                .filter_map(|event| event.source.map(|s| s.to_string()))
+                .collect();
+            sources.sort();
+            sources.dedup();
+            // The cost of one count, as Cassandra measured it (figures for docs/BENCHMARKS.md).
+            eprintln!(
+                "count on {node}: {counted} readings of the last 10 min in {} µs, {} trace events",
+                trace.duration.unwrap_or(-1),
+                trace.events.len()
+            );
+            sources
+        });
+        assert_eq!(
+            sources,
+            [node],
+            "the count asked of {node} was served by {sources:?}"
+        );
+    }
 }

@@ -159,13 +159,62 @@ fn one_node_out(verb: &str, node: u8) {
     eprintln!("node {node}: {verb} at {}", Utc::now());
     watch_service(&flow, Duration::from_secs(15), Duration::from_secs(1));
 
-    // The API shows the node DOWN.
+    // The API shows the node DOWN, with nothing counted for it, and the others see it DOWN.
     let cluster = get_json(&format!("{}/cluster", flow.base));
-    let down = &cluster["nodes"][usize::from(node) - 1];
-    assert_eq!(down["up"], false, "{cluster}");
+    let name = format!("PC{node}");
+    for pc in cluster["nodes"].as_array().unwrap() {
+        if pc["name"] == name.as_str() {
+            assert_eq!(pc["up"], false, "{cluster}");
+            assert_eq!(pc["readings"], Value::Null, "{cluster}");
+            assert_eq!(pc["sees"], serde_json::json!({}), "{cluster}");
+        } else {
+            assert_eq!(pc["up"], true, "{cluster}");
+            assert_eq!(pc["sees"][&name]["up"], false, "{cluster}");
+            assert!(pc["readings"].as_u64().is_some(), "{cluster}");
+        }
+    }
 
     fault.restore();
+    wait_caught_up(&flow, &name);
     finish_and_check(flow);
+}
+
+/// Waits until `name`, back, holds as many readings as the other nodes (less what
+/// 3 s of the flow's 20 readings/s add, as two nodes' counts are taken up to 2 s
+/// apart) and they see it UP.
+fn wait_caught_up(flow: &Flow, name: &str) {
+    const SLACK: u64 = 3 * 20;
+    let started = Instant::now();
+    let mut first_back: Option<(u64, u64)> = None;
+    let counts = wait_for(
+        &format!("{name} counting as many readings as the others"),
+        Duration::from_secs(90),
+        || {
+            let cluster = get_json(&format!("{}/cluster", flow.base));
+            let nodes = cluster["nodes"].as_array()?;
+            let back = nodes.iter().find(|pc| pc["name"] == name)?["readings"].as_u64()?;
+            let others: Vec<u64> = nodes
+                .iter()
+                .filter(|pc| pc["name"] != name)
+                .map(|pc| {
+                    (pc["sees"][name]["up"] == true)
+                        .then(|| pc["readings"].as_u64())
+                        .flatten()
+                })
+                .collect::<Option<_>>()?;
+            let fewest = *others.iter().min()?;
+            first_back.get_or_insert((back, fewest));
+            (back + SLACK >= fewest).then_some((back, others))
+        },
+    );
+    eprintln!(
+        "{name} caught up {:?} after its return: {} readings, the others {:?} (first count back {:?} against {:?})",
+        started.elapsed(),
+        counts.0,
+        counts.1,
+        first_back.map(|(back, _)| back),
+        first_back.map(|(_, fewest)| fewest),
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ import {
   median,
   mergeReadings,
   parseTimestamp,
+  ringCode,
   roundClockTicks,
   secondsAgo,
   trimBefore,
@@ -41,6 +42,7 @@ const params = new URLSearchParams(location.search);
 const lang = pickLanguage(location.search, navigator.languages || [navigator.language]);
 const m = messagesFor(lang);
 const numberFormat = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const countFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
 
 const connectivity = new Connectivity();
 /** `?prefix=sensor_` keeps only the demo's sensors (a rehearsal lab also holds tests' sensors). */
@@ -333,14 +335,15 @@ function renderCluster() {
         card.className = "node";
         card.dataset.node = n.name;
         card.innerHTML =
-          '<div class="node-name"></div><div class="node-state"></div><div class="node-detail"></div>';
+          '<div class="node-name"></div><div class="node-state"></div><div class="node-detail"></div>' +
+          '<div class="node-holds"></div><div class="node-keeps"></div><div class="node-sees"></div>';
         card.querySelector(".node-name").textContent = n.name;
         return card;
       }),
     );
   }
   for (const n of nodes) {
-    const card = box.querySelector(`[data-node="${CSS.escape(n.name)}"]`);
+    const card = box.querySelector(`:scope > .node[data-node="${CSS.escape(n.name)}"]`);
     if (!card) continue;
     // With the API unreachable we no longer know: never leave a stale "UP" on screen.
     const nodeState = apiDown ? "unknown" : n.up ? "up" : "down";
@@ -351,12 +354,50 @@ function renderCluster() {
       nodeState === "unknown"
         ? m.notKnown
         : `${n.address} · ${n.up && Number.isFinite(latency) ? m.responds(Math.round(latency)) : m.noAnswer}`;
+    renderReplica(card, apiDown ? null : n);
   }
   const note = $("cluster-note");
   const checkedAge = secondsAgo(parseTimestamp(state.cluster?.checked_at), now());
   const stale = !apiDown && checkedAge !== null && checkedAge > 5;
   note.hidden = !stale;
   if (stale) note.textContent = m.clusterStale(checkedAge);
+}
+
+/**
+ * What a PC's own replica holds, what it keeps aside for the PCs it no longer hears,
+ * and how it sees the ring (nodetool status as seen from that PC). `n` null: unknown.
+ */
+function renderReplica(card, n) {
+  const readings = Number.isFinite(n?.readings) ? n.readings : null;
+  const holds = card.querySelector(".node-holds");
+  holds.dataset.readings = readings === null ? "" : String(readings);
+  holds.textContent = readings === null ? "" : m.holds(countFormat.format(readings));
+
+  const sees = Object.entries(n?.sees || {});
+  const files = new Map((n?.hints || []).map((h) => [h.node, h]));
+  const keeps = sees
+    .filter(([name, view]) => name !== n.name && (!view.up || files.has(name)))
+    .map(([name]) => {
+      const h = files.get(name);
+      return h ? m.keepsFiles(h.files, name, (h.oldest ? formatClock(parseTimestamp(h.oldest)) : "?")) : m.keepsAside(name);
+    });
+  const keepsBox = card.querySelector(".node-keeps");
+  keepsBox.textContent = keeps.join(" · ");
+  keepsBox.hidden = keeps.length === 0;
+
+  const seesBox = card.querySelector(".node-sees");
+  seesBox.hidden = sees.length === 0;
+  seesBox.replaceChildren(
+    Object.assign(document.createElement("span"), { className: "sees-label", textContent: m.sees }),
+    ...sees.map(([name, view]) => {
+      const chip = document.createElement("span");
+      chip.className = "seen";
+      chip.dataset.seen = name;
+      chip.dataset.up = String(view.up);
+      chip.textContent = `${name} ${ringCode(view)}`;
+      return chip;
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- events & banner

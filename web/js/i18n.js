@@ -27,6 +27,11 @@ const MESSAGES = {
     noAnswer: "does not answer",
     notKnown: "state unknown (API unreachable)",
     clusterStale: (s) => `cluster state is ${s} s old`,
+    holds: (n) => `holds ${n} readings of the last 10 min`,
+    keepsFiles: (files, node, since) =>
+      `keeps ${files} hint file${files === 1 ? "" : "s"} for ${node} (since ${since}), replayed when it answers`,
+    keepsAside: (node) => `${node} not heard: the writes it misses are kept aside as hints`,
+    sees: "sees:",
     events: "Scenario events",
     noEvents: "No scenario event yet.",
     bannerIdle: "No scenario step has been announced yet.",
@@ -84,6 +89,11 @@ const MESSAGES = {
     noAnswer: "ne répond pas",
     notKnown: "état inconnu (API injoignable)",
     clusterStale: (s) => `état du cluster vieux de ${s} s`,
+    holds: (n) => `détient ${n} mesures des 10 dernières minutes`,
+    keepsFiles: (files, node, since) =>
+      `garde ${files} fichier${files === 1 ? "" : "s"} d'indices pour ${node} (depuis ${since}), rejoués dès qu'il répond`,
+    keepsAside: (node) => `${node} ne répond plus : les écritures qu'il manque sont mises de côté (indices)`,
+    sees: "voit :",
     events: "Événements du scénario",
     noEvents: "Aucun événement pour l'instant.",
     bannerIdle: "Aucune étape de scénario annoncée pour l'instant.",

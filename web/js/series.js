@@ -146,3 +146,12 @@ export const SENSOR_COLOURS = [
 export function colourFor(index) {
   return SENSOR_COLOURS[index % SENSOR_COLOURS.length];
 }
+
+/**
+ * How `nodetool status` would print a node as another sees it: UN, DN, UJ...
+ * @param {{up: boolean, status: string}} view one entry of /cluster's `sees`
+ */
+export function ringCode(view) {
+  const state = { normal: "N", joining: "J", leaving: "L", moving: "M" }[view?.status] || "?";
+  return `${view?.up ? "U" : "D"}${state}`;
+}

@@ -71,7 +71,24 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   }
 
   const nodeState = (page, name) =>
-    page.evaluate((n) => document.querySelector(`#cluster-cards [data-node="${n}"]`)?.dataset.state ?? null, name);
+    page.evaluate((n) => document.querySelector(`#cluster-cards > .node[data-node="${n}"]`)?.dataset.state ?? null, name);
+
+  /** What each card shows of its replica: {PC1: {readings, keeps, sees: {PC2: "UN", ...}}, ...}. */
+  const replicas = (page) =>
+    page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll("#cluster-cards .node")].map((card) => {
+          const holds = card.querySelector(".node-holds");
+          const keeps = card.querySelector(".node-keeps");
+          const sees = Object.fromEntries(
+            [...card.querySelectorAll(".node-sees .seen")].map((chip) => [chip.dataset.seen, chip.textContent.split(" ").pop()]),
+          );
+          const readings = holds?.dataset.readings ? Number(holds.dataset.readings) : null;
+          return [card.dataset.node, { readings, shown: holds?.textContent ?? "", keeps: keeps?.hidden ? "" : keeps?.textContent ?? "", sees }];
+        }),
+      ),
+    );
+  const OTHERS = ["PC1", "PC2", "PC3"].filter((n) => n !== FAULT_NODE_NAME);
 
   test("page loads without console errors, lists the sensors, draws points and gains new ones within 3 s", async () => {
     const [first] = stack.sensorIds;
@@ -203,6 +220,17 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       await waitFor(`${FAULT_NODE_NAME} UP before the fault (is the lab whole?)`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "up", {
         timeoutMs: 60000,
       });
+      // Every card counts what its replica holds, and the counts grow with the flow.
+      const counted = await waitFor("every card showing a count and UN for the whole ring", async () => {
+        const r = await replicas(page);
+        const all = ["PC1", "PC2", "PC3"];
+        return all.every((n) => r[n]?.readings > 0 && all.every((o) => r[n].sees[o] === "UN")) ? r : null;
+      }, { timeoutMs: 20000 });
+      assert.match(counted.PC1.shown, /^détient \d/, "the count is worded in French");
+      await waitFor("the cards' counts growing", async () => {
+        const r = await replicas(page);
+        return ["PC1", "PC2", "PC3"].every((n) => r[n].readings > counted[n].readings) ? r : null;
+      }, { timeoutMs: 20000 });
 
       await events.write({
         runId: stack.runId,
@@ -237,9 +265,18 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       const lastBefore = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
       const newer = await waitForNewPoint(page, watched, Math.max(lastBefore.x, downSeen), 10000);
       console.log(`with ${FAULT_NODE_NAME} down the chart gained a point at ${new Date(newer.x).toISOString()}`);
-      for (const other of ["PC1", "PC2", "PC3"].filter((n) => n !== FAULT_NODE_NAME)) {
+      for (const other of OTHERS) {
         assert.equal(await nodeState(page, other), "up", `${other} stays UP`);
       }
+      // The stopped PC shows no count; the others see it DN and keep its writes aside.
+      const during = await waitFor(`${OTHERS.join(" and ")} seeing ${FAULT_NODE_NAME} DN and keeping hints for it`, async () => {
+        const r = await replicas(page);
+        const ok =
+          r[FAULT_NODE_NAME].readings === null &&
+          OTHERS.every((o) => r[o].sees[FAULT_NODE_NAME] === "DN" && r[o].keeps.includes(FAULT_NODE_NAME) && r[o].readings > 0);
+        return ok ? r : null;
+      }, { timeoutMs: 15000, everyMs: 250 });
+      console.log(`while ${FAULT_NODE_NAME} is down: ${JSON.stringify(during)}`);
       await sleep(1500); // let the event marker and the ONE-consistency note settle for the picture
       await shot(page, "dashboard-node-down.png");
 
@@ -258,6 +295,20 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       });
       stopped = false;
       console.log(`${FAULT_NODE_NAME} UP again ${Date.now() - startAsked} ms after start was asked`);
+      // Back, it catches up: its count reaches the others' (less what 3 s of the flow
+      // adds, as two cards' counts are taken up to 2 s apart).
+      const upAt = Date.now();
+      const slack = stack.sensorIds.length * 2 * 3;
+      let firstBack = null;
+      const caughtUp = await waitFor(`${FAULT_NODE_NAME}'s count reaching the others'`, async () => {
+        const r = await replicas(page);
+        const back = r[FAULT_NODE_NAME].readings;
+        const fewest = Math.min(...OTHERS.map((o) => r[o].readings ?? Infinity));
+        if (back !== null && firstBack === null) firstBack = { back, fewest };
+        return back !== null && Number.isFinite(fewest) && back >= fewest - slack ? r : null;
+      }, { timeoutMs: 120000, everyMs: 500 });
+      console.log(`${FAULT_NODE_NAME}'s first count back: ${firstBack?.back} (the others at least ${firstBack?.fewest})`);
+      console.log(`${FAULT_NODE_NAME} caught up ${Date.now() - upAt} ms after its card turned UP: ${JSON.stringify(caughtUp)}`);
       await shot(page, "dashboard-node-back.png");
     } finally {
       await page.close().catch(() => {});

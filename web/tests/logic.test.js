@@ -12,6 +12,7 @@ import {
   eventTone,
   median,
   parseTimestamp,
+  ringCode,
   roundClockTicks,
   secondsAgo,
   trimBefore,
@@ -145,6 +146,26 @@ test("median resists one late sample", () => {
   assert.equal(median([-400, -300, -9000, -500, -350]), -400);
   assert.equal(median([1, 3]), 2);
   assert.ok(Number.isNaN(median([])));
+});
+
+test("each PC's view of the ring reads like nodetool status", () => {
+  assert.equal(ringCode({ up: true, status: "normal" }), "UN");
+  assert.equal(ringCode({ up: false, status: "normal" }), "DN");
+  assert.equal(ringCode({ up: true, status: "joining" }), "UJ");
+  assert.equal(ringCode({ up: true, status: "leaving" }), "UL");
+  assert.equal(ringCode({ up: false, status: "something new" }), "D?");
+  assert.equal(ringCode(undefined), "D?");
+});
+
+test("replica lines are worded in both languages", () => {
+  const en = messagesFor("en");
+  const fr = messagesFor("fr");
+  assert.equal(en.holds("5,400"), "holds 5,400 readings of the last 10 min");
+  assert.equal(fr.holds("5 400"), "détient 5 400 mesures des 10 dernières minutes");
+  assert.match(en.keepsFiles(1, "PC2", "14:03:07"), /^keeps 1 hint file for PC2 \(since 14:03:07\)/);
+  assert.match(fr.keepsFiles(2, "PC2", "14:03:07"), /^garde 2 fichiers d'indices pour PC2/);
+  assert.match(en.keepsAside("PC2"), /^PC2 not heard/);
+  assert.match(fr.keepsAside("PC2"), /^PC2 ne répond plus/);
 });
 
 test("clock ticks land on round times", () => {

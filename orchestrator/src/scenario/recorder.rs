@@ -6,18 +6,15 @@
 //! ingest's metrics (once a second) and the services' memory (every 5 s). Every request is bounded well under its period,
 //! and the tasks end when the recorder is stopped or dropped.
 //!
-//! How a node sees another is read over CQL from that node alone, from Cassandra's
-//! `system_views.gossip_info`: each node increments its gossip heartbeat every second
-//! and the others learn it by gossip, so a peer whose heartbeat, as this node knows it,
-//! has not moved for [`SILENT_AFTER`] is one this node no longer hears (DOWN), as is a
-//! peer that announced its shutdown (a drained stop). Cassandra's own failure detector
-//! (nodetool's DN) convicts a few seconds later. Hints are read on disk, not from
+//! How a node sees another is read over CQL from that node alone, by the rule the API
+//! uses too ([`iot_services::gossip`]: a peer whose heartbeat stops moving, or that
+//! announced its shutdown, is one the node no longer hears). Hints are read on disk, not from
 //! `system_views.pending_hints`: that table lists closed hint files only, and a node
 //! keeps writing to an open file for as long as the peer is down; the files' names
 //! start with the host id of the node they are for.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -25,6 +22,7 @@ use chrono::Utc;
 use contract::events::SeenState;
 use contract::metrics;
 use iot_services::cassandra;
+use iot_services::gossip::{GOSSIP_QUERY, GossipRow, Heartbeats};
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 use tokio::task::JoinHandle;
@@ -52,12 +50,6 @@ const NODE_EVERY: Duration = Duration::from_secs(1);
 const CQL_TIMEOUT: Duration = Duration::from_millis(900);
 /// Listing a node's hint files is waited for this long.
 const HINTS_TIMEOUT: Duration = Duration::from_secs(2);
-/// A peer whose heartbeat has not advanced for this long is not heard (DOWN). The
-/// heartbeat moves every second and reaches a node within a gossip round or two.
-pub const SILENT_AFTER: Duration = Duration::from_secs(5);
-
-const GOSSIP_QUERY: &str =
-    "SELECT address, generation, heartbeat, status, host_id FROM system_views.gossip_info";
 const HINTS_DIR_QUERY: &str = "SELECT value FROM system_views.settings WHERE name = ?";
 
 /// What the recorder watches.
@@ -255,15 +247,6 @@ struct NodeSession {
     hints_dir: PreparedStatement,
 }
 
-/// One gossip_info row: address, generation, heartbeat, status, host id.
-type GossipRow = (
-    IpAddr,
-    Option<i32>,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-);
-
 /// Watches one node: its view of the others, the hints it keeps.
 struct NodeWatcher {
     node: NodeSpec,
@@ -271,8 +254,8 @@ struct NodeWatcher {
     remote_options: RemoteOptions,
     session: Option<NodeSession>,
     remote: Option<Remote>,
-    /// Per peer address: its last (generation, heartbeat) and when it last moved.
-    heard: BTreeMap<IpAddr, ((i32, i32), Instant)>,
+    /// The peers' heartbeats as this node last reported them.
+    heartbeats: Heartbeats,
     /// Host id → node name, from gossip (hint files are named after host ids).
     host_names: BTreeMap<String, String>,
     hints_dir: Option<String>,
@@ -286,7 +269,7 @@ impl NodeWatcher {
             remote_options: sources.remote.clone(),
             session: None,
             remote: None,
-            heard: BTreeMap::new(),
+            heartbeats: Heartbeats::default(),
             host_names: BTreeMap::new(),
             hints_dir: None,
         }
@@ -330,16 +313,12 @@ impl NodeWatcher {
             return Err("no session".into());
         };
         let rows = tokio::time::timeout(CQL_TIMEOUT, async {
-            node.session
+            let result = node
+                .session
                 .execute_unpaged(&node.gossip, ())
                 .await
-                .map_err(|err| err.to_string())?
-                .into_rows_result()
-                .map_err(|err| err.to_string())?
-                .rows::<GossipRow>()
-                .map_err(|err| err.to_string())?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|err| err.to_string())
+                .map_err(|err| err.to_string())?;
+            cassandra::rows::<GossipRow>(result).map_err(|err| err.to_string())
         })
         .await
         .map_err(|_| format!("gossip_info not answered within {CQL_TIMEOUT:?}"))
@@ -365,29 +344,20 @@ impl NodeWatcher {
     /// How this node sees each other node of the inventory, from its gossip rows.
     fn seen(&mut self, rows: &[GossipRow], now: Instant) -> BTreeMap<String, SeenState> {
         let mut sees = BTreeMap::new();
-        for (address, generation, heartbeat, status, host_id) in rows {
-            let Some(peer) = self.inventory.node_by_address(*address) else {
+        for seen in self.heartbeats.observe(rows, now) {
+            let Some(peer) = self.inventory.node_by_address(seen.address) else {
                 continue;
             };
-            if let Some(host_id) = host_id {
-                self.host_names.insert(host_id.clone(), peer.name.clone());
+            if let Some(host_id) = seen.host_id {
+                self.host_names.insert(host_id, peer.name.clone());
             }
             if peer.name == self.node.name {
                 continue;
             }
-            let beat = (generation.unwrap_or(0), heartbeat.unwrap_or(0));
-            let moved_at = match self.heard.get(address) {
-                Some((before, at)) if *before == beat => *at,
-                _ => now,
-            };
-            self.heard.insert(*address, (beat, moved_at));
-            let shut_down = status
-                .as_deref()
-                .is_some_and(|status| status.starts_with("shutdown"));
-            let state = if shut_down || now.duration_since(moved_at) >= SILENT_AFTER {
-                SeenState::Down
-            } else {
+            let state = if seen.view.up {
                 SeenState::Up
+            } else {
+                SeenState::Down
             };
             sees.insert(peer.name.clone(), state);
         }
@@ -520,15 +490,30 @@ mod tests {
         let [pc1_at, pc2_at, pc3_at] = [0, 1, 2].map(|n| pc1.inventory.nodes[n].address);
         let rows = |pc2_beat: i32, pc3_status: &str| -> Vec<GossipRow> {
             vec![
-                (pc1_at, Some(1), Some(100), Some("NORMAL".into()), None),
+                (
+                    pc1_at,
+                    Some(1),
+                    Some(100),
+                    Some("NORMAL".into()),
+                    None,
+                    None,
+                ),
                 (
                     pc2_at,
                     Some(1),
                     Some(pc2_beat),
                     Some("NORMAL".into()),
+                    None,
                     Some(PC2_ID.into()),
                 ),
-                (pc3_at, Some(1), Some(7), Some(pc3_status.into()), None),
+                (
+                    pc3_at,
+                    Some(1),
+                    Some(7),
+                    Some(pc3_status.into()),
+                    None,
+                    None,
+                ),
             ]
         };
         let start = Instant::now();
@@ -536,14 +521,20 @@ mod tests {
         assert_eq!(first.get("PC2"), Some(&SeenState::Up));
         assert!(!first.contains_key("PC1"), "a node does not list itself");
         assert_eq!(pc1.host_names[PC2_ID], "PC2");
-        let later = pc1.seen(&rows(10, "shutdown,true"), start + SILENT_AFTER);
+        let later = pc1.seen(
+            &rows(10, "shutdown,true"),
+            start + iot_services::gossip::SILENT_AFTER,
+        );
         assert_eq!(later.get("PC2"), Some(&SeenState::Down), "silent for 5 s");
         assert_eq!(
             later.get("PC3"),
             Some(&SeenState::Down),
             "announced its shutdown"
         );
-        let back = pc1.seen(&rows(11, "NORMAL"), start + SILENT_AFTER * 2);
+        let back = pc1.seen(
+            &rows(11, "NORMAL"),
+            start + iot_services::gossip::SILENT_AFTER * 2,
+        );
         assert_eq!(back.get("PC2"), Some(&SeenState::Up), "its heartbeat moved");
     }
 }

@@ -78,7 +78,12 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         .await?,
     );
     let recent = RecentHistory::new(recent::loader(store.clone()));
-    let cluster = cluster::start_probes(&args.cassandra.contact_points(), &args.node_names, &stop);
+    let cluster = cluster::start_probes(
+        &args.cassandra.contact_points(),
+        &args.node_names,
+        &args.cassandra.keyspace,
+        &stop,
+    );
     let state = Arc::new(ApiState {
         store,
         recent,

@@ -189,6 +189,9 @@ pub async fn cluster(State(state): State<Arc<ApiState>>) -> Json<ClusterStatus> 
                 address: n.address,
                 up: n.up,
                 latency_ms: n.latency_ms,
+                readings: n.readings,
+                hints: n.hints,
+                sees: n.sees,
             })
             .collect(),
     })

@@ -13,8 +13,6 @@ use futures::StreamExt;
 use chrono::{DateTime, TimeZone, Utc};
 use contract::events::{EventStatus, Figures, ScenarioEvent, StepKind};
 use scylla::client::session::Session;
-use scylla::deserialize::row::DeserializeRow;
-use scylla::response::query_result::QueryResult;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 use scylla::value::CqlTimestamp;
@@ -24,7 +22,7 @@ use contract::api::{HistoryPoint, SensorSummary};
 use contract::names::{SCENARIO_EVENTS_TABLE, SENSOR_DATA_TABLE, SENSORS_TABLE};
 
 use crate::api::params::HistoryQuery;
-use crate::cassandra::{CassandraError, QueryError, prepare};
+use crate::cassandra::{CassandraError, QueryError, prepare, rows};
 
 /// Most rows `GET /sensors` returns.
 const MAX_SENSORS: i32 = 10_000;
@@ -440,20 +438,6 @@ impl Store {
         }
     }
 }
-
-fn rows<R>(result: QueryResult) -> Result<Vec<R>, QueryError>
-where
-    R: for<'frame, 'metadata> DeserializeRow<'frame, 'metadata>,
-{
-    let rows = result
-        .into_rows_result()
-        .map_err(|e| QueryError::Result(e.to_string()))?;
-    rows.rows::<R>()
-        .map_err(|e| QueryError::Result(e.to_string()))?
-        .collect::<Result<Vec<R>, _>>()
-        .map_err(|e| QueryError::Result(e.to_string()))
-}
-
 fn to_time(t: CqlTimestamp) -> Result<DateTime<Utc>, QueryError> {
     Utc.timestamp_millis_opt(t.0)
         .single()

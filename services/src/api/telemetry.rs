@@ -224,6 +224,9 @@ mod tests {
             up: true,
             latency_ms: Some(1.0),
             checked_at: None,
+            readings: Some(10),
+            hints: Vec::new(),
+            sees: Default::default(),
         }];
         let response = metrics.respond(&nodes);
         assert_eq!(response.status(), StatusCode::OK);
