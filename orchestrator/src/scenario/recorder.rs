@@ -453,6 +453,7 @@ fn hint_bytes(listing: &str, host_names: &BTreeMap<String, String>) -> BTreeMap<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use iot_services::gossip::SILENT_AFTER;
 
     const PC2_ID: &str = "8f0b1c2d-0000-4000-8000-000000000002";
 
@@ -521,20 +522,14 @@ mod tests {
         assert_eq!(first.get("PC2"), Some(&SeenState::Up));
         assert!(!first.contains_key("PC1"), "a node does not list itself");
         assert_eq!(pc1.host_names[PC2_ID], "PC2");
-        let later = pc1.seen(
-            &rows(10, "shutdown,true"),
-            start + iot_services::gossip::SILENT_AFTER,
-        );
+        let later = pc1.seen(&rows(10, "shutdown,true"), start + SILENT_AFTER);
         assert_eq!(later.get("PC2"), Some(&SeenState::Down), "silent for 5 s");
         assert_eq!(
             later.get("PC3"),
             Some(&SeenState::Down),
             "announced its shutdown"
         );
-        let back = pc1.seen(
-            &rows(11, "NORMAL"),
-            start + iot_services::gossip::SILENT_AFTER * 2,
-        );
+        let back = pc1.seen(&rows(11, "NORMAL"), start + SILENT_AFTER * 2);
         assert_eq!(back.get("PC2"), Some(&SeenState::Up), "its heartbeat moved");
     }
 }

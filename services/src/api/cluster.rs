@@ -38,12 +38,12 @@ use contract::Keyspace;
 use contract::api::{PendingHints, READINGS_WINDOW_MINUTES, RingView};
 use contract::names::SENSOR_DATA_TABLE;
 use scylla::client::session::Session;
-use scylla::statement::Statement;
 use scylla::statement::prepared::PreparedStatement;
+use scylla::statement::{Consistency, Statement};
 use scylla::value::CqlTimestamp;
 use tokio::time::Instant;
 
-use crate::cassandra::{DEFAULT_CQL_PORT, connect_single_node, rows};
+use crate::cassandra::{DEFAULT_CQL_PORT, connect_single_node, prepare, rows};
 use crate::gossip::{GOSSIP_QUERY, GossipRow, Heartbeats};
 use tokio_util::sync::CancellationToken;
 
@@ -355,17 +355,8 @@ impl NodeQuestions {
         let session = connect_single_node(&self.address, PROBE_TIMEOUT)
             .await
             .map_err(|error| error.to_string())?;
-        let prepare = |cql: String| {
-            let session = &session;
-            async move {
-                tokio::time::timeout(PROBE_TIMEOUT, session.prepare(cql.as_str()))
-                    .await
-                    .map_err(|_| format!("preparing `{cql}` took over {PROBE_TIMEOUT:?}"))?
-                    .map_err(|error| format!("cannot prepare `{cql}`: {error}"))
-            }
-        };
-        let gossip = prepare(GOSSIP_QUERY.to_owned()).await?;
-        let hints = prepare(HINTS_QUERY.to_owned()).await?;
+        let gossip = prepare_within(&session, GOSSIP_QUERY).await?;
+        let hints = prepare_within(&session, HINTS_QUERY).await?;
         Ok(Pinned {
             session,
             gossip,
@@ -383,6 +374,15 @@ impl NodeQuestions {
         let rows = all_rows(&pinned.session, &pinned.hints, "pending_hints").await?;
         Ok(pending_hints(rows, &self.names))
     }
+}
+
+/// `cql` prepared as the services prepare every statement ([`prepare`]: idempotent),
+/// at ONE on a pinned session, within [`PROBE_TIMEOUT`].
+async fn prepare_within(session: &Session, cql: &str) -> Result<PreparedStatement, String> {
+    tokio::time::timeout(PROBE_TIMEOUT, prepare(session, cql, Consistency::One))
+        .await
+        .map_err(|_| format!("preparing `{cql}` took over {PROBE_TIMEOUT:?}"))?
+        .map_err(|error| error.to_string())
 }
 
 /// Every row of a virtual table's `statement`, within [`PROBE_TIMEOUT`].
@@ -456,10 +456,7 @@ async fn count(
         let session = connect_single_node(address, PROBE_TIMEOUT)
             .await
             .map_err(|error| error.to_string())?;
-        let mut statement = tokio::time::timeout(PROBE_TIMEOUT, session.prepare(cql))
-            .await
-            .map_err(|_| format!("preparing `{cql}` took over {PROBE_TIMEOUT:?}"))?
-            .map_err(|error| format!("cannot prepare `{cql}`: {error}"))?;
+        let mut statement = prepare_within(&session, cql).await?;
         statement.set_request_timeout(Some(COUNT_TIMEOUT));
         *pinned = Some((session, statement));
     }
