@@ -11,7 +11,8 @@
 //!
 //! [`StepKind`] is also the single list of the scenario's step kinds: the
 //! conductor's parser, its documentation test and the dashboard's tones all
-//! derive from it.
+//! derive from it. An event is a step's, or the run's verdict ([`EventKind`]):
+//! the verdict is no step a scenario file may name, so it stays outside that list.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,55 @@ impl std::fmt::Display for StepKind {
     }
 }
 
+/// What an event is about: one step, or the run's verdict once every step is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum EventKind {
+    Step(StepKind),
+    /// The run's verdict (status ok: passed; failed: failed), with its figures.
+    Verdict,
+}
+
+impl EventKind {
+    const VERDICT: &'static str = "verdict";
+
+    /// The name stored in the table and sent by the API: the step kind's, or "verdict".
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Step(kind) => kind.name(),
+            EventKind::Verdict => Self::VERDICT,
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        if name == Self::VERDICT {
+            return Some(EventKind::Verdict);
+        }
+        StepKind::from_name(name).map(EventKind::Step)
+    }
+}
+
+impl From<StepKind> for EventKind {
+    fn from(kind: StepKind) -> Self {
+        EventKind::Step(kind)
+    }
+}
+
+impl From<EventKind> for &'static str {
+    fn from(kind: EventKind) -> Self {
+        kind.name()
+    }
+}
+
+impl TryFrom<String> for EventKind {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        EventKind::from_name(&name).ok_or_else(|| format!("unknown event kind {name:?}"))
+    }
+}
+
 /// Where a step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -186,6 +236,18 @@ pub struct Figures {
     /// kill-service, restart-service: the service concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<AppService>,
+    /// verdict: how many steps the scenario has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<u32>,
+    /// verdict: the step that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_step: Option<u32>,
+    /// verdict: the acknowledged readings the last verify step checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readings: Option<u64>,
+    /// verdict: of those, how many were missing or different.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<u64>,
 }
 
 impl Figures {
@@ -209,9 +271,9 @@ pub struct ScenarioEvent {
     pub at: DateTime<Utc>,
     /// The run's id (its directory name under `runs/`).
     pub run_id: String,
-    /// The step's 1-based number in the scenario.
+    /// The step's 1-based number in the scenario; 0 for the verdict.
     pub step: u32,
-    pub kind: StepKind,
+    pub kind: EventKind,
     /// The PC the step concerns, by inventory name ("PC2"), if any.
     pub node: Option<String>,
     pub figures: Figures,
@@ -226,11 +288,13 @@ pub struct ScenarioEvent {
 }
 
 impl ScenarioEvent {
-    /// A failed step is a fault whatever its kind; otherwise the kind decides.
-    pub fn tone_of(kind: StepKind, status: EventStatus) -> Tone {
-        match status {
-            EventStatus::Failed => Tone::Fault,
-            EventStatus::Running | EventStatus::Ok => kind.tone(),
+    /// A failed step (or run) is a fault whatever its kind; otherwise the kind
+    /// decides, and a passed verdict is a recovery: the story ends well.
+    pub fn tone_of(kind: EventKind, status: EventStatus) -> Tone {
+        match (status, kind) {
+            (EventStatus::Failed, _) => Tone::Fault,
+            (_, EventKind::Step(kind)) => kind.tone(),
+            (_, EventKind::Verdict) => Tone::Recovery,
         }
     }
 }
@@ -258,34 +322,45 @@ mod tests {
     #[test]
     fn tones_come_from_the_kind_and_a_failure() {
         use EventStatus::*;
+        let tone = |kind: StepKind, status| ScenarioEvent::tone_of(kind.into(), status);
+        assert_eq!(tone(StepKind::KillNode, Running), Tone::Fault);
+        assert_eq!(tone(StepKind::StartNode, Ok), Tone::Recovery);
+        assert_eq!(tone(StepKind::ExpectCatchUp, Ok), Tone::Recovery);
+        assert_eq!(tone(StepKind::WaitNodeState, Ok), Tone::Info);
+        assert_eq!(tone(StepKind::Verify, Failed), Tone::Fault);
         assert_eq!(
-            ScenarioEvent::tone_of(StepKind::KillNode, Running),
-            Tone::Fault
-        );
-        assert_eq!(
-            ScenarioEvent::tone_of(StepKind::StartNode, Ok),
+            ScenarioEvent::tone_of(EventKind::Verdict, Ok),
             Tone::Recovery
         );
         assert_eq!(
-            ScenarioEvent::tone_of(StepKind::ExpectCatchUp, Ok),
-            Tone::Recovery
-        );
-        assert_eq!(
-            ScenarioEvent::tone_of(StepKind::WaitNodeState, Ok),
-            Tone::Info
-        );
-        assert_eq!(
-            ScenarioEvent::tone_of(StepKind::Verify, Failed),
+            ScenarioEvent::tone_of(EventKind::Verdict, Failed),
             Tone::Fault
         );
+    }
+
+    #[test]
+    fn an_event_kind_is_a_step_kind_or_the_verdict_by_name() {
+        assert_eq!(
+            serde_json::to_value(EventKind::Verdict).expect("serialises"),
+            serde_json::json!("verdict")
+        );
+        assert_eq!(
+            serde_json::to_value(EventKind::Step(StepKind::KillNode)).expect("serialises"),
+            serde_json::json!("kill-node")
+        );
+        let read: EventKind = serde_json::from_str(r#""expect-catch-up""#).expect("reads");
+        assert_eq!(read, EventKind::Step(StepKind::ExpectCatchUp));
+        assert_eq!(EventKind::from_name("verdict"), Some(EventKind::Verdict));
+        assert!(serde_json::from_str::<EventKind>(r#""verdicts""#).is_err());
+        // The verdict is no step a scenario file may name.
+        assert_eq!(StepKind::from_name("verdict"), None);
     }
 
     #[test]
     fn figures_round_trip_through_their_column() {
         let figures = Figures {
             mode: Some(OutageMode::Freeze),
-            state: None,
-            service: None,
+            ..Figures::default()
         };
         assert_eq!(figures.to_json(), r#"{"mode":"freeze"}"#);
         let killed = Figures {

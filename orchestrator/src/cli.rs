@@ -178,6 +178,10 @@ pub struct RunArgs {
     /// over the file's `seed`; the run prints the seed it used, to replay it.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Stop the services the run started as soon as the verdict is out (tests, CI),
+    /// instead of keeping the dashboard live until Enter or Ctrl-C.
+    #[arg(long)]
+    pub exit_after_verdict: bool,
 }
 
 impl From<FaultModeArg> for FaultMode {

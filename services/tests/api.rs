@@ -197,7 +197,7 @@ fn every_endpoint_answers_with_its_documented_shape() {
     );
     let event: contract::events::ScenarioEvent =
         serde_json::from_value(event.clone()).expect("a scenario event");
-    assert_eq!(event.kind, contract::events::StepKind::KillNode);
+    assert_eq!(event.kind, contract::events::StepKind::KillNode.into());
     assert_eq!(event.step, 3);
     assert_eq!(event.node.as_deref(), Some("PC2"));
     assert_eq!(event.figures.mode, Some(contract::events::OutageMode::Stop));

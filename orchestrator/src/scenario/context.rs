@@ -11,10 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use contract::events::StepKind;
 use iot_services::ledger::{LedgerEntry, read_ledger};
 
 use super::fleet::Fleet;
-use super::journal::{Capture, Journal, JournalError, Restoration, RunDir, StepRecord};
+use super::journal::{Capture, Journal, JournalError, Restoration, RunDir, StepRecord, StepStatus};
 use super::model::NodeArg;
 use super::probe::{ApiProbe, ProbeError};
 use super::recorder::{Recorder, Sources};
@@ -353,8 +354,8 @@ impl Context {
 
     /// The services to stop at the end: the run's, and whatever a cut-short
     /// start (Ctrl-C) had already spawned.
-    pub fn take_services_started(&mut self) -> Vec<Service> {
-        let mut services = std::mem::take(&mut self.started_services);
+    pub fn services_started_by_run(&self) -> Vec<Service> {
+        let mut services = self.started_services.clone();
         for service in Service::START_ORDER {
             let started_by_run = self
                 .plan
@@ -366,6 +367,33 @@ impl Context {
             }
         }
         services
+    }
+
+    /// Did the run start any service (still to be stopped)?
+    pub fn started_any_service(&self) -> bool {
+        !self.services_started_by_run().is_empty()
+    }
+
+    /// [`Context::services_started_by_run`], forgotten: the caller stops them.
+    pub fn take_services_started(&mut self) -> Vec<Service> {
+        let services = self.services_started_by_run();
+        self.started_services.clear();
+        services
+    }
+
+    /// What the last verify step that ran found: (readings checked, of those
+    /// missing or different).
+    pub fn last_check(&self) -> Option<(u64, u64)> {
+        let report = self
+            .journal
+            .steps
+            .iter()
+            .rev()
+            .find(|step| step.kind == StepKind::Verify && step.status != StepStatus::Skipped)
+            .map(|step| &step.details["report"])?;
+        let count = |key: &str| report[key].as_u64();
+        let lost = count("missing")? + count("mismatched")?;
+        Some((count("expected")?, lost))
     }
 
     pub fn ledger_entries(&self) -> Result<Vec<LedgerEntry>, Failed> {

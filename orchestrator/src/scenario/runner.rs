@@ -2,15 +2,18 @@
 //! record; stop at the first failure; then leave the cluster as it was found.
 //!
 //! Whatever happens (a failed step, Ctrl-C), the nodes this run took out are
-//! brought back and the services it started are stopped, unless `--keep`
-//! asks to leave a failed run as it is for inspection. What each step does is
-//! in `step/<kind>.rs`; the state they share is the run's `Context`.
+//! brought back before the verdict, unless `--keep` asks to leave a failed run
+//! as it is for inspection. The services the run started outlive the verdict:
+//! the audience still has the dashboard, which shows it, until the presenter
+//! ends the run (Enter, Ctrl-C, the end of standard input, or
+//! `--exit-after-verdict`); then they are stopped. What each step does is in
+//! `step/<kind>.rs`; the state they share is the run's `Context`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use contract::events::{EventStatus, ScenarioEvent};
+use contract::events::{EventKind, EventStatus, Figures, ScenarioEvent};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -43,6 +46,8 @@ pub struct RunOptions {
     pub runs_dir: PathBuf,
     /// The seed the scenario's random choices were drawn from, if it had any.
     pub seed: Option<u64>,
+    /// Stop the services right after the verdict instead of waiting for the presenter.
+    pub exit_after_verdict: bool,
 }
 
 /// A run: the scenario, the state its steps share, and where it reports.
@@ -51,6 +56,7 @@ pub struct Run {
     context: Context,
     events: Option<EventLog>,
     keep: bool,
+    exit_after_verdict: bool,
     /// Becomes true on Ctrl-C.
     interrupt: watch::Receiver<bool>,
 }
@@ -129,6 +135,7 @@ impl Run {
             context,
             events,
             keep: options.keep,
+            exit_after_verdict: options.exit_after_verdict,
             interrupt: watch_ctrl_c(),
         })
     }
@@ -180,8 +187,9 @@ impl Run {
             self.context.save_journal();
         }
         let passed = failure.is_none();
-        if passed || !self.keep {
-            self.restore().await;
+        let restoring = passed || !self.keep;
+        if restoring {
+            self.restore_nodes().await;
         } else {
             self.context.warn(
                 "--keep: the cluster and the services are left as the failure found them".into(),
@@ -204,13 +212,83 @@ impl Run {
             }
         };
         ui.verdict(passed, &verdict);
+        self.verdict_event(&steps, failure.as_ref().map(|(number, _)| *number))
+            .await;
         println!("journal: {}", self.context.journal_path().display());
         match crate::report::write(self.context.run_dir()) {
             Ok(report) => println!("report: {}", report.display()),
             Err(err) => ui.warn(&format!("no report: {err}")),
         }
-        println!("dashboard: {}", self.context.dashboard_url());
+        if restoring {
+            self.hold_dashboard().await;
+            if self.stop_services().await {
+                // The journal now says the services were stopped: so should the report.
+                if let Err(err) = crate::report::write(self.context.run_dir()) {
+                    ui.warn(&format!("report not updated: {err}"));
+                }
+            }
+        } else {
+            println!("dashboard: {}", self.context.dashboard_url());
+        }
         passed
+    }
+
+    /// Keeps the services this run started (and so the dashboard, which now
+    /// shows the verdict) until the presenter ends the run. Returns at once
+    /// with `--exit-after-verdict`, after a Ctrl-C, or when the run started
+    /// nothing (services already running stay as they were).
+    async fn hold_dashboard(&mut self) {
+        let url = self.context.dashboard_url().to_owned();
+        let ui = self.context.ui();
+        if !self.context.started_any_service() {
+            println!("dashboard: {url} (its services ran before this run and keep running)");
+            return;
+        }
+        if self.exit_after_verdict || *self.interrupt.borrow() {
+            println!("dashboard: {url} (closing: the run is over)");
+            return;
+        }
+        println!("dashboard: {url} (still live: it shows the verdict)");
+        let prompt = self.context.lang().enter_to_end();
+        interruptible(self.interrupt.clone(), ui.wait_for_end(prompt)).await;
+        println!();
+    }
+
+    /// The verdict, for the dashboard: passed or failed (and where), with the
+    /// figures of the last verify step if one ran.
+    async fn verdict_event(&mut self, steps: &[Step], failed_step: Option<usize>) {
+        let Some(events) = &self.events else {
+            return;
+        };
+        let to_u32 = |number: usize| u32::try_from(number).unwrap_or(u32::MAX);
+        let checked = self.context.last_check();
+        let status = if failed_step.is_none() {
+            EventStatus::Ok
+        } else {
+            EventStatus::Failed
+        };
+        let event = ScenarioEvent {
+            at: Utc::now(),
+            run_id: self.context.run_id().to_owned(),
+            step: 0,
+            kind: EventKind::Verdict,
+            node: None,
+            figures: Figures {
+                steps: Some(to_u32(steps.len())),
+                failed_step: failed_step.map(to_u32),
+                readings: checked.map(|(readings, _)| readings),
+                lost: checked.map(|(_, lost)| lost),
+                ..Figures::default()
+            },
+            label: None,
+            status,
+            narration: String::new(),
+            tone: ScenarioEvent::tone_of(EventKind::Verdict, status),
+        };
+        if let Err(err) = events.record(&event).await {
+            self.context
+                .note(format!("verdict event not written: {err}"));
+        }
     }
 
     /// One step, narrated, timed, recorded and sent to the dashboard.
@@ -293,13 +371,13 @@ impl Run {
             at,
             run_id: self.context.run_id().to_owned(),
             step: u32::try_from(step.number).unwrap_or(u32::MAX),
-            kind,
+            kind: kind.into(),
             node,
             figures,
             label: step.label.clone(),
             status,
             narration: step.say.clone(),
-            tone: ScenarioEvent::tone_of(kind, status),
+            tone: ScenarioEvent::tone_of(kind.into(), status),
         };
         if let Err(err) = events.record(&event).await {
             self.context
@@ -307,8 +385,8 @@ impl Run {
         }
     }
 
-    /// Brings back every node the run took out, then stops the services it started.
-    async fn restore(&mut self) {
+    /// Brings back every node the run took out.
+    async fn restore_nodes(&mut self) {
         let ui = self.context.ui();
         for (node, mode) in self.context.take_nodes_out() {
             if mode == KillMode::Manual {
@@ -341,31 +419,38 @@ impl Run {
                 error: result.err(),
             });
         }
+        self.context.save_journal();
+    }
+
+    /// Stops the services the run started; true when it stopped any.
+    async fn stop_services(&mut self) -> bool {
+        let ui = self.context.ui();
         let services = self.context.take_services_started();
-        if !services.is_empty() {
-            match app::down(&self.context.plan().state, &services).await {
-                Ok(stopped) => {
-                    let names: Vec<&str> =
-                        stopped.iter().map(|(service, _)| service.name()).collect();
-                    ui.info(&format!(
-                        "stopped the services this run started: {}",
-                        names.join(", ")
-                    ));
-                    let app_pc = self.context.fleet().inventory.app.name.clone();
-                    self.context.record_restoration(Restoration {
-                        node: app_pc,
-                        action: format!("stop {}", names.join(", ")),
-                        ok: true,
-                        error: None,
-                    });
-                }
-                Err(err) => {
-                    self.context
-                        .warn(format!("could not stop the services: {err}"));
-                }
+        if services.is_empty() {
+            return false;
+        }
+        match app::down(&self.context.plan().state, &services).await {
+            Ok(stopped) => {
+                let names: Vec<&str> = stopped.iter().map(|(service, _)| service.name()).collect();
+                ui.info(&format!(
+                    "stopped the services this run started: {}",
+                    names.join(", ")
+                ));
+                let app_pc = self.context.fleet().inventory.app.name.clone();
+                self.context.record_restoration(Restoration {
+                    node: app_pc,
+                    action: format!("stop {}", names.join(", ")),
+                    ok: true,
+                    error: None,
+                });
+            }
+            Err(err) => {
+                self.context
+                    .warn(format!("could not stop the services: {err}"));
             }
         }
         self.context.save_journal();
+        true
     }
 }
 

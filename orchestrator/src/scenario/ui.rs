@@ -31,6 +31,16 @@ impl Language {
             Language::En => "Enter to continue",
         }
     }
+
+    /// After the verdict, while the dashboard still shows the run.
+    pub fn enter_to_end(self) -> &'static str {
+        match self {
+            Language::Fr => {
+                "Entrée (ou Ctrl-C) pour finir : les services de ce passage s'arrêtent alors"
+            }
+            Language::En => "Enter (or Ctrl-C) to end: the services this run started stop then",
+        }
+    }
 }
 
 /// A step's short heading from its facts: "PC2 arrêté", "PC2 stopped".
@@ -168,6 +178,16 @@ impl Ui {
         if !self.presenter {
             return;
         }
+        self.prompt_and_read_line(prompt).await;
+    }
+
+    /// After the verdict, in any mode: waits for Enter, or for the end of
+    /// standard input (a script's `< /dev/null` ends the run at once).
+    pub async fn wait_for_end(&self, prompt: &str) {
+        self.prompt_and_read_line(prompt).await;
+    }
+
+    async fn prompt_and_read_line(&self, prompt: &str) {
         print!("{}", self.paint(YELLOW, &format!("  ⏎ {prompt} ")));
         let _ = std::io::stdout().flush();
         // A plain thread, not spawn_blocking: if Ctrl-C abandons the wait,

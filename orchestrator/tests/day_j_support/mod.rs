@@ -7,9 +7,9 @@
 // Each suite that includes this module uses part of it.
 #![allow(dead_code)]
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use contract::events::{SeenState, StepKind};
@@ -95,61 +95,118 @@ fn run_day_j(stage: &Stage, mode: &str) -> (bool, String, Journal) {
     run_scenario(stage, "scenario/day-j.toml", &["--mode", mode], &[])
 }
 
-/// Runs `demo --lab run <scenario> <args>` on `stage` with `env` added (bounded, always
-/// cleaned up); returns (exit success, stdout, journal).
+/// A `demo --lab run` in progress: its process (ended and cleaned up on drop,
+/// whatever happened), what it printed so far, and its standard input.
+pub struct RunningScenario<'a> {
+    cleanup: Cleanup<'a>,
+    stdin: Option<ChildStdin>,
+    stdout_file: tempfile::NamedTempFile,
+    services_dir: tempfile::TempDir,
+    label: String,
+}
+
+impl<'a> RunningScenario<'a> {
+    /// Starts `demo --lab run <scenario> <args>` on `stage` with `env` added, its
+    /// standard input a pipe this side holds (closed by [`RunningScenario::wait`]).
+    pub fn start(stage: &'a Stage, scenario: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let services_dir = tempfile::tempdir().expect("temporary directory");
+        let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
+        let mut command_line = vec!["--lab", "run", scenario];
+        command_line.extend_from_slice(args);
+        let mut child = stage
+            .demo(&command_line)
+            .envs(env.iter().copied())
+            .env("DEMO_SERVICES_DIR", services_dir.path())
+            .stdin(Stdio::piped())
+            .stdout(stdout_file.reopen().expect("reopen"))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the demo binary runs");
+        let stdin = child.stdin.take();
+        Self {
+            cleanup: Cleanup {
+                child: Some(child),
+                services_dir: services_dir.path().to_path_buf(),
+                stage,
+            },
+            stdin,
+            stdout_file,
+            services_dir,
+            label: format!("{scenario} {args:?}"),
+        }
+    }
+
+    /// What the run printed so far.
+    pub fn stdout(&self) -> String {
+        let mut stdout = String::new();
+        self.stdout_file
+            .reopen()
+            .expect("reopen")
+            .read_to_string(&mut stdout)
+            .expect("stdout");
+        stdout
+    }
+
+    /// Is the run's process still there?
+    pub fn running(&mut self) -> bool {
+        let child = self.cleanup.child.as_mut().expect("child");
+        matches!(child.try_wait(), Ok(None))
+    }
+
+    /// Presses Enter on the run's terminal.
+    pub fn press_enter(&mut self) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(b"\n").expect("Enter written");
+        stdin.flush().expect("flushed");
+    }
+
+    /// Closes standard input (the end of a script's input), waits for the run to
+    /// end (bounded) and returns (exit success, stdout, journal).
+    pub fn wait(mut self) -> (bool, String, Journal) {
+        self.stdin = None;
+        let started = Instant::now();
+        let child = self.cleanup.child.as_mut().expect("child");
+        let status = Wait::new(format!("{} to end", self.label), RUN_TIMEOUT)
+            .every(Duration::from_millis(500))
+            .until(|| child.try_wait().expect("wait"));
+        let stdout = self.stdout();
+        println!("{stdout}");
+        let journal = journal_printed(self.cleanup.stage, &stdout);
+        println!(
+            "{}: {:?} after {:?}",
+            self.label,
+            status.code(),
+            started.elapsed()
+        );
+        if !status.success() {
+            print_service_warnings(self.services_dir.path());
+        }
+        (status.success(), stdout, journal)
+    }
+}
+
+/// Runs `demo --lab run <scenario> <args> --exit-after-verdict` on `stage` with `env`
+/// added (bounded, always cleaned up); returns (exit success, stdout, journal).
 pub fn run_scenario(
     stage: &Stage,
     scenario: &str,
     args: &[&str],
     env: &[(&str, &str)],
 ) -> (bool, String, Journal) {
-    let services_dir = tempfile::tempdir().expect("temporary directory");
-    let stdout_file = tempfile::NamedTempFile::new().expect("temporary file");
-    let mut command_line = vec!["--lab", "run", scenario];
-    command_line.extend_from_slice(args);
-    let child = stage
-        .demo(&command_line)
-        .envs(env.iter().copied())
-        .env("DEMO_SERVICES_DIR", services_dir.path())
-        .stdin(Stdio::null())
-        .stdout(stdout_file.reopen().expect("reopen"))
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the demo binary runs");
-    let mut cleanup = Cleanup {
-        child: Some(child),
-        services_dir: services_dir.path().to_path_buf(),
-        stage,
-    };
-    let started = Instant::now();
-    let child = cleanup.child.as_mut().expect("child");
-    let status = Wait::new(format!("{scenario} {args:?} to end"), RUN_TIMEOUT)
-        .every(Duration::from_millis(500))
-        .until(|| child.try_wait().expect("wait"));
-    let mut stdout = String::new();
-    stdout_file
-        .reopen()
-        .expect("reopen")
-        .read_to_string(&mut stdout)
-        .expect("stdout");
-    println!("{stdout}");
+    let mut args = args.to_vec();
+    args.push("--exit-after-verdict");
+    RunningScenario::start(stage, scenario, &args, env).wait()
+}
+
+/// The journal of the run whose output is `stdout` (it prints where it is).
+pub fn journal_printed(stage: &Stage, stdout: &str) -> Journal {
     let journal_path = stdout
         .lines()
         .find_map(|line| line.strip_prefix("journal: "))
         .map(|path| stage.root.join(Path::new(path.trim())))
         .unwrap_or_else(|| panic!("no journal path printed:\n{stdout}"));
-    let journal: Journal =
-        serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
-            .expect("the journal reads back as a Journal");
-    println!(
-        "{scenario} {args:?}: {:?} in {:?}",
-        status.code(),
-        started.elapsed()
-    );
-    if !status.success() {
-        print_service_warnings(services_dir.path());
-    }
-    (status.success(), stdout, journal)
+    serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
+        .expect("the journal reads back as a Journal")
 }
 
 /// What the services logged above INFO: after a failed run this says whether

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use chrono::{DateTime, TimeZone, Utc};
-use contract::events::{EventStatus, Figures, ScenarioEvent, StepKind};
+use contract::events::{EventKind, EventStatus, Figures, ScenarioEvent};
 use scylla::client::session::Session;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
@@ -461,7 +461,7 @@ fn to_event(
     (at, run_id, step, kind, node, figures, label, status, narration): EventRow,
 ) -> Result<Option<ScenarioEvent>, QueryError> {
     let at = to_time(at)?;
-    let kind = kind.as_deref().and_then(StepKind::from_name);
+    let kind = kind.as_deref().and_then(EventKind::from_name);
     let status = status.as_deref().and_then(EventStatus::from_name);
     let step = step.and_then(|step| u32::try_from(step).ok());
     let (Some(run_id), Some(step), Some(kind), Some(status)) = (run_id, step, kind, status) else {
