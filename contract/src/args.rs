@@ -34,6 +34,8 @@ pub const DEFAULT_KAFKA_BOOTSTRAP: &str = "127.0.0.1:9092";
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:8080";
 /// Where ingest serves its metrics by default.
 pub const DEFAULT_INGEST_METRICS_LISTEN: &str = "127.0.0.1:9101";
+/// Where the contrast lane's ingest serves its metrics by default.
+pub const DEFAULT_CONTRAST_INGEST_METRICS_LISTEN: &str = "127.0.0.1:9102";
 
 /// What a service would parse with no flag, in this process's environment
 /// (the environment a service started from here inherits).
@@ -314,6 +316,20 @@ pub struct IngestArgs {
         value_name = "SECS"
     )]
     pub drain_timeout_secs: u64,
+
+    /// For the contrast lane only (a keyspace that keeps a single copy): give up a
+    /// reading Cassandra still refuses after this long, count it in
+    /// `ingest_given_up_total` and commit past it, so the lane shows the hole a
+    /// lost PC leaves. Without it (the main path), a write is retried for ever
+    /// and its offset stays uncommitted: nothing acknowledged is lost.
+    #[arg(long, env = "INGEST_GIVE_UP_AFTER_MS", value_name = "MS")]
+    pub give_up_after_ms: Option<u64>,
+
+    /// For the contrast lane only: skip a message that is no valid reading
+    /// (counted in `ingest_given_up_total`) instead of dead-lettering it, since
+    /// the main ingest of the same topic dead-letters it already.
+    #[arg(long, env = "INGEST_NO_DEAD_LETTERS")]
+    pub no_dead_letters: bool,
 }
 
 impl IngestArgs {
@@ -330,7 +346,9 @@ impl IngestArgs {
             .value("--metrics-listen", self.metrics_listen)
             .optional("--metrics-fd", self.metrics_fd)
             .value("--commit-interval-ms", self.commit_interval_ms)
-            .value("--drain-timeout-secs", self.drain_timeout_secs);
+            .value("--drain-timeout-secs", self.drain_timeout_secs)
+            .optional("--give-up-after-ms", self.give_up_after_ms)
+            .switch("--no-dead-letters", self.no_dead_letters);
         flags.0
     }
 }
@@ -383,6 +401,11 @@ pub struct ApiArgs {
     /// (default PC1, PC2, ...).
     #[arg(long, env = "API_NODE_NAMES", value_delimiter = ',')]
     pub node_names: Vec<String>,
+
+    /// Also serve `/rf1/...`: the same readings from this keyspace (the contrast
+    /// lane, replication factor 1, read at ONE); without it `/rf1/` answers 404.
+    #[arg(long, env = "API_CONTRAST_KEYSPACE", value_name = "KEYSPACE")]
+    pub contrast_keyspace: Option<Keyspace>,
 }
 
 impl ApiArgs {
@@ -401,7 +424,8 @@ impl ApiArgs {
             .switch("--fallback-to-one", self.fallback_to_one)
             .value("--http-timeout-ms", self.http_timeout_ms)
             .list("--cors-allow-origin", &self.cors_allow_origin)
-            .list("--node-names", &self.node_names);
+            .list("--node-names", &self.node_names)
+            .optional("--contrast-keyspace", self.contrast_keyspace.as_ref());
         flags.0
     }
 }
@@ -508,6 +532,8 @@ mod tests {
             metrics_fd: Some(3),
             commit_interval_ms: 20,
             drain_timeout_secs: 1,
+            give_up_after_ms: Some(750),
+            no_dead_letters: true,
         };
         assert_eq!(reparsed::<IngestArgs>(chosen.to_args()), chosen);
     }
@@ -526,6 +552,7 @@ mod tests {
             http_timeout_ms: 900,
             cors_allow_origin: vec!["http://a.test".into(), "*".into()],
             node_names: vec!["alpha".into(), "beta".into(), "gamma".into()],
+            contrast_keyspace: Some(Keyspace::new("iot_demo_rf1").unwrap()),
         };
         assert_eq!(reparsed::<ApiArgs>(chosen.to_args()), chosen);
     }

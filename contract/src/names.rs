@@ -9,6 +9,8 @@ pub const DLQ_TOPIC: &str = "sensor-readings-dlq";
 
 /// The demo's keyspace (replication factor 3).
 pub const KEYSPACE: &str = "iot_demo";
+/// The contrast lane's keyspace: the same readings with replication factor 1.
+pub const CONTRAST_KEYSPACE: &str = "iot_demo_rf1";
 
 /// Every reading, partitioned by sensor, newest first.
 pub const SENSOR_DATA_TABLE: &str = "sensor_data";

@@ -1,5 +1,7 @@
 //! The app PC's services: producer, ingest and api, run on this machine (PC4)
-//! from the built binaries, with logs and pid files under `.services/`.
+//! from the built binaries, with logs and pid files under `.services/`; and,
+//! when the contrast lane is asked for, a second ingest (`ingest-rf1`) that
+//! writes the same readings once, into the keyspace with a single copy.
 //!
 //! `demo services up | down | status` drive them by hand; a scenario run
 //! starts them through the same functions (with its own ledger), crashes or
@@ -79,28 +81,52 @@ pub enum AppError {
 pub enum Service {
     Api,
     Ingest,
+    /// The contrast lane's ingest: the `ingest` binary on the single-copy keyspace.
+    #[serde(rename = "ingest-rf1")]
+    ContrastIngest,
     Producer,
 }
 
 impl Service {
     /// Start order: readers and writers of Cassandra first, the source of data last.
-    pub const START_ORDER: [Service; 3] = [Service::Api, Service::Ingest, Service::Producer];
+    pub const START_ORDER: [Service; 4] = [
+        Service::Api,
+        Service::Ingest,
+        Service::ContrastIngest,
+        Service::Producer,
+    ];
     /// Stop order: the source first, so ingest can drain what was sent.
-    pub const STOP_ORDER: [Service; 3] = [Service::Producer, Service::Ingest, Service::Api];
+    pub const STOP_ORDER: [Service; 4] = [
+        Service::Producer,
+        Service::ContrastIngest,
+        Service::Ingest,
+        Service::Api,
+    ];
 
-    /// The service `name` names (`"ingest"`), if it is one.
+    /// The service a scenario step names (`"ingest"`), if it is one (the
+    /// contrast ingest is no part of the story a step can tell).
     pub fn from_name(name: &str) -> Option<Service> {
         Service::START_ORDER
             .into_iter()
+            .filter(|service| *service != Service::ContrastIngest)
             .find(|service| service.name() == name)
     }
 
-    /// The binary's name, also the name of its pid file and log.
+    /// The name of its pid file and log, as `demo services` prints it.
     pub fn name(self) -> &'static str {
         match self {
             Service::Api => "api",
             Service::Ingest => "ingest",
+            Service::ContrastIngest => "ingest-rf1",
             Service::Producer => "producer",
+        }
+    }
+
+    /// The binary it runs.
+    fn binary_name(self) -> &'static str {
+        match self {
+            Service::ContrastIngest => Service::Ingest.name(),
+            service => service.name(),
         }
     }
 }
@@ -110,7 +136,7 @@ impl From<Service> for contract::events::AppService {
     fn from(service: Service) -> Self {
         match service {
             Service::Api => contract::events::AppService::Api,
-            Service::Ingest => contract::events::AppService::Ingest,
+            Service::Ingest | Service::ContrastIngest => contract::events::AppService::Ingest,
             Service::Producer => contract::events::AppService::Producer,
         }
     }
@@ -144,10 +170,19 @@ pub struct ServicesPlan {
     pub api_listen: String,
     pub api_url: String,
     pub metrics_listen: String,
+    /// Where the contrast ingest serves its metrics (`$INGEST_RF1_METRICS_LISTEN`
+    /// or 127.0.0.1:9102).
+    pub contrast_metrics_listen: String,
     pub web_dir: PathBuf,
     pub producer: ProducerSettings,
     pub state: StateDir,
+    /// Run the contrast lane too (`--contrast`, `contrast = true`).
+    pub contrast: bool,
 }
+
+/// How long the contrast ingest retries a write before giving it up: long
+/// enough for a blip, short enough that the lane shows a PC's absence at once.
+const CONTRAST_GIVE_UP_AFTER_MS: u64 = 1000;
 
 /// `$DEMO_SERVICES_DIR`, else `<project root>/.services`.
 pub fn services_dir() -> PathBuf {
@@ -180,6 +215,8 @@ impl ServicesPlan {
             api_url: inventory.app.api_url.clone(),
             metrics_listen: std::env::var("INGEST_METRICS_LISTEN")
                 .unwrap_or_else(|_| args::DEFAULT_INGEST_METRICS_LISTEN.to_owned()),
+            contrast_metrics_listen: std::env::var("INGEST_RF1_METRICS_LISTEN")
+                .unwrap_or_else(|_| args::DEFAULT_CONTRAST_INGEST_METRICS_LISTEN.to_owned()),
             web_dir: paths::project_root().join("web"),
             producer: ProducerSettings {
                 sensors: 5,
@@ -188,11 +225,28 @@ impl ServicesPlan {
                 ledger: state.path.join("ledger.jsonl"),
             },
             state,
+            contrast: false,
         }
     }
 
     fn binary(&self, service: Service) -> PathBuf {
-        self.binaries.join(service.name())
+        self.binaries.join(service.binary_name())
+    }
+
+    /// The services this plan runs, in start order (the contrast ingest only with the lane).
+    pub fn services(&self) -> Vec<Service> {
+        Service::START_ORDER
+            .into_iter()
+            .filter(|service| *service != Service::ContrastIngest || self.contrast)
+            .collect()
+    }
+
+    /// Where `service` says it is healthy, for those that serve metrics.
+    fn metrics_of(&self, service: Service) -> &str {
+        match service {
+            Service::ContrastIngest => &self.contrast_metrics_listen,
+            _ => &self.metrics_listen,
+        }
     }
 
     /// The command line of `service`, built from the same typed arguments the
@@ -218,14 +272,25 @@ impl ServicesPlan {
                 api.listen = address(&self.api_listen)?;
                 api.node_names.clone_from(&self.node_names);
                 api.web_dir = Some(self.web_dir.clone());
+                if self.contrast {
+                    api.contrast_keyspace = Some(contrast_keyspace());
+                }
                 api.to_args()
             }
-            Service::Ingest => {
+            Service::Ingest | Service::ContrastIngest => {
                 let mut ingest: IngestArgs = args::from_environment().map_err(from_environment)?;
                 ingest.cassandra.contact_points = self.contact_points.join(",");
                 ingest.cassandra.keyspace = keyspace()?;
                 ingest.kafka.bootstrap.clone_from(&self.kafka);
-                ingest.metrics_listen = address(&self.metrics_listen)?;
+                ingest.metrics_listen = address(self.metrics_of(service))?;
+                if service == Service::ContrastIngest {
+                    // Its own progress, its own copy, its own way to fail.
+                    ingest.cassandra.keyspace = contrast_keyspace();
+                    ingest.group_id = format!("{}-rf1", ingest.group_id);
+                    ingest.write_consistency = args::Consistency::One;
+                    ingest.give_up_after_ms = Some(CONTRAST_GIVE_UP_AFTER_MS);
+                    ingest.no_dead_letters = true;
+                }
                 ingest.to_args()
             }
             Service::Producer => {
@@ -252,6 +317,12 @@ impl ServicesPlan {
             self.producer.sensor_prefix
         )
     }
+}
+
+/// The contrast lane's keyspace, a valid name by construction.
+fn contrast_keyspace() -> Keyspace {
+    Keyspace::new(contract::names::CONTRAST_KEYSPACE)
+        .unwrap_or_else(|_| unreachable!("a constant, valid keyspace name"))
 }
 
 /// What `up` did.
@@ -281,7 +352,7 @@ pub async fn up(
     {
         report.warnings.push(warning);
     }
-    for service in Service::START_ORDER {
+    for service in plan.services() {
         if let Some(state) = plan.state.running(service.name()) {
             if service == Service::Producer {
                 report.ledger = state.ledger.clone();
@@ -378,7 +449,8 @@ async fn ensure_binaries(
     plan: &ServicesPlan,
     on_progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), AppError> {
-    let missing: Vec<PathBuf> = Service::START_ORDER
+    let missing: Vec<PathBuf> = plan
+        .services()
         .iter()
         .map(|service| plan.binary(*service))
         .filter(|binary| !binary.is_file())
@@ -449,7 +521,9 @@ async fn wait_healthy(
         }
         let healthy = match service {
             Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
-            Service::Ingest => health::ingest(&plan.metrics_listen, PROBE_TIMEOUT).await,
+            Service::Ingest | Service::ContrastIngest => {
+                health::ingest(plan.metrics_of(service), PROBE_TIMEOUT).await
+            }
             Service::Producer if ledger_size(&plan.producer.ledger) > ledger_before => Health::Ok,
             Service::Producer => Health::Unreachable("no reading acknowledged by Kafka yet".into()),
         };
@@ -512,11 +586,15 @@ pub struct ServiceStatus {
     pub health: Health,
 }
 
-/// Each service's pid, liveness and health.
+/// Each service's pid, liveness and health (the contrast ingest's too when the
+/// plan has the lane or it was started).
 pub async fn status(plan: &ServicesPlan) -> Vec<ServiceStatus> {
     let mut statuses = Vec::new();
     for service in Service::START_ORDER {
         let state = plan.state.read(service.name());
+        if service == Service::ContrastIngest && !plan.contrast && state.is_none() {
+            continue;
+        }
         let alive = state
             .as_ref()
             .is_some_and(|state| process::is_running(state.pid, &state.binary));
@@ -525,7 +603,9 @@ pub async fn status(plan: &ServicesPlan) -> Vec<ServiceStatus> {
         } else {
             match service {
                 Service::Api => health::api(&plan.api_url, PROBE_TIMEOUT).await,
-                Service::Ingest => health::ingest(&plan.metrics_listen, PROBE_TIMEOUT).await,
+                Service::Ingest | Service::ContrastIngest => {
+                    health::ingest(plan.metrics_of(service), PROBE_TIMEOUT).await
+                }
                 Service::Producer => producer_health(state.as_ref()),
             }
         };
@@ -618,6 +698,7 @@ mod tests {
             api_listen: "0.0.0.0:8080".into(),
             api_url: "http://10.0.0.4:8080".into(),
             metrics_listen: "127.0.0.1:9101".into(),
+            contrast_metrics_listen: "127.0.0.1:9102".into(),
             web_dir: PathBuf::from("/opt/demo/web"),
             producer: ProducerSettings {
                 sensors: 7,
@@ -626,6 +707,7 @@ mod tests {
                 ledger: PathBuf::from("/tmp/demo-services-test/ledger.jsonl"),
             },
             state,
+            contrast: false,
         }
     }
 
@@ -655,6 +737,50 @@ mod tests {
         assert_eq!(producer.rate, 2.5);
         assert_eq!(producer.sensor_prefix, "run_");
         assert_eq!(producer.ledger, Some(plan.producer.ledger.clone()));
+        assert_eq!(api.contrast_keyspace, None);
+        assert_eq!(
+            ingest.give_up_after_ms, None,
+            "the main path never gives up"
+        );
+        assert!(!ingest.no_dead_letters);
+        assert!(!plan.services().contains(&Service::ContrastIngest));
+    }
+
+    #[test]
+    fn the_contrast_lane_is_a_second_ingest_of_its_own_and_the_apis_rf1() {
+        let mut plan = plan();
+        plan.contrast = true;
+        assert_eq!(
+            plan.services(),
+            [
+                Service::Api,
+                Service::Ingest,
+                Service::ContrastIngest,
+                Service::Producer
+            ]
+        );
+        let api: ApiArgs = parsed("api", plan.args(Service::Api).unwrap());
+        assert_eq!(
+            api.contrast_keyspace.as_ref().map(|k| k.as_str()),
+            Some("iot_demo_rf1")
+        );
+        let main: IngestArgs = parsed("ingest", plan.args(Service::Ingest).unwrap());
+        let contrast: IngestArgs = parsed("ingest", plan.args(Service::ContrastIngest).unwrap());
+        assert_eq!(contrast.cassandra.keyspace.as_str(), "iot_demo_rf1");
+        assert_eq!(main.cassandra.keyspace.as_str(), "iot_demo");
+        assert_eq!(contrast.group_id, format!("{}-rf1", main.group_id));
+        assert_eq!(contrast.kafka.topic, main.kafka.topic);
+        assert_eq!(contrast.metrics_listen.to_string(), "127.0.0.1:9102");
+        assert_eq!(contrast.write_consistency, args::Consistency::One);
+        assert_eq!(contrast.give_up_after_ms, Some(CONTRAST_GIVE_UP_AFTER_MS));
+        assert!(contrast.no_dead_letters);
+        assert_eq!(
+            plan.binary(Service::ContrastIngest),
+            plan.binary(Service::Ingest)
+        );
+        // No scenario step names it: it is no part of the story.
+        assert_eq!(Service::from_name("ingest-rf1"), None);
+        assert_eq!(Service::from_name("ingest"), Some(Service::Ingest));
     }
 
     #[test]

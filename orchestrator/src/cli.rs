@@ -151,7 +151,12 @@ pub enum FaultModeArg {
 #[derive(Debug, Subcommand)]
 pub enum ServicesCommand {
     /// Start producer, ingest and api (those not already running).
-    Up,
+    Up {
+        /// Also the contrast lane: a second ingest writing the readings once
+        /// (keyspace iot_demo_rf1), served by the api under /rf1/.
+        #[arg(long)]
+        contrast: bool,
+    },
     /// Stop them.
     Down,
     /// Show each one's process and health.
@@ -178,6 +183,10 @@ pub struct RunArgs {
     /// over the file's `seed`; the run prints the seed it used, to replay it.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also run the contrast lane (the readings kept once, a second chart), as
+    /// `contrast = true` in the scenario's settings does.
+    #[arg(long)]
+    pub contrast: bool,
     /// Stop the services the run started as soon as the verdict is out (tests, CI),
     /// instead of keeping the dashboard live until Enter or Ctrl-C.
     #[arg(long)]

@@ -20,6 +20,7 @@ pub mod checker;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod contrast;
 pub mod hosts;
 pub mod lab;
 pub mod nemesis;

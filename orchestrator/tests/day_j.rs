@@ -8,8 +8,9 @@
 //! missing. The lab must be up; the tests hold /tmp/lab-faults.lock while
 //! they take nodes out, and bring the lab back whole even if they fail.
 //! The scenario's `lab_pace` halves its observation windows on the lab, so
-//! the three runs take a few minutes together. A last, short run checks that the
-//! dashboard outlives the verdict until the presenter presses Enter.
+//! the three runs take a few minutes together. A short run checks that the
+//! dashboard outlives the verdict until the presenter presses Enter, and the
+//! rehearsal runs with its contrast lane.
 
 mod common;
 mod day_j_support;
@@ -160,5 +161,56 @@ fn the_dashboard_outlives_the_verdict_until_enter() {
     assert!(
         gone.is_err(),
         "the API still answers after the run ended: {gone:?}"
+    );
+}
+
+/// scenario/rehearsal.toml, contrast lane on: it passes, the conductor named,
+/// before PC2 went out, the sensors whose only copy PC2 holds, and stopped the
+/// contrast ingest with the rest.
+#[test]
+fn the_rehearsal_passes_with_its_contrast_lane() {
+    require_lab();
+    let _lock = FaultLock::acquire();
+    let lab = Stage::loopback_lab(root());
+    let (success, stdout, journal) =
+        day_j_support::run_scenario(&lab, "scenario/rehearsal.toml", &["--no-preflight"], &[]);
+    assert!(success, "{stdout}");
+    assert_eq!(journal.verdict, "passed");
+    let kill = journal
+        .steps
+        .iter()
+        .find(|step| step.kind == contract::events::StepKind::KillNode)
+        .expect("a kill-node step");
+    let single_copies = kill.details["single_copies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no single copies in {}", kill.details));
+    println!("sensors with their only copy on PC2: {single_copies:?}");
+    // Said before the fault, in the scenario's language: the sensors and the PC.
+    let held: Vec<&str> = single_copies.iter().filter_map(|id| id.as_str()).collect();
+    let said = stdout.lines().any(|line| {
+        line.contains("PC2")
+            && (line.contains("Sans réplication") || line.contains("Without replication"))
+            && held.iter().all(|id| line.contains(id))
+    });
+    assert!(said, "no line names {held:?} on PC2:\n{stdout}");
+    let start = journal
+        .steps
+        .iter()
+        .find(|step| step.kind == contract::events::StepKind::StartServices)
+        .expect("a start-services step");
+    assert!(
+        start.details["started"]
+            .as_array()
+            .is_some_and(|started| started.iter().any(|service| service == "ingest-rf1")),
+        "{}",
+        start.details
+    );
+    assert!(
+        journal
+            .restored
+            .iter()
+            .any(|action| action.action.contains("ingest-rf1")),
+        "{:?}",
+        journal.restored
     );
 }

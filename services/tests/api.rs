@@ -8,13 +8,15 @@ use std::time::Duration;
 use chrono::Utc;
 use common::*;
 use contract::api::Health;
-use contract::args::{ApiArgs, ProducerArgs};
+use contract::args::{ApiArgs, IngestArgs, ProducerArgs};
 use iot_services::cassandra::{self, SessionOptions};
+use iot_services::kafka::durable_producer_config;
 use iot_services::ledger::read_ledger;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 use serde_json::Value;
-use test_support::{Service, assert_contains, wait_for};
+use test_support::{Service, assert_contains, wait_for, wait_for_metric};
 
 /// Starts ingest + api, produces a few readings of `prefix`; returns the API base URL.
 struct Stack {
@@ -543,4 +545,149 @@ fn each_node_counts_the_readings_of_its_own_replica() {
             "the count asked of {node} was served by {sources:?}"
         );
     }
+}
+
+/// The contrast lane: a second ingest (its own group, the single-copy keyspace,
+/// no dead letters of its own) and `/rf1/` serving what it wrote with the main
+/// endpoints' shapes and their hostile-input rules; without the lane, 404.
+#[test]
+fn the_contrast_lane_serves_the_single_copy_under_rf1() {
+    require_lab();
+    let (rt, dir, topics, prefix, group, ledger) = scene("rf1");
+    let (_ingest, _) = start_ingest(ingest_args(&topics, &group), dir.path());
+    let contrast = IngestArgs {
+        write_consistency: contract::args::Consistency::One,
+        give_up_after_ms: Some(1000),
+        no_dead_letters: true,
+        ..ingest_args(&topics, &format!("{group}-rf1"))
+    };
+    let contrast = IngestArgs {
+        cassandra: contract::args::CassandraArgs {
+            keyspace: rf1_keyspace(),
+            ..contrast.cassandra
+        },
+        ..contrast
+    };
+    let (_contrast_ingest, contrast_metrics) = start_ingest(contrast, dir.path());
+    let (_api, base) = start_api(
+        ApiArgs {
+            contrast_keyspace: Some(rf1_keyspace()),
+            ..api_args()
+        },
+        dir.path(),
+    );
+    let (_plain_api, plain_base) = start_api(api_args(), dir.path());
+
+    let producer = ProducerArgs {
+        count: Some(10),
+        ..producer_args(&topics.readings, &prefix, &ledger, 2, 20.0)
+    };
+    run_producer(&producer, Duration::from_secs(60));
+    // One message that is no reading: the main ingest dead-letters it, the contrast one skips it.
+    let kafka: FutureProducer = durable_producer_config(KAFKA, Duration::from_secs(10))
+        .create()
+        .unwrap();
+    rt.block_on(
+        kafka.send(
+            FutureRecord::to(&topics.readings)
+                .key("k")
+                .payload("not json"),
+            Duration::from_secs(5),
+        ),
+    )
+    .map_err(|(e, _)| e)
+    .unwrap();
+    let entries = read_ledger(&ledger).unwrap();
+    let last = entries.iter().max_by_key(|e| e.timestamp).unwrap().clone();
+    let id = last.sensor_id.clone();
+    wait_for(
+        "the last reading under /rf1/",
+        Duration::from_secs(15),
+        || {
+            let (status, body) = http_get(&format!("{base}/rf1/sensors/{id}/latest")).ok()?;
+            (status == 200
+                && body.contains(&iot_services::reading::format_timestamp(last.timestamp)))
+            .then_some(())
+        },
+    );
+
+    // The same shapes and the same readings as the main lane.
+    let ours = |list: Value| -> Vec<Value> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["sensor_id"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with(&prefix))
+            })
+            .cloned()
+            .collect()
+    };
+    wait_for(
+        "both lanes list the same sensors",
+        Duration::from_secs(10),
+        || {
+            let main = ours(get_json(&format!("{base}/sensors")));
+            (main.len() == 2 && main == ours(get_json(&format!("{base}/rf1/sensors"))))
+                .then_some(())
+        },
+    );
+    let since = "since=2001-01-01T00:00:00Z";
+    let history = get_json(&format!("{base}/rf1/sensors/{id}/history?{since}"));
+    assert_eq!(
+        history,
+        get_json(&format!("{base}/sensors/{id}/history?{since}"))
+    );
+    assert_eq!(history.as_array().unwrap().len(), 5, "{history}");
+    assert_eq!(keys(&history[0]), ["timestamp", "value"]);
+    let latest = get_json(&format!("{base}/rf1/sensors/{id}/latest"));
+    assert_eq!(keys(&latest), ["sensor_id", "timestamp", "value"]);
+
+    // Hostile input under /rf1/: 4xx with a JSON error, never 5xx.
+    for url in [
+        format!("{base}/rf1/sensors/bad%20id/latest"),
+        format!("{base}/rf1/sensors/{id}/history?limit=0"),
+        format!("{base}/rf1/sensors/{id}/history?since=yesterday"),
+        format!("{base}/rf1/sensors/%FF%FE/latest"),
+    ] {
+        assert_error(&url, 400);
+    }
+    assert_error(&format!("{base}/rf1/sensors/{prefix}nobody/latest"), 404);
+    assert_error(&format!("{base}/rf1/sensors/{prefix}nobody/history"), 404);
+    for path in [
+        "/rf1/../../etc/passwd",
+        "/rf1/sensors/%00/latest",
+        "/rf1/sensors/x/history?limit=99999999999999999999999",
+        "/rf1/sensors/'%20OR%201=1;--/latest",
+        "/rf1/events",
+        "/rf1/cluster",
+        "/rf1",
+    ] {
+        let (status, body) = http_get(&format!("{base}{path}")).unwrap();
+        assert!(status < 500, "GET {path} → {status}: {body}");
+    }
+
+    // Without the lane: 404 with a JSON error that says so.
+    for path in ["/rf1/sensors", &format!("/rf1/sensors/{id}/latest")] {
+        assert_error(&format!("{plain_base}{path}"), 404);
+        let (_, body) = http_get(&format!("{plain_base}{path}")).unwrap();
+        assert_contains(&body, "contrast lane is off");
+    }
+
+    // One dead letter for the bad message (the main ingest's), and the
+    // contrast ingest counted it as given up.
+    wait_for_metric(
+        &contrast_metrics,
+        "ingest_given_up_total",
+        "== 1",
+        Duration::from_secs(10),
+        |value| value == 1.0,
+    );
+    let letters = read_dlq(&topics.dlq, 2, Duration::from_secs(5));
+    assert_eq!(letters.len(), 1, "{letters:?}");
+}
+
+fn rf1_keyspace() -> contract::Keyspace {
+    contract::Keyspace::new(contract::names::CONTRAST_KEYSPACE).unwrap()
 }

@@ -55,6 +55,7 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
         runs_dir: paths::project_root().join("runs"),
         seed,
         exit_after_verdict: args.exit_after_verdict,
+        contrast: args.contrast,
     };
     let run = Run::prepare(
         &args.scenario,

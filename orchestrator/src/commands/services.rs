@@ -7,9 +7,10 @@ use crate::ui::{self, services_table};
 
 pub async fn run(target: &Target, command: ServicesCommand) -> anyhow::Result<bool> {
     let inventory = Inventory::select(&target.hosts_choice())?;
-    let plan = ServicesPlan::from_inventory(&inventory);
+    let mut plan = ServicesPlan::from_inventory(&inventory);
     match command {
-        ServicesCommand::Up => {
+        ServicesCommand::Up { contrast } => {
+            plan.contrast = contrast;
             let spinner = ui::spinner("");
             let report = app::up(&plan, START_TIMEOUT, &|message| {
                 spinner.set_message(message.to_owned())
@@ -27,12 +28,15 @@ pub async fn run(target: &Target, command: ServicesCommand) -> anyhow::Result<bo
         }
         ServicesCommand::Down => {
             for (service, outcome) in app::down(&plan.state, &Service::STOP_ORDER).await? {
+                if service == Service::ContrastIngest && outcome == Stopped::NotRunning {
+                    continue;
+                }
                 let what = match outcome {
                     Stopped::Gracefully => "stopped",
                     Stopped::Killed => "killed (did not exit after SIGTERM)",
                     Stopped::NotRunning => "was not running",
                 };
-                println!("{:<9} {what}", service.name());
+                println!("{:<10} {what}", service.name());
             }
             Ok(true)
         }

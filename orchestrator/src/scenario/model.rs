@@ -38,6 +38,9 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// The run fails, restoring what it took out, when a step would start after this.
     pub max_duration: Option<std::time::Duration>,
+    /// Run the contrast lane (the readings kept once, shown as a second chart);
+    /// `--contrast` turns it on too.
+    pub contrast: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             lang: Language::Fr,
             seed: None,
             max_duration: None,
+            contrast: false,
         }
     }
 }

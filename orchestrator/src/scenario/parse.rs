@@ -137,6 +137,8 @@ struct RawSettings {
     seed: Option<Spanned<u64>>,
     /// Bound of the whole run.
     max_duration: Option<Spanned<Seconds>>,
+    /// The contrast lane (replication factor 1) alongside the main data.
+    contrast: Option<bool>,
 }
 
 /// Keys every kind accepts.
@@ -234,6 +236,7 @@ impl Defaults {
             };
         }
         settings.seed = raw.seed.map(Spanned::into_inner);
+        settings.contrast = raw.contrast.unwrap_or(false);
         if let Some(bound) = raw.max_duration {
             if bound.get_ref().0.is_zero() {
                 return Err(source.error_at(&bound, "max_duration must be above zero".into()));
@@ -944,6 +947,23 @@ stop_producer = false
             invalid(&format!("title = \"t\"\n[settings]\nlang = \"de\"\n{step}"));
         assert_eq!((line, column), (3, 8));
         assert_contains(&message, "unknown language \"de\"");
+    }
+
+    #[test]
+    fn the_contrast_lane_is_off_unless_the_settings_turn_it_on() {
+        let step = "[[steps]]\nkind = \"pause\"\nsay = \"x\"\n";
+        let scenario = parse_str(&format!("title = \"t\"\n{step}")).expect("valid");
+        assert!(!scenario.settings.contrast);
+        let scenario = parse_str(&format!(
+            "title = \"t\"\n[settings]\ncontrast = true\n{step}"
+        ))
+        .expect("valid");
+        assert!(scenario.settings.contrast);
+        let (line, _, message) = invalid(&format!(
+            "title = \"t\"\n[settings]\ncontrast = \"yes\"\n{step}"
+        ));
+        assert_eq!(line, 3);
+        assert_contains(&message, "bool");
     }
 
     #[test]

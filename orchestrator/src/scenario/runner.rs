@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Stop the services right after the verdict instead of waiting for the presenter.
     pub exit_after_verdict: bool,
+    /// `--contrast`: the contrast lane on, whatever the scenario says.
+    pub contrast: bool,
 }
 
 /// A run: the scenario, the state its steps share, and where it reports.
@@ -73,6 +75,7 @@ impl Run {
         let started_at = Utc::now();
         let dir = RunDir::create(&options.runs_dir, started_at)?;
         let mut plan = ServicesPlan::from_inventory(&fleet.inventory);
+        plan.contrast = options.contrast || scenario.settings.contrast;
         plan.producer = ProducerSettings {
             sensors: scenario.settings.sensors,
             rate: scenario.settings.rate,

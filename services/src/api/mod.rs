@@ -3,6 +3,8 @@
 //! It reads Cassandra only (never Kafka): the sensors, their latest reading
 //! and history, the scenario events; it also shows each Cassandra node as it
 //! sees it. Consistency is QUORUM by default, optionally falling back to ONE.
+//! With `--contrast-keyspace` it also serves the same sensor endpoints under
+//! `/rf1/` from the contrast lane's keyspace (a single copy, read at ONE).
 
 pub mod cluster;
 pub mod params;
@@ -52,11 +54,25 @@ pub enum ApiRunError {
 
 /// What the handlers share.
 pub struct ApiState {
+    /// The main data (its store also reads the events and answers health).
+    pub main: Arc<DataLane>,
+    pub cluster: Arc<ClusterView>,
+    pub metrics: Arc<ApiMetrics>,
+}
+
+/// One keyspace's sensors, as the sensor endpoints serve them.
+pub struct DataLane {
     pub store: Arc<Store>,
     /// Each sensor's newest readings, shared by concurrent history requests.
     pub recent: RecentHistory,
-    pub cluster: Arc<ClusterView>,
-    pub metrics: Arc<ApiMetrics>,
+}
+
+impl DataLane {
+    fn new(store: Store) -> Arc<Self> {
+        let store = Arc::new(store);
+        let recent = RecentHistory::new(recent::loader(store.clone()));
+        Arc::new(DataLane { store, recent })
+    }
 }
 
 /// Runs the API until SIGTERM/SIGINT.
@@ -68,16 +84,20 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
     else {
         return Ok(());
     };
-    let store = Arc::new(
+    let session = Arc::new(session);
+    let main = DataLane::new(
         Store::new(
-            Arc::new(session),
+            session.clone(),
             &args.cassandra.keyspace,
             config::driver_consistency(args.read_consistency),
             args.fallback_to_one,
         )
         .await?,
     );
-    let recent = RecentHistory::new(recent::loader(store.clone()));
+    let contrast = match &args.contrast_keyspace {
+        Some(keyspace) => Some(DataLane::new(Store::contrast(session, keyspace).await?)),
+        None => None,
+    };
     let cluster = cluster::start_probes(
         &args.cassandra.contact_points(),
         &args.node_names,
@@ -85,14 +105,13 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         &stop,
     );
     let state = Arc::new(ApiState {
-        store,
-        recent,
+        main,
         cluster,
         metrics: Arc::default(),
     });
     let web_dir = args.web_dir.clone().unwrap_or_else(default_web_dir);
     let timeout = Duration::from_millis(args.http_timeout_ms.max(1));
-    let mut app = router(state, &web_dir, timeout);
+    let mut app = router(state, contrast, &web_dir, timeout);
     if let Some(cors) = cors {
         app = app.layer(cors);
     }
@@ -114,20 +133,31 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         },
         web_dir.display()
     );
+    if let Some(keyspace) = &args.contrast_keyspace {
+        tracing::info!("contrast lane on: /rf1/ serves {keyspace} at ONE");
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(stop.cancelled_owned())
         .await
         .map_err(ApiRunError::Serve)
 }
 
-/// The API's routes over `state`, the dashboard from `web_dir` at `/`, every
-/// request measured and bounded by `timeout`.
-pub fn router(state: Arc<ApiState>, web_dir: &Path, timeout: Duration) -> Router {
+/// The API's routes over `state` (and `/rf1/` over the contrast lane, if on),
+/// the dashboard from `web_dir` at `/`, every request measured and bounded by `timeout`.
+pub fn router(
+    state: Arc<ApiState>,
+    contrast: Option<Arc<DataLane>>,
+    web_dir: &Path,
+    timeout: Duration,
+) -> Router {
     let metrics = state.metrics.clone();
+    let contrast_routes = match contrast {
+        Some(lane) => sensor_routes(lane),
+        None => Router::new().fallback(routes::contrast_off),
+    };
     let routes = Router::new()
-        .route("/sensors", get(routes::sensors))
-        .route("/sensors/{id}/latest", get(routes::latest))
-        .route("/sensors/{id}/history", get(routes::history))
+        .merge(sensor_routes(state.main.clone()))
+        .nest("/rf1", contrast_routes)
         .route("/cluster", get(routes::cluster))
         .route("/events", get(routes::events))
         .route("/health", get(routes::health))
@@ -135,6 +165,15 @@ pub fn router(state: Arc<ApiState>, web_dir: &Path, timeout: Duration) -> Router
         .with_state(state)
         .fallback_service(ServeDir::new(web_dir));
     telemetry::measured(routes, metrics, timeout)
+}
+
+/// The sensor endpoints over one lane's data.
+fn sensor_routes<S>(lane: Arc<DataLane>) -> Router<S> {
+    Router::new()
+        .route("/sensors", get(routes::sensors))
+        .route("/sensors/{id}/latest", get(routes::latest))
+        .route("/sensors/{id}/history", get(routes::history))
+        .with_state(lane)
 }
 
 fn cors_layer(origins: &[String]) -> Result<Option<CorsLayer>, ApiRunError> {

@@ -17,9 +17,9 @@ use contract::events::ScenarioEvent;
 use contract::headers;
 use serde::Serialize;
 
-use crate::api::ApiState;
 use crate::api::params::{self, BadRequest};
 use crate::api::store::Read;
+use crate::api::{ApiState, DataLane};
 use crate::cassandra::QueryError;
 
 /// Why a request failed, and the status that says so.
@@ -111,16 +111,16 @@ fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> 
     Ok(id)
 }
 
-/// `GET /sensors`
+/// `GET /sensors` (and `/rf1/sensors`)
 pub async fn sensors(
-    State(state): State<Arc<ApiState>>,
+    State(state): State<Arc<DataLane>>,
 ) -> Result<Answer<Vec<SensorSummary>>, ApiError> {
     Ok(state.store.sensors().await?.into())
 }
 
-/// `GET /sensors/{id}/latest`
+/// `GET /sensors/{id}/latest` (and under `/rf1/`)
 pub async fn latest(
-    State(state): State<Arc<ApiState>>,
+    State(state): State<Arc<DataLane>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Answer<LatestReading>, ApiError> {
     let id = path_id(id)?;
@@ -139,9 +139,9 @@ pub async fn latest(
     })
 }
 
-/// `GET /sensors/{id}/history?since=&until=&limit=`
+/// `GET /sensors/{id}/history?since=&until=&limit=` (and under `/rf1/`)
 pub async fn history(
-    State(state): State<Arc<ApiState>>,
+    State(state): State<Arc<DataLane>>,
     id: Result<Path<String>, PathRejection>,
     query: Params,
 ) -> Result<Response, ApiError> {
@@ -164,7 +164,7 @@ pub async fn history(
 }
 
 /// An empty window is a valid answer, but only for a sensor that exists.
-async fn ensure_known(state: &ApiState, id: &str) -> Result<(), ApiError> {
+async fn ensure_known(state: &DataLane, id: &str) -> Result<(), ApiError> {
     if state.store.is_known(id).await?.value {
         Ok(())
     } else {
@@ -205,12 +205,12 @@ pub async fn events(
     let limit = params::events_limit(&query_params(query)?)?;
     let today = Utc::now().date_naive();
     let days = [today, today - Duration::days(1)].map(|d| d.format("%Y-%m-%d").to_string());
-    Ok(state.store.events(&days, limit).await?.into())
+    Ok(state.main.store.events(&days, limit).await?.into())
 }
 
 /// `GET /health`: 200 when a Cassandra node answers, 503 otherwise.
 pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
-    match state.store.ping().await {
+    match state.main.store.ping().await {
         Ok(()) => Json(Health::ok()).into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -218,6 +218,14 @@ pub async fn health(State(state): State<Arc<ApiState>>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Any `/rf1/...` while the API runs without the contrast lane.
+pub async fn contrast_off() -> ApiError {
+    ApiError::NotFound(
+        "the contrast lane is off: start the API with --contrast-keyspace (demo services up --contrast)"
+            .into(),
+    )
 }
 
 /// `GET /metrics`

@@ -65,7 +65,8 @@ struct Statements {
     tail: PreparedStatement,
     history: PreparedStatement,
     known: PreparedStatement,
-    events: PreparedStatement,
+    /// The main lane's only: the contrast lane's keyspace keeps no events.
+    events: Option<PreparedStatement>,
 }
 
 impl Statements {
@@ -73,6 +74,7 @@ impl Statements {
         session: &Session,
         keyspace: &Keyspace,
         consistency: Consistency,
+        with_events: bool,
     ) -> Result<Self, CassandraError> {
         let sensors = keyspace.table(SENSORS_TABLE);
         let sensor_data = keyspace.table(SENSOR_DATA_TABLE);
@@ -84,6 +86,20 @@ impl Statements {
         )
         .await?;
         scan.set_request_timeout(Some(SCAN_TIMEOUT));
+        let events = if with_events {
+            Some(
+                prepare(
+                    session,
+                    &format!(
+                        "SELECT at, run_id, step, kind, node, figures, label, status, narration FROM {scenario_events} WHERE day = ? LIMIT ?"
+                    ),
+                    consistency,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         Ok(Statements {
             sensors: scan,
             sensor: prepare(
@@ -120,14 +136,7 @@ impl Statements {
                 consistency,
             )
             .await?,
-            events: prepare(
-                session,
-                &format!(
-                    "SELECT at, run_id, step, kind, node, figures, label, status, narration FROM {scenario_events} WHERE day = ? LIMIT ?"
-                ),
-                consistency,
-            )
-            .await?,
+            events,
         })
     }
 }
@@ -159,12 +168,30 @@ impl Store {
         consistency: Consistency,
         fallback_to_one: bool,
     ) -> Result<Self, CassandraError> {
-        let primary = Statements::prepare(&session, keyspace, consistency).await?;
+        let primary = Statements::prepare(&session, keyspace, consistency, true).await?;
         let fallback = if fallback_to_one && consistency != Consistency::One {
-            Some(Statements::prepare(&session, keyspace, Consistency::One).await?)
+            Some(Statements::prepare(&session, keyspace, Consistency::One, true).await?)
         } else {
             None
         };
+        Self::with_statements(session, primary, fallback).await
+    }
+
+    /// The contrast lane's reads: its keyspace's readings at ONE (a single copy:
+    /// there is no other replica to ask), no fallback, no events.
+    pub async fn contrast(
+        session: Arc<Session>,
+        keyspace: &Keyspace,
+    ) -> Result<Self, CassandraError> {
+        let primary = Statements::prepare(&session, keyspace, Consistency::One, false).await?;
+        Self::with_statements(session, primary, None).await
+    }
+
+    async fn with_statements(
+        session: Arc<Session>,
+        primary: Statements,
+        fallback: Option<Statements>,
+    ) -> Result<Self, CassandraError> {
         let health = prepare(
             &session,
             "SELECT release_version FROM system.local",
@@ -375,11 +402,16 @@ impl Store {
         limit: i32,
     ) -> Result<Read<Vec<ScenarioEvent>>, QueryError> {
         self.read(|s| async move {
+            let Some(statement) = &s.events else {
+                return Err(QueryError::Result(
+                    "this lane keeps no scenario events".into(),
+                ));
+            };
             let mut events = Vec::new();
             for day in days {
                 let result = self
                     .session
-                    .execute_unpaged(&s.events, (day.as_str(), limit))
+                    .execute_unpaged(statement, (day.as_str(), limit))
                     .await?;
                 for row in rows::<EventRow>(result)? {
                     events.extend(to_event(row)?);

@@ -68,7 +68,9 @@ pub enum IngestError {
 struct Pipeline {
     writer: Arc<Writer>,
     index: SensorIndex,
-    dlq: DeadLetterQueue,
+    /// None for the contrast lane's ingest: the main ingest dead-letters the
+    /// same messages, and one letter per bad message is enough.
+    dlq: Option<DeadLetterQueue>,
     tracker: Mutex<OffsetTracker>,
     metrics: Arc<IngestMetrics>,
     topic: String,
@@ -114,6 +116,7 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
             &args.cassandra.keyspace,
             config::driver_consistency(args.write_consistency),
             metrics.clone(),
+            args.give_up_after_ms.map(Duration::from_millis),
         )
         .await?,
     );
@@ -160,13 +163,18 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         args.group_id,
         args.cassandra.contact_points,
         args.write_consistency,
-        args.dlq_topic
+        if args.no_dead_letters {
+            "skipped (--no-dead-letters)"
+        } else {
+            &args.dlq_topic
+        }
     );
 
     let pipeline = Arc::new(Pipeline {
         index: SensorIndex::new(writer.clone()),
         writer,
-        dlq: DeadLetterQueue::new(producer.clone(), args.dlq_topic.clone()),
+        dlq: (!args.no_dead_letters)
+            .then(|| DeadLetterQueue::new(producer.clone(), args.dlq_topic.clone())),
         tracker: Mutex::default(),
         metrics: metrics.clone(),
         topic: args.kafka.topic.clone(),
@@ -337,8 +345,12 @@ impl Pipeline {
                     reason = rejection.code(),
                     "dead-lettering: {rejection}"
                 );
+                let Some(dlq) = &self.dlq else {
+                    self.metrics.given_up.inc();
+                    return Ok(());
+                };
                 let letter = DeadLetter::new(&rejection, payload, &self.topic, partition, offset);
-                self.dlq.send(&letter, key, give_up).await?;
+                dlq.send(&letter, key, give_up).await?;
                 self.metrics.dead_lettered(rejection.code());
                 Ok(())
             }

@@ -5,6 +5,10 @@
 //! shutdown: the reading stays uncommitted in Kafka meanwhile, so it is never
 //! lost. The first failure and the recovery are logged once each, so an
 //! outage says so without flooding the log.
+//!
+//! The contrast lane's ingest (a keyspace with a single copy) is the one
+//! exception: it gives a write up after `give_up_after` and counts it, which
+//! is what data stored once suffers when its PC goes down.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +37,8 @@ pub struct Writer {
     metrics: Arc<IngestMetrics>,
     /// Is Cassandra currently refusing writes? (for once-only logging)
     failing: AtomicBool,
+    /// The contrast lane only: how long a write is retried before it is given up.
+    give_up_after: Option<Duration>,
 }
 
 impl Writer {
@@ -41,6 +47,7 @@ impl Writer {
         keyspace: &Keyspace,
         consistency: Consistency,
         metrics: Arc<IngestMetrics>,
+        give_up_after: Option<Duration>,
     ) -> Result<Self, CassandraError> {
         let insert_reading = format!(
             "INSERT INTO {} (sensor_id, timestamp, value) VALUES (?, ?, ?)",
@@ -60,6 +67,7 @@ impl Writer {
             upsert_sensor,
             metrics,
             failing: AtomicBool::new(false),
+            give_up_after,
         })
     }
 
@@ -109,6 +117,7 @@ impl Writer {
         Fut: Future<Output = Result<T, ExecutionError>>,
     {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+        let first_attempt = Instant::now();
         loop {
             let started = Instant::now();
             match attempt().await {
@@ -131,6 +140,14 @@ impl Writer {
                         self.metrics.cassandra_writable.set(0);
                     } else {
                         tracing::debug!("write failed again: {error}");
+                    }
+                    if self
+                        .give_up_after
+                        .is_some_and(|limit| first_attempt.elapsed() >= limit)
+                    {
+                        self.metrics.given_up.inc();
+                        tracing::debug!("write given up (contrast lane): {error}");
+                        return Ok(());
                     }
                 }
             }

@@ -11,11 +11,13 @@ use serde_json::json;
 
 use super::wait_node_state::{WantedState, wait_seen};
 use super::{Done, Failed, StepAction, StepResult, run_bounded};
+use crate::contrast;
+use crate::hosts::NodeSpec;
 use crate::nemesis::FaultMode;
 use crate::scenario::context::Context;
 use crate::scenario::model::NodeArg;
 use crate::scenario::parse::{Fields, ScenarioError};
-use crate::scenario::ui::format_duration;
+use crate::scenario::ui::{Language, format_duration};
 
 /// How a kill-node step takes the PC out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +134,7 @@ impl StepAction for KillNode {
         if context.is_out(&node) {
             return Err(Failed::new(format!("{} is already out", node.name)));
         }
+        let single_copies = announce_single_copies(context, &node).await;
         let out_at = Utc::now();
         let clock = Instant::now();
         match mode {
@@ -160,7 +163,12 @@ impl StepAction for KillNode {
                         node.label(),
                         format_duration(clock.elapsed())
                     ),
-                    details: json!({ "node": node.name, "mode": mode.to_string(), "at": out_at }),
+                    details: json!({
+                        "node": node.name,
+                        "mode": mode.to_string(),
+                        "at": out_at,
+                        "single_copies": single_copies,
+                    }),
                 })
             }
             KillMode::Manual => {
@@ -172,9 +180,92 @@ impl StepAction for KillNode {
                 context.mark_out(&node, mode, out_at);
                 Ok(Done {
                     summary: format!("{} switched off by hand: {seen}", node.label()),
-                    details: json!({ "node": node.name, "mode": "manual", "at": out_at }),
+                    details: json!({
+                        "node": node.name,
+                        "mode": "manual",
+                        "at": out_at,
+                        "single_copies": single_copies,
+                    }),
                 })
             }
         }
     }
+}
+
+/// With the contrast lane on, says which of the run's sensors keep their only
+/// copy on `node` (their curves stop on the chart without replication), or warns
+/// that none does; returns them for the journal (None: lane off or ring unknown).
+async fn announce_single_copies(context: &mut Context, node: &NodeSpec) -> Option<Vec<String>> {
+    if !context.plan().contrast {
+        return None;
+    }
+    let sensors = context.plan().producer.sensor_ids();
+    let owners = match contrast::single_copy_owners(&context.plan().contact_points, &sensors).await
+    {
+        Ok(owners) => owners,
+        Err(err) => {
+            context.warn(format!("contrast lane: no token ring to tell: {err}"));
+            return None;
+        }
+    };
+    let held = contrast::held_by(&owners, node.address);
+    let (line, warn) = match (context.lang(), held.is_empty()) {
+        (Language::Fr, false) => (
+            format!(
+                "Sans réplication : {} {} ; {} sur le petit graphique, celles du grand continuent",
+                held.join(", "),
+                if held.len() == 1 {
+                    format!("n'a qu'une copie, sur {}", node.name)
+                } else {
+                    format!("n'ont qu'une copie, sur {}", node.name)
+                },
+                if held.len() == 1 {
+                    "sa courbe s'arrête"
+                } else {
+                    "leurs courbes s'arrêtent"
+                }
+            ),
+            false,
+        ),
+        (Language::En, false) => (
+            format!(
+                "Without replication: {} {} on {}; {} on the small chart, the main chart goes on",
+                held.join(", "),
+                if held.len() == 1 {
+                    "has its only copy"
+                } else {
+                    "have their only copy"
+                },
+                node.name,
+                if held.len() == 1 {
+                    "its curve stops"
+                } else {
+                    "their curves stop"
+                }
+            ),
+            false,
+        ),
+        (Language::Fr, true) => (
+            format!(
+                "Sans réplication : aucun des {} capteurs n'a sa copie sur {} ; le petit graphique ne montrera rien (plus de capteurs, ou un autre PC)",
+                sensors.len(),
+                node.name
+            ),
+            true,
+        ),
+        (Language::En, true) => (
+            format!(
+                "Without replication: none of the {} sensors keeps its copy on {}; the small chart will show nothing (more sensors, or another PC)",
+                sensors.len(),
+                node.name
+            ),
+            true,
+        ),
+    };
+    if warn {
+        context.warn(line);
+    } else {
+        context.ui().info(&line);
+    }
+    Some(held)
 }
