@@ -179,6 +179,16 @@ impl EventStatus {
     }
 }
 
+/// The language a scenario is written in (`lang` in its [settings]): the
+/// author's words (narration, labels) are in it, and so are the conductor's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Fr,
+    En,
+}
+
 /// How a kill-node step takes its PC out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -236,17 +246,25 @@ pub struct Figures {
     /// kill-service, restart-service: the service concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<AppService>,
-    /// verdict: how many steps the scenario has.
+    /// verdict: how the run ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub steps: Option<u32>,
-    /// verdict: the step that failed.
+    pub verdict: Option<VerdictFigures>,
+    /// The language of the author's words (narration, label): a page in another
+    /// language words the event itself instead of showing them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Language>,
+}
+
+/// The figures of a run's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VerdictFigures {
+    /// How many steps the scenario has.
+    pub steps: u32,
+    /// The step that failed, if one did.
     pub failed_step: Option<u32>,
-    /// verdict: the acknowledged readings the last verify step checked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The acknowledged readings the last verify step checked, and of those how
+    /// many were missing or different (none when no verify step ran).
     pub readings: Option<u64>,
-    /// verdict: of those, how many were missing or different.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost: Option<u64>,
 }
 

@@ -135,6 +135,22 @@ pub enum LabCommand {
     Env,
 }
 
+/// `--lang`: the language of the conductor's words for this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LangArg {
+    Fr,
+    En,
+}
+
+impl From<LangArg> for contract::events::Language {
+    fn from(lang: LangArg) -> Self {
+        match lang {
+            LangArg::Fr => contract::events::Language::Fr,
+            LangArg::En => contract::events::Language::En,
+        }
+    }
+}
+
 /// `--mode`: the CLI's spelling of a [`FaultMode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FaultModeArg {
@@ -183,6 +199,9 @@ pub struct RunArgs {
     /// over the file's `seed`; the run prints the seed it used, to replay it.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The language of the conductor's words, over the scenario's `lang`.
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
     /// Also run the contrast lane (the readings kept once, a second chart), as
     /// `contrast = true` in the scenario's settings does.
     #[arg(long)]

@@ -130,14 +130,15 @@ fn the_dashboard_outlives_the_verdict_until_enter() {
     assert_eq!(verdict["status"], "ok");
     assert_eq!(verdict["tone"], "recovery");
     assert_eq!(verdict["step"], 0);
-    assert_eq!(verdict["figures"]["steps"], 3);
-    assert_eq!(verdict["figures"]["lost"], 0);
+    let figures = &verdict["figures"]["verdict"];
+    assert_eq!(figures["steps"], 3);
+    assert_eq!(figures["failed_step"], serde_json::Value::Null);
+    assert_eq!(figures["lost"], 0);
     assert!(
-        verdict["figures"]["readings"]
-            .as_u64()
-            .is_some_and(|n| n > 0),
+        figures["readings"].as_u64().is_some_and(|n| n > 0),
         "{verdict}"
     );
+    assert_eq!(verdict["figures"]["lang"], "en");
     let sensors = get_json(&runtime, &format!("{api}/sensors")).expect("sensors");
     assert!(
         sensors.to_string().contains("held_01"),

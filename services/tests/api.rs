@@ -16,7 +16,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use scylla::statement::Consistency;
 use scylla::value::CqlTimestamp;
 use serde_json::Value;
-use test_support::{Service, assert_contains, wait_for, wait_for_metric};
+use test_support::{Service, assert_contains, wait_for, wait_for_metric_to_be};
 
 /// Starts ingest + api, produces a few readings of `prefix`; returns the API base URL.
 struct Stack {
@@ -677,12 +677,11 @@ fn the_contrast_lane_serves_the_single_copy_under_rf1() {
 
     // One dead letter for the bad message (the main ingest's), and the
     // contrast ingest counted it as given up.
-    wait_for_metric(
+    wait_for_metric_to_be(
         &contrast_metrics,
         "ingest_given_up_total",
-        "== 1",
+        1.0,
         Duration::from_secs(10),
-        |value| value == 1.0,
     );
     let letters = read_dlq(&topics.dlq, 2, Duration::from_secs(5));
     assert_eq!(letters.len(), 1, "{letters:?}");

@@ -12,7 +12,7 @@ use common::*;
 use contract::args::{ApiArgs, ProducerArgs};
 use iot_services::ledger::read_ledger;
 use serde_json::Value;
-use test_support::{FaultLock, Service, read_metric, wait_for, wait_for_metric};
+use test_support::{FaultLock, Service, read_metric, wait_for, wait_for_metric_to_be};
 
 /// The longest the API or ingest may stall when one node goes away.
 const MAX_STALL: Duration = Duration::from_millis(2500);
@@ -89,12 +89,11 @@ fn wait_flowing(flow: &Flow, seconds: u32) {
 
 /// Waits until ingest's `ingest_cassandra_writable` gauge reads `writable` (1 or 0).
 fn wait_writable(flow: &Flow, writable: f64, timeout: Duration) {
-    wait_for_metric(
+    wait_for_metric_to_be(
         &flow.ingest_metrics,
         "ingest_cassandra_writable",
-        &format!("== {writable}"),
+        writable,
         timeout,
-        |value| value == writable,
     );
 }
 

@@ -12,7 +12,7 @@ use iot_services::kafka::durable_producer_config;
 use iot_services::ledger::read_ledger;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
-use test_support::{assert_contains, wait_for, wait_for_metric};
+use test_support::{assert_contains, wait_for, wait_for_metric_to_be};
 
 #[test]
 fn a_reading_is_served_by_latest_within_two_seconds_and_by_history() {
@@ -253,12 +253,11 @@ fn bad_messages_go_to_the_dlq_with_their_reason_and_good_ones_are_stored() {
     assert_eq!(ingest.pid(), ingest_pid);
     // The counter moves once the letter's send is acknowledged, which is
     // also when the test's consumer can read it: wait, do not race it.
-    wait_for_metric(
+    wait_for_metric_to_be(
         &metrics_url,
         "ingest_dead_lettered_total{reason=\"oversize\"}",
-        "== 1",
+        1.0,
         Duration::from_secs(10),
-        |count| count == 1.0,
     );
     assert!(
         !ingest.log_text().contains("panicked"),

@@ -91,6 +91,24 @@ pub fn wait_for_metric(
     })
 }
 
+/// Waits until `series` at `metrics_url` reads exactly `expected` (a gauge's
+/// state, a counter that must stop at a count); returns it.
+#[track_caller]
+pub fn wait_for_metric_to_be(
+    metrics_url: &str,
+    series: &str,
+    expected: f64,
+    timeout: Duration,
+) -> f64 {
+    wait_for_metric(
+        metrics_url,
+        series,
+        &format!("== {expected}"),
+        timeout,
+        |value| value == expected,
+    )
+}
+
 /// Waits until `series` at `metrics_url` reaches `at_least` (a counter's
 /// progress); returns the value that did.
 #[track_caller]

@@ -14,7 +14,8 @@ pub mod wait;
 
 pub use assert::assert_contains;
 pub use http::{
-    Answer, metric_value, read_metric, wait_for_metric, wait_for_metric_at_least, wait_ok,
+    Answer, metric_value, read_metric, wait_for_metric, wait_for_metric_at_least,
+    wait_for_metric_to_be, wait_ok,
 };
 pub use listener::{BoundListener, released_port};
 pub use lock::{FaultLock, LAB_FAULTS_LOCK, VIRTUAL_PCS_LOCK};

@@ -1,15 +1,19 @@
 // Why: wires the dashboard together. Independent polling loops (sensors, curves, cluster,
-// events, health) each wait for their own answer before asking again, so a slow API never
-// piles up requests; a render tick redraws the chart and the "N s ago" figures whatever
-// the API does, so the page never freezes and always says how fresh its data is.
+// events, health, the contrast lane) each wait for their own answer before asking again,
+// so a slow API never piles up requests; a render tick redraws the charts and the "N s ago"
+// figures whatever the API does, so the page never freezes and always says how fresh its
+// data is.
 
 import { getJson, Connectivity } from "./api.js";
 import { pickLanguage, messagesFor, eventLabel, SUPPORTED_LANGUAGES } from "./i18n.js";
 import { eventMarkersPlugin } from "./event-markers.js";
+import { perNode } from "./dom.js";
+import { newestReading, renderReplicationPicture, replicationPlan } from "./replication-picture.js";
 import {
   activeSensors,
   collapseSteps,
   colourFor,
+  contrastSensorState,
   eventTone,
   formatClock,
   median,
@@ -37,6 +41,8 @@ const GAP_MS = 10000;
 const SKEW_THRESHOLD_MS = 3000;
 const SKEW_SAMPLES = 15;
 const skewSamples = [];
+/** How often the page asks whether the API serves the contrast lane, so turning it on later shows it. */
+const CONTRAST_CHECK_MS = 10000;
 
 const params = new URLSearchParams(location.search);
 const lang = pickLanguage(location.search, navigator.languages || [navigator.language]);
@@ -48,12 +54,33 @@ const connectivity = new Connectivity();
 /** `?prefix=sensor_` keeps only the demo's sensors (a rehearsal lab also holds tests' sensors). */
 const sensorPrefix = params.get("prefix") || "";
 
+/**
+ * The shown sensors' curves as read from one family of endpoints: the main lane reads the
+ * replicated readings (`/sensors/...`), the contrast lane the same readings kept once
+ * (`/rf1/sensors/...`). The contrast lane has a Connectivity of its own: its 503s while a
+ * PC is down are what it is there to show, not a failure of the API to colour the status.
+ */
+function newLane(pathPrefix, laneConnectivity, on) {
+  return {
+    pathPrefix,
+    connectivity: laneConnectivity,
+    /** sensor_id -> {points: [{x, y}], loaded: boolean, failing: boolean} */
+    series: new Map(),
+    chart: null,
+    /** Whether the API serves this lane; null until asked. */
+    on,
+  };
+}
+const mainLane = newLane("", connectivity, true);
+const contrastLane = newLane("/rf1", new Connectivity(), null);
+const lanes = [mainLane, contrastLane];
+const newSeries = () => ({ points: [], loaded: false, failing: false });
+
 const state = {
   sensors: [],
   selection: params.get("sensor") || "all",
   windowMin: WINDOWS_MIN.includes(Number(params.get("window"))) ? Number(params.get("window")) : 5,
-  /** sensor_id -> {points: [{x, y}], loaded: boolean} */
-  series: new Map(),
+  /** The sensors both lanes show (the selection, or the live ones for "all"). */
   shownIds: [],
   /** /events as given (newest first), and folded into one entry per scenario step. */
   events: [],
@@ -92,16 +119,14 @@ function applyStaticTexts() {
 
 // ---------------------------------------------------------------- chart
 
-let chart = null;
-
-function createChart() {
-  if (typeof window.Chart === "undefined") {
-    showChartMessage(m.chartMissing, "error");
-    return null;
-  }
-  const { Chart } = window;
-  Chart.register(eventMarkersPlugin);
-  return new Chart($("chart"), {
+/**
+ * A line chart of the shown sensors over the chosen window. `compact`: the contrast lane's
+ * smaller chart, with smaller type and neither axis title nor event markers (the main chart
+ * right above carries them, on the same time range).
+ */
+function createChart(canvas, { compact = false } = {}) {
+  const fontSize = compact ? 14 : 16;
+  return new window.Chart(canvas, {
     type: "line",
     data: { datasets: [] },
     options: {
@@ -122,13 +147,13 @@ function createChart() {
           afterBuildTicks: (scale) => {
             scale.ticks = roundClockTicks(scale.min, scale.max, TICK_STEP_MS[state.windowMin]);
           },
-          ticks: { callback: (value) => formatClock(value), maxRotation: 0, autoSkip: false, font: { size: 16 } },
+          ticks: { callback: (value) => formatClock(value), maxRotation: 0, autoSkip: false, font: { size: fontSize } },
           grid: { color: "#e2e8f0" },
         },
         y: {
           grace: "10%",
-          ticks: { font: { size: 16 } },
-          title: { display: true, text: m.valueAxis, font: { size: 16 } },
+          ticks: { font: { size: fontSize } },
+          title: { display: !compact, text: m.valueAxis, font: { size: fontSize } },
           grid: { color: "#e2e8f0" },
         },
       },
@@ -139,7 +164,7 @@ function createChart() {
             title: (items) => (items.length ? formatClock(items[0].parsed.x) : ""),
           },
         },
-        eventMarkers: { events: [] },
+        eventMarkers: compact ? false : { events: [] },
       },
     },
   });
@@ -165,47 +190,59 @@ function colourOf(sensorId) {
   return colourFor(Math.max(0, index));
 }
 
-/** Rebuilds the datasets when the set of shown sensors changed; keeps loaded points. */
+/** Rebuilds the lanes' series and datasets when the set of shown sensors changed; keeps loaded points. */
 function syncDatasets() {
   const ids = idsToShow();
   if (ids.join("\n") === state.shownIds.join("\n")) return;
   state.shownIds = ids;
-  for (const id of ids) {
-    if (!state.series.has(id)) state.series.set(id, { points: [], loaded: false });
+  for (const lane of lanes) {
+    for (const id of ids) {
+      if (!lane.series.has(id)) lane.series.set(id, newSeries());
+    }
+    for (const id of [...lane.series.keys()]) {
+      if (!ids.includes(id)) lane.series.delete(id);
+    }
+    fillDatasets(lane);
   }
-  for (const id of [...state.series.keys()]) {
-    if (!ids.includes(id)) state.series.delete(id);
-  }
-  if (!chart) return;
-  chart.data.datasets = ids.map((id) => ({
+  // The contrast chart has no legend: its list of sensors says each one's state instead.
+  if (mainLane.chart) mainLane.chart.options.plugins.legend.display = ids.length > 1;
+}
+
+/** One dataset per shown sensor, on its lane's own points, in the sensor's colour. */
+function fillDatasets(lane) {
+  if (!lane.chart) return;
+  lane.chart.data.datasets = state.shownIds.map((id) => ({
     label: id,
-    data: state.series.get(id).points,
+    data: lane.series.get(id).points,
     borderColor: colourOf(id),
     backgroundColor: colourOf(id),
   }));
-  chart.options.plugins.legend.display = ids.length > 1;
 }
 
 function render() {
   const t = now();
   const minX = t - state.windowMin * 60000;
-  let pointCount = 0;
-  for (const series of state.series.values()) {
-    trimBefore(series.points, minX);
-    pointCount += series.points.length;
+  for (const lane of lanes) {
+    for (const series of lane.series.values()) trimBefore(series.points, minX);
+    if (!lane.chart || !lane.on) continue;
+    lane.chart.options.scales.x.min = minX;
+    lane.chart.options.scales.x.max = t;
   }
+  const chart = mainLane.chart;
   if (chart) {
-    chart.options.scales.x.min = minX;
-    chart.options.scales.x.max = t;
     chart.options.plugins.eventMarkers.events = state.steps
       .map((ev) => ({ x: parseTimestamp(ev.at), label: eventLabel(m, ev), event: ev }))
       .filter((mk) => Number.isFinite(mk.x));
     chart.update("none");
+    let pointCount = 0;
+    for (const series of mainLane.series.values()) pointCount += series.points.length;
     if (pointCount === 0 && connectivity.state() !== "down") showChartMessage(m.noData);
     else if (pointCount > 0) showChartMessage("");
   }
+  if (contrastLane.on) contrastLane.chart?.update("none");
   renderStatus();
   renderTiles();
+  renderContrast();
   renderCluster();
 }
 
@@ -241,12 +278,12 @@ function rememberInUrl() {
 /** A new selection or window: forget the loaded curves and fetch them again. */
 function restartCurves() {
   state.generation += 1;
-  state.series.clear();
+  for (const lane of lanes) lane.series.clear();
   state.shownIds = [];
   syncDatasets();
   rememberInUrl();
   render();
-  pollCurves().catch(() => {});
+  pollCurves(mainLane);
 }
 
 function selectSensor(id) {
@@ -320,28 +357,73 @@ function renderTiles() {
   }
 }
 
+// ---------------------------------------------------------------- contrast lane
+
+/**
+ * Shows or hides the counter-example. Turned on (again), its curves start over from the
+ * window's start; its chart is made once its panel is visible, so that it gets a size.
+ */
+function setContrastLane(on) {
+  contrastLane.on = on;
+  const panel = $("contrast-panel");
+  panel.hidden = !on;
+  panel.dataset.lane = on ? "on" : "off";
+  if (!on) return;
+  for (const id of state.shownIds) contrastLane.series.set(id, newSeries());
+  if (!contrastLane.chart && window.Chart) contrastLane.chart = createChart($("contrast-chart"), { compact: true });
+  fillDatasets(contrastLane);
+  render();
+}
+
+/** One entry per shown sensor: its colour, its id, and whether its single copy still answers. */
+function renderContrast() {
+  if (!contrastLane.on) return;
+  const list = $("contrast-sensors");
+  const ids = state.shownIds.join("\n");
+  if (list.dataset.ids !== ids) {
+    list.dataset.ids = ids;
+    list.replaceChildren(
+      ...state.shownIds.map((id) => {
+        const entry = document.createElement("li");
+        entry.dataset.rf1Sensor = id;
+        entry.style.setProperty("--tile-colour", colourOf(id));
+        entry.innerHTML = '<span class="rf1-name"></span><span class="rf1-state"></span>';
+        entry.querySelector(".rf1-name").textContent = id;
+        return entry;
+      }),
+    );
+  }
+  const t = now();
+  for (const id of state.shownIds) {
+    const entry = list.querySelector(`[data-rf1-sensor="${CSS.escape(id)}"]`);
+    const series = contrastLane.series.get(id);
+    if (!entry || !series) continue;
+    const sensorState = contrastSensorState({
+      lastMs: series.points.at(-1)?.x,
+      failing: series.failing,
+      replicatedLastMs: mainLane.series.get(id)?.points.at(-1)?.x,
+      nowMs: t,
+    });
+    entry.dataset.rf1State = sensorState;
+    entry.dataset.points = String(series.points.length);
+    entry.querySelector(".rf1-state").textContent = m.contrastStates[sensorState];
+  }
+}
+
 // ---------------------------------------------------------------- cluster
 
 function renderCluster() {
   const box = $("cluster-cards");
   const nodes = state.cluster?.nodes || [];
   const apiDown = connectivity.state() === "down";
-  const names = nodes.map((n) => n.name).join("\n");
-  if (box.dataset.names !== names) {
-    box.dataset.names = names;
-    box.replaceChildren(
-      ...nodes.map((n) => {
-        const card = document.createElement("div");
-        card.className = "node";
-        card.dataset.node = n.name;
-        card.innerHTML =
-          '<div class="node-name"></div><div class="node-state"></div><div class="node-detail"></div>' +
-          '<div class="node-holds"></div><div class="node-keeps"></div><div class="node-sees"></div>';
-        card.querySelector(".node-name").textContent = n.name;
-        return card;
-      }),
-    );
-  }
+  perNode(box, nodes.map((n) => n.name), {
+    tag: "div",
+    className: "node",
+    html:
+      '<div class="node-name"></div><div class="node-state"></div><div class="node-detail"></div>' +
+      '<div class="node-holds"></div><div class="node-keeps"></div><div class="node-sees"></div>',
+    nameClass: "node-name",
+  });
   for (const n of nodes) {
     const card = box.querySelector(`:scope > .node[data-node="${CSS.escape(n.name)}"]`);
     if (!card) continue;
@@ -356,6 +438,13 @@ function renderCluster() {
         : `${n.address} · ${n.up && Number.isFinite(latency) ? m.responds(Math.round(latency)) : m.noAnswer}`;
     renderReplica(card, apiDown ? null : n);
   }
+  renderReplicationPicture(
+    $("replication-picture"),
+    replicationPlan(state.cluster, !apiDown),
+    newestReading(state.sensors),
+    m,
+    (value) => numberFormat.format(value),
+  );
   const note = $("cluster-note");
   const checkedAge = secondsAgo(parseTimestamp(state.cluster?.checked_at), now());
   const stale = !apiDown && checkedAge !== null && checkedAge > 5;
@@ -479,12 +568,16 @@ async function pollSensors() {
   syncDatasets();
 }
 
-async function pollCurves() {
+/**
+ * Fetches what is new of each shown sensor's curve in `lane`, and waits for every answer
+ * (a failed one included) before the loop asks again.
+ */
+async function pollCurves(lane) {
   const generation = state.generation;
   const windowStart = now() - state.windowMin * 60000;
-  await Promise.all(
+  await Promise.allSettled(
     state.shownIds.map(async (id) => {
-      const series = state.series.get(id);
+      const series = lane.series.get(id);
       if (!series) return;
       const last = series.points[series.points.length - 1];
       const since = new Date(last && series.loaded ? last.x - RECHECK_MS : windowStart).toISOString();
@@ -492,15 +585,40 @@ async function pollCurves() {
       // ahead of the API's must still come back (the API refuses since > its default until).
       const until = new Date(Math.max(Date.parse(since), Date.now()) + UNTIL_MARGIN_MS).toISOString();
       const query = `since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}&limit=${HISTORY_LIMIT}`;
-      const path = `/sensors/${encodeURIComponent(id)}/history?${query}`;
-      const { data } = await getJson(path, connectivity);
+      const path = `${lane.pathPrefix}/sensors/${encodeURIComponent(id)}/history?${query}`;
+      let answer;
+      try {
+        answer = await getJson(path, lane.connectivity);
+      } catch (err) {
+        // The API answered that it cannot read this curve (in the contrast lane: the PC
+        // holding its only copy is down). Unreachable (status 0) tells nothing of the curve.
+        if (err.status >= 500 && lane.series.get(id) === series) series.failing = true;
+        return;
+      }
       // An answer to a request made before the selection changed belongs to another curve.
-      if (generation !== state.generation || state.series.get(id) !== series) return;
-      mergeReadings(series.points, Array.isArray(data) ? data : []);
+      if (generation !== state.generation || lane.series.get(id) !== series) return;
+      series.failing = false;
+      mergeReadings(series.points, Array.isArray(answer.data) ? answer.data : []);
       series.loaded = true;
     }),
   );
   if (generation === state.generation) render();
+}
+
+/**
+ * The lane is on unless `/rf1/sensors` answers 404 (the API runs without it); a 503 (its
+ * data unreadable for now) still means on. An unreachable API changes nothing.
+ */
+async function checkContrastLane() {
+  let on;
+  try {
+    await getJson("/rf1/sensors", contrastLane.connectivity);
+    on = true;
+  } catch (err) {
+    if (!(err.status > 0)) return;
+    on = err.status !== 404;
+  }
+  if (on !== contrastLane.on) setContrastLane(on);
 }
 
 async function pollCluster() {
@@ -555,14 +673,30 @@ applyStaticTexts();
 renderEvents();
 wireControls();
 fillSensorSelect();
-chart = createChart();
+if (window.Chart) {
+  window.Chart.register(eventMarkersPlugin);
+  mainLane.chart = createChart($("chart"));
+} else {
+  showChartMessage(m.chartMissing, "error");
+}
 syncDatasets();
 everyPeriod(pollSensors, 1000);
-everyPeriod(pollCurves, 1000);
+everyPeriod(() => pollCurves(mainLane), 1000);
+everyPeriod(() => (contrastLane.on ? pollCurves(contrastLane) : null), 1000);
+everyPeriod(checkContrastLane, CONTRAST_CHECK_MS);
 everyPeriod(pollCluster, 1000);
 everyPeriod(pollEvents, 2000);
 everyPeriod(pollHealth, 3000);
 setInterval(render, 500);
 
 // For the browser tests and for curious presenters in the devtools console.
-window.dashboard = { get chart() { return chart; }, state, connectivity };
+window.dashboard = {
+  get chart() {
+    return mainLane.chart;
+  },
+  get contrastChart() {
+    return contrastLane.chart;
+  },
+  state,
+  connectivity,
+};

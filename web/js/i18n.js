@@ -19,7 +19,7 @@ const MESSAGES = {
     updatedAgo: (s) => `updated ${s} s ago`,
     updatedNever: "no reading yet",
     cluster: "Cassandra cluster",
-    clusterHint: "One card per PC. The data keeps flowing as long as one PC is up.",
+    clusterHint: "Where each new reading goes, then one card per PC.",
     up: "UP",
     down: "DOWN",
     unknown: "?",
@@ -32,6 +32,28 @@ const MESSAGES = {
       `keeps ${files} hint file${files === 1 ? "" : "s"} for ${node} (since ${since}), replayed when it answers`,
     keepsAside: (node) => `${node} not heard: the writes it misses are kept aside as hints`,
     sees: "sees:",
+    // The replication picture (js/replication-picture.js): its captions are keyed by replicationPlan().
+    picture: {
+      source: "Kafka → ingest",
+      latestReading: "latest reading",
+      aReading: "1 reading",
+      copy: (n) => `copy ${n}`,
+      noCopy: "no copy",
+      hintFor: (node) => `for ${node}`,
+      written: (copies) => `1 reading → ${copies} copies, one per PC`,
+      writtenWithHints: (copies, keptBy, missing) =>
+        `${copies} copies + ${missing.length === 1 ? "a hint" : `${missing.length} hints`} kept by ${keptBy} for ${missing.join(", ")}`,
+      waiting: (live, needed) => `${needed} PCs needed, ${live || "none"} up: the reading waits in Kafka`,
+      unknown: () => "No answer from the API: nothing is claimed",
+    },
+    // The counter-example (the contrast lane): states keyed by contrastSensorState() in js/series.js.
+    contrastTitle: "Without replication (a single copy)",
+    contrastHint: "The same readings, stored once: each sensor's readings are on one PC only.",
+    contrastStates: {
+      live: "live",
+      stopped: "stopped: its only copy is on a PC that is down",
+      waiting: "no reading yet",
+    },
     events: "Scenario events",
     noEvents: "No scenario event yet.",
     bannerIdle: "No scenario step has been announced yet.",
@@ -65,6 +87,11 @@ const MESSAGES = {
       "kill-service": (_node, f) => `${f.service || "?"} killed`,
       "restart-service": (_node, f) => `${f.service || "?"} restarted`,
       "restart-kafka": () => "Kafka restarted",
+      verdict: (_node, { verdict: v = {} }, status) =>
+        status === "failed"
+          ? `FAILED at step ${v.failed_step ?? "?"} of ${v.steps ?? "?"}`
+          : `PASSED: all ${v.steps ?? "?"} steps` +
+            (Number.isFinite(v.readings) ? `, ${v.lost ?? 0} of ${v.readings} readings lost` : ""),
     },
   },
   fr: {
@@ -81,7 +108,7 @@ const MESSAGES = {
     updatedAgo: (s) => `mis à jour il y a ${s} s`,
     updatedNever: "aucune mesure",
     cluster: "Cluster Cassandra",
-    clusterHint: "Une carte par PC. Les données continuent tant qu'un PC répond.",
+    clusterHint: "Où va chaque nouvelle mesure, puis une carte par PC.",
     up: "EN LIGNE",
     down: "ARRÊTÉ",
     unknown: "?",
@@ -94,6 +121,27 @@ const MESSAGES = {
       `garde ${files} fichier${files === 1 ? "" : "s"} d'indices pour ${node} (depuis ${since}), rejoués dès qu'il répond`,
     keepsAside: (node) => `${node} ne répond plus : les écritures qu'il manque sont mises de côté (indices)`,
     sees: "voit :",
+    picture: {
+      source: "Kafka → ingest",
+      latestReading: "dernière mesure",
+      aReading: "1 mesure",
+      copy: (n) => `copie ${n}`,
+      noCopy: "pas de copie",
+      hintFor: (node) => `pour ${node}`,
+      written: (copies) => `1 mesure → ${copies} copies, une par PC`,
+      writtenWithHints: (copies, keptBy, missing) =>
+        `${copies} copies + ${missing.length === 1 ? "un indice gardé" : `${missing.length} indices gardés`} par ${keptBy} pour ${missing.join(", ")}`,
+      waiting: (live, needed) =>
+        `Il faut ${needed} PC, ${live === 0 ? "aucun ne répond" : live === 1 ? "1 répond" : `${live} répondent`} : la mesure attend dans Kafka`,
+      unknown: () => "Pas de réponse de l'API : rien n'est affirmé",
+    },
+    contrastTitle: "Sans réplication (1 seule copie)",
+    contrastHint: "Les mêmes mesures, stockées une seule fois : celles d'un capteur ne sont que sur un PC.",
+    contrastStates: {
+      live: "en direct",
+      stopped: "arrêté : sa seule copie est sur un PC éteint",
+      waiting: "aucune mesure pour l'instant",
+    },
     events: "Événements du scénario",
     noEvents: "Aucun événement pour l'instant.",
     bannerIdle: "Aucune étape de scénario annoncée pour l'instant.",
@@ -127,6 +175,11 @@ const MESSAGES = {
       "kill-service": (_node, f) => `${f.service || "?"} tué`,
       "restart-service": (_node, f) => `${f.service || "?"} redémarré`,
       "restart-kafka": () => "Kafka redémarré",
+      verdict: (_node, { verdict: v = {} }, status) =>
+        status === "failed"
+          ? `ÉCHEC à l'étape ${v.failed_step ?? "?"} sur ${v.steps ?? "?"}`
+          : `RÉUSSI : les ${v.steps ?? "?"} étapes` +
+            (Number.isFinite(v.readings) ? `, ${v.lost ?? 0} mesure(s) perdue(s) sur ${v.readings}` : ""),
     },
   },
 };
@@ -156,14 +209,15 @@ export function messagesFor(lang) {
 
 /**
  * The words for a scenario event: the scenario author's own label when the file gave
- * one, else the step worded from its kind, node and figures ("PC2 stopped"), else the
- * kind's name (a kind this page does not know yet).
+ * one, else the step worded from its kind, node and figures ("PC2 stopped"; the run's
+ * verdict, kind "verdict", from its status too), else the kind's name (a kind this page
+ * does not know yet).
  * @param {object} messages a table from messagesFor()
- * @param {{kind?: string, node?: string|null, figures?: object, label?: string|null}} event
+ * @param {{kind?: string, node?: string|null, figures?: object, label?: string|null, status?: string}} event
  */
 export function eventLabel(messages, event) {
   if (event?.label) return String(event.label);
   const word = Object.hasOwn(messages.steps, event?.kind || "") ? messages.steps[event.kind] : null;
-  if (word) return word(event.node || "?", event.figures || {});
+  if (word) return word(event.node || "?", event.figures || {}, event.status);
   return String(event?.kind || "");
 }

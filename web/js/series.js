@@ -1,6 +1,7 @@
 // Why: the pure logic behind the live chart and tiles (parsing API times, merging only
-// new points, trimming to the window, picking the sensors worth overlaying, folding
-// events into steps), kept free of the DOM and Chart.js so node's test runner checks it directly.
+// new points, trimming to the window, picking the sensors worth overlaying, telling a
+// stopped curve of the contrast lane, folding events into steps), kept free of the DOM
+// and Chart.js so node's test runner checks it directly.
 
 /** Milliseconds since the epoch of an RFC 3339 time from the API, or NaN. */
 export function parseTimestamp(text) {
@@ -81,6 +82,30 @@ export function activeSensors(sensors, horizonMs, max) {
     .filter((s) => Number.isFinite(s.lastMs) && s.lastMs >= newest - horizonMs)
     .sort((a, b) => a.sensor_id.localeCompare(b.sensor_id))
     .slice(0, max);
+}
+
+/** A curve of the contrast lane that stays this far behind its replicated twin is stopped. */
+export const CONTRAST_STALL_MS = 5000;
+
+/**
+ * The state of one sensor's curve in the contrast lane (each reading kept on a single PC):
+ * "stopped" when the API answered that it cannot read it (the PC holding its only copy is
+ * down) or when its newest reading `lastMs` is more than `stallMs` old; "waiting" before
+ * any reading of it is known; "live" otherwise.
+ *
+ * "Old" is measured against the same sensor's newest reading in the replicated lane
+ * (`replicatedLastMs`) when that is earlier than `nowMs`: when the whole flow stalls
+ * (producer stopped, API unreachable) both lanes stop together, and that is not the
+ * single copy's fault, so the contrast must not blame a PC for it.
+ *
+ * @param {{lastMs?: number, failing?: boolean, replicatedLastMs?: number, nowMs: number, stallMs?: number}} curve
+ * @returns {"live"|"stopped"|"waiting"}
+ */
+export function contrastSensorState({ lastMs, failing, replicatedLastMs, nowMs, stallMs = CONTRAST_STALL_MS }) {
+  if (failing) return "stopped";
+  if (!Number.isFinite(lastMs)) return "waiting";
+  const reference = Number.isFinite(replicatedLastMs) ? Math.min(nowMs, replicatedLastMs) : nowMs;
+  return reference - lastMs > stallMs ? "stopped" : "live";
 }
 
 const TONES = new Set(["fault", "recovery", "info"]);

@@ -1,19 +1,32 @@
 // Why: the dashboard is what the audience watches while a PC is switched off, so it is
 // tested the way they see it: real Chromium, the real api serving real readings that the
 // real producer and ingest push through the lab's Kafka and Cassandra, and real faults
-// (a Cassandra node stopped, the api stopped). Screenshots land in web/test-results/.
+// (a Cassandra node stopped, the api stopped). The contrast lane is on (a second ingest
+// keeping one copy of each reading), so the same stop shows what replication spares.
+// Screenshots land in web/test-results/.
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 
-import { Stack, RESULTS_DIR, bounded, waitFor, sleep } from "./support/stack.js";
+import { Stack, RESULTS_DIR, apiGet, bounded, waitFor, sleep } from "./support/stack.js";
 import { openBrowser, openPage, withPage, chartSnapshot } from "./support/browser.js";
 import { connectEvents } from "./support/events.js";
 import { takeFaultLock, labNodeCommand } from "./support/lab-fault.js";
 
 const FAULT_NODE = 3; // PC3 = 127.0.0.3, not the seed
 const FAULT_NODE_NAME = `PC${FAULT_NODE}`;
+const FAULT_NODE_ADDRESS = `127.0.0.${FAULT_NODE}`;
+/** The page breaks a curve over a hole longer than this (GAP_MS in js/app.js). */
+const CURVE_BREAK_MS = 10000;
+
+/**
+ * The page's errors, less the browser's own log lines for the contrast lane's answers
+ * that are part of its contract: 404 while the lane is off, 503 while the PC holding a
+ * sensor's only copy is down (another suite may hold a PC down right now).
+ */
+const unexpectedErrors = (errors) =>
+  errors.filter((e) => !/Failed to load resource: the server responded with a status of (404|503)\b.*\/rf1\/[^ ]*\)$/.test(e));
 
 describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, () => {
   let stack;
@@ -21,7 +34,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   let events;
 
   before(async () => {
-    stack = new Stack();
+    stack = new Stack({ contrast: { splitOn: FAULT_NODE_ADDRESS } });
     await stack.start();
     browser = await openBrowser();
     events = await connectEvents();
@@ -45,12 +58,12 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
     `${stack.baseUrl}/?${new URLSearchParams({ lang: "fr", window: "5", prefix: stack.sensorPrefix, ...params })}`;
   const shot = (page, name) => page.screenshot({ path: path.join(RESULTS_DIR, name) });
 
-  /** Waits until the chart's curve of `sensorId` has a point newer than `afterX`; returns it. */
-  async function waitForNewPoint(page, sensorId, afterX, timeoutMs) {
+  /** Waits until the curve of `sensorId` (on the main chart, or `which`) has a point newer than `afterX`; returns it. */
+  async function waitForNewPoint(page, sensorId, afterX, timeoutMs, which = "chart") {
     return waitFor(
-      `a new point of ${sensorId} after ${new Date(afterX).toISOString()}`,
+      `a new point of ${sensorId} after ${new Date(afterX).toISOString()} on ${which}`,
       async () => {
-        const snap = await chartSnapshot(page);
+        const snap = await chartSnapshot(page, which);
         const curve = snap?.datasets.find((d) => d.label === sensorId);
         return curve?.last && curve.last.x > afterX ? curve.last : null;
       },
@@ -69,6 +82,19 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       { timeoutMs: 15000 },
     );
   }
+
+  /** What the contrast panel says of each sensor: {id: {state, points, text}}, null while the panel is hidden. */
+  const contrastStates = (page) =>
+    page.evaluate(() => {
+      const panel = document.querySelector("#contrast-panel");
+      if (!panel || panel.hidden) return null;
+      return Object.fromEntries(
+        [...panel.querySelectorAll("[data-rf1-sensor]")].map((entry) => [
+          entry.dataset.rf1Sensor,
+          { state: entry.dataset.rf1State, points: Number(entry.dataset.points), text: entry.querySelector(".rf1-state").textContent },
+        ]),
+      );
+    });
 
   const nodeState = (page, name) =>
     page.evaluate((n) => document.querySelector(`#cluster-cards > .node[data-node="${n}"]`)?.dataset.state ?? null, name);
@@ -89,6 +115,20 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       ),
     );
   const OTHERS = ["PC1", "PC2", "PC3"].filter((n) => n !== FAULT_NODE_NAME);
+
+  /** What the replication picture draws: {state, copies, reading, copy: {PC1: "yes", ...}, hints: [{for, keptBy}], caption}. */
+  const picture = (page) =>
+    page.evaluate(() => {
+      const root = document.querySelector("#replication-picture");
+      return {
+        state: root.dataset.state,
+        copies: root.dataset.copies,
+        reading: root.dataset.reading,
+        copy: Object.fromEntries([...root.querySelectorAll(".rp-pc")].map((row) => [row.dataset.node, row.dataset.copy])),
+        hints: [...root.querySelectorAll("[data-hint-for]")].map((h) => ({ for: h.dataset.hintFor, keptBy: h.dataset.keptBy })),
+        caption: root.querySelector(".rp-caption").textContent,
+      };
+    });
 
   test("page loads without console errors, lists the sensors, draws points and gains new ones within 3 s", async () => {
     const [first] = stack.sensorIds;
@@ -118,8 +158,37 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       assert.match(age, /il y a \d+ s/);
       assert.ok(Number(/(\d+) s/.exec(age)[1]) <= 5, `the tile of a live sensor says "${age}"`);
 
+      // The lane is on: the counter-example shows the same sensor, from its single copy.
+      const contrast = await waitFor(`the contrast panel showing ${first}`, async () => {
+        const found = await contrastStates(page);
+        return found?.[first] && ["live", "stopped"].includes(found[first].state) ? found : null;
+      }, { timeoutMs: 15000 });
+      console.log(`contrast lane: ${JSON.stringify(contrast)}`);
+      assert.deepEqual(Object.keys(contrast), [first], "the contrast follows the main chart's selection");
+      assert.equal(await page.textContent("#contrast-panel h2"), "Sans réplication (1 seule copie)");
+
       await shot(page, "dashboard-normal.png");
-      assert.deepEqual(errors, [], "the page logged errors");
+      assert.deepEqual(unexpectedErrors(errors), [], "the page logged errors");
+    });
+  });
+
+  test("with the contrast lane off the page shows nothing of it, and logs no error", async () => {
+    const baseUrl = await stack.startApiWithoutContrast();
+    const off = await apiGet(baseUrl, "/rf1/sensors");
+    assert.equal(off.status, 404, "an api started without --contrast-keyspace has no /rf1/");
+    assert.match(String(off.body?.error), /contrast lane is off/);
+    const url = `${baseUrl}/?${new URLSearchParams({ lang: "en", sensor: "all", window: "5", prefix: stack.sensorPrefix })}`;
+    await withPage(browser.context, url, async ({ page, errors }) => {
+      await firstPoints(page, stack.sensorIds[0]);
+      await waitFor("the page learning that the lane is off", async () => (await page.getAttribute("#contrast-panel", "data-lane")) === "off", {
+        timeoutMs: 10000,
+      });
+      assert.equal(await page.isVisible("#contrast-panel"), false, "no contrast panel");
+      assert.equal(await page.$$eval("[data-rf1-sensor]", (entries) => entries.length), 0, "no contrast entry");
+      assert.equal(await page.evaluate(() => window.dashboard.contrastChart), null, "no contrast chart made");
+      assert.equal(await page.isVisible("#api-alert"), false, "the lane being off is no alert");
+      assert.equal(await page.getAttribute("#api-status", "data-state"), "ok");
+      assert.deepEqual(unexpectedErrors(errors), [], "the page logged errors");
     });
   });
 
@@ -208,7 +277,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
     });
   });
 
-  test(`stopping ${FAULT_NODE_NAME} turns its card DOWN within 10 s while the chart keeps gaining points; starting it turns it back UP`, {
+  test(`stopping ${FAULT_NODE_NAME} turns its card DOWN within 10 s while the chart keeps gaining points, the picture shows 2 copies and a hint, and the sensors whose only copy is on it stop in the contrast lane; starting it brings all back`, {
     timeout: 8 * 60 * 1000,
   }, async () => {
     const release = await takeFaultLock();
@@ -220,6 +289,16 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       await waitFor(`${FAULT_NODE_NAME} UP before the fault (is the lab whole?)`, async () => (await nodeState(page, FAULT_NODE_NAME)) === "up", {
         timeoutMs: 60000,
       });
+      // The contrast lane: which sensors keep their only copy on the PC about to stop (the
+      // stack named its sensors so that there are some on both sides), all live for now.
+      const onFaultNode = stack.sensorIds.filter((id) => stack.rf1Owners.get(id) === FAULT_NODE_ADDRESS);
+      const elsewhere = stack.sensorIds.filter((id) => !onFaultNode.includes(id));
+      console.log(`contrast lane: only copy on ${FAULT_NODE_NAME}: ${onFaultNode.join(", ")}; elsewhere: ${elsewhere.join(", ")}`);
+      const contrastBefore = await waitFor("every sensor live in the contrast lane before the fault", async () => {
+        const found = await contrastStates(page);
+        return found && stack.sensorIds.every((id) => found[id]?.state === "live" && found[id].points > 0) ? found : null;
+      }, { timeoutMs: 20000 });
+      assert.equal(contrastBefore[watched].text, "en direct");
       // Every card counts what its replica holds, and the counts grow with the flow.
       const counted = await waitFor("every card showing a count and UN for the whole ring", async () => {
         const r = await replicas(page);
@@ -231,6 +310,13 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         const r = await replicas(page);
         return ["PC1", "PC2", "PC3"].every((n) => r[n].readings > counted[n].readings) ? r : null;
       }, { timeoutMs: 20000 });
+      // The picture lands each new reading as three copies, one per PC, and keeps no hint.
+      const whole = await waitFor("the picture landing a reading on the three PCs", async () => {
+        const p = await picture(page);
+        return p.copies === "3" && ["PC1", "PC2", "PC3"].every((n) => p.copy[n] === "yes") && p.hints.length === 0 && p.reading ? p : null;
+      }, { timeoutMs: 10000 });
+      assert.equal(whole.caption, "1 mesure → 3 copies, une par PC");
+      await waitFor("the picture landing a newer reading", async () => (await picture(page)).reading !== whole.reading, { timeoutMs: 5000 });
 
       await events.write({
         runId: stack.runId,
@@ -262,9 +348,26 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
           ` (${downSeen <= stopDone ? "before it returned" : `${downSeen - stopDone} ms after it returned`})`,
       );
 
-      const lastBefore = (await chartSnapshot(page)).datasets.find((d) => d.label === watched).last;
-      const newer = await waitForNewPoint(page, watched, Math.max(lastBefore.x, downSeen), 10000);
-      console.log(`with ${FAULT_NODE_NAME} down the chart gained a point at ${new Date(newer.x).toISOString()}`);
+      // Without replication, the sensors whose only copy is on the stopped PC stop; the others go on.
+      const contrastDuring = await waitFor(`the contrast lane marking ${onFaultNode.join(", ")} stopped and ${elsewhere.join(", ")} live`, async () => {
+        const found = await contrastStates(page);
+        return found && onFaultNode.every((id) => found[id]?.state === "stopped") && elsewhere.every((id) => found[id]?.state === "live") ? found : null;
+      }, { timeoutMs: 15000, everyMs: 250 });
+      console.log(`contrast lane ${Date.now() - stopDone} ms after the stop returned: ${JSON.stringify(contrastDuring)}`);
+      assert.equal(contrastDuring[onFaultNode[0]].text, "arrêté : sa seule copie est sur un PC éteint");
+
+      // With replication, every sensor's curve goes on, those of the contrast's stopped ones included.
+      const before = await chartSnapshot(page);
+      for (const id of stack.sensorIds) {
+        const lastBefore = before.datasets.find((d) => d.label === id).last;
+        const newer = await waitForNewPoint(page, id, Math.max(lastBefore.x, downSeen), 10000);
+        console.log(`with ${FAULT_NODE_NAME} down the chart gained a point of ${id} at ${new Date(newer.x).toISOString()}`);
+      }
+      const contrastCurves = await chartSnapshot(page, "contrastChart");
+      for (const id of elsewhere) {
+        const lastBefore = contrastCurves.datasets.find((d) => d.label === id).last;
+        await waitForNewPoint(page, id, Math.max(lastBefore.x, downSeen), 10000, "contrastChart");
+      }
       for (const other of OTHERS) {
         assert.equal(await nodeState(page, other), "up", `${other} stays UP`);
       }
@@ -277,8 +380,32 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         return ok ? r : null;
       }, { timeoutMs: 15000, everyMs: 250 });
       console.log(`while ${FAULT_NODE_NAME} is down: ${JSON.stringify(during)}`);
+      // The picture lands the new readings on the two others, the stopped PC's copy kept
+      // aside as a hint by one of them.
+      const halved = await waitFor(`the picture landing readings on ${OTHERS.join(" and ")} and a hint for ${FAULT_NODE_NAME}`, async () => {
+        const p = await picture(page);
+        const ok =
+          p.copies === "2" &&
+          p.copy[FAULT_NODE_NAME] === "no" &&
+          OTHERS.every((o) => p.copy[o] === "yes") &&
+          p.hints.length === 1 &&
+          p.hints[0].for === FAULT_NODE_NAME &&
+          OTHERS.includes(p.hints[0].keptBy);
+        return ok ? p : null;
+      }, { timeoutMs: 10000, everyMs: 250 });
+      assert.equal(halved.caption, `2 copies + un indice gardé par ${halved.hints[0].keptBy} pour ${FAULT_NODE_NAME}`);
+      await waitFor(`the picture landing a newer reading with ${FAULT_NODE_NAME} down`, async () => (await picture(page)).reading !== halved.reading, {
+        timeoutMs: 10000,
+      });
+      console.log(`picture while ${FAULT_NODE_NAME} is down: ${JSON.stringify(halved)}`);
       await sleep(1500); // let the event marker and the ONE-consistency note settle for the picture
       await shot(page, "dashboard-node-down.png");
+      // Long enough for the stopped curves to end visibly short of the others in the contrast chart.
+      await sleep(Math.max(0, downSeen + 15000 - Date.now()));
+      const contrastLater = await contrastStates(page);
+      assert.ok(onFaultNode.every((id) => contrastLater[id].state === "stopped"), `still stopped: ${JSON.stringify(contrastLater)}`);
+      assert.ok(elsewhere.every((id) => contrastLater[id].state === "live"), `still live: ${JSON.stringify(contrastLater)}`);
+      await shot(page, "dashboard-contrast.png");
 
       await events.write({
         runId: stack.runId,
@@ -295,6 +422,24 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       });
       stopped = false;
       console.log(`${FAULT_NODE_NAME} UP again ${Date.now() - startAsked} ms after start was asked`);
+      await waitFor("the picture landing readings on the three PCs again, with no hint", async () => {
+        const p = await picture(page);
+        return p.copies === "3" && ["PC1", "PC2", "PC3"].every((n) => p.copy[n] === "yes") && p.hints.length === 0;
+      }, { timeoutMs: 10000, everyMs: 250 });
+      // Back, its single copies are written and read again: live, their curve broken over the
+      // readings given up while it was down (the replicated curve has them all).
+      const contrastBack = await waitFor("every sensor live again in the contrast lane", async () => {
+        const found = await contrastStates(page);
+        return found && stack.sensorIds.every((id) => found[id]?.state === "live") ? found : null;
+      }, { timeoutMs: 90000, everyMs: 500 });
+      console.log(`contrast lane live again ${Date.now() - startAsked} ms after start was asked: ${JSON.stringify(contrastBack)}`);
+      const [mainCurves, brokenCurves] = [await chartSnapshot(page), await chartSnapshot(page, "contrastChart")];
+      for (const id of onFaultNode) {
+        const broken = brokenCurves.datasets.find((d) => d.label === id);
+        const main = mainCurves.datasets.find((d) => d.label === id);
+        console.log(`${id}: widest hole ${broken.widestGapMs} ms without replication, ${main.widestGapMs} ms with`);
+        assert.ok(broken.widestGapMs > CURVE_BREAK_MS, `the contrast curve of ${id} breaks where its readings are missing`);
+      }
       // Back, it catches up: its count reaches the others' (less what 3 s of the flow
       // adds, as two cards' counts are taken up to 2 s apart).
       const upAt = Date.now();
@@ -340,6 +485,11 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       await waitFor("cluster cards no longer claiming UP", async () => {
         const states = await page.$$eval("#cluster-cards .node", (cards) => cards.map((c) => c.dataset.state));
         return states.length > 0 && states.every((s) => s === "unknown");
+      }, { timeoutMs: 5000 });
+      await waitFor("the replication picture making no claim", async () => {
+        const p = await picture(page);
+        const copies = Object.values(p.copy);
+        return p.state === "unknown" && p.copies === "" && p.hints.length === 0 && copies.length > 0 && copies.every((c) => c === "unknown");
       }, { timeoutMs: 5000 });
       await sleep(1500);
       await shot(page, "dashboard-api-down.png");

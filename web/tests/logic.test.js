@@ -1,5 +1,7 @@
 // Why: the dashboard's pure logic (language choice, appending only new readings, trimming
-// to the window, picking live sensors, event tones, clock ticks) checked without a browser.
+// to the window, picking live sensors, telling a stopped curve of the contrast lane, event
+// tones, clock ticks, where the replication picture puts a new reading's copies) checked
+// without a browser.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -7,6 +9,8 @@ import assert from "node:assert/strict";
 import { pickLanguage, messagesFor, eventLabel } from "../js/i18n.js";
 import {
   activeSensors,
+  CONTRAST_STALL_MS,
+  contrastSensorState,
   mergeReadings,
   collapseSteps,
   eventTone,
@@ -18,6 +22,7 @@ import {
   trimBefore,
 } from "../js/series.js";
 import { Connectivity, SERVER_ERROR_MEMORY_MS, SLOW_MS } from "../js/api.js";
+import { newestReading, replicationPlan, writeQuorum } from "../js/replication-picture.js";
 
 test("language: ?lang wins, then the browser's languages, then English", () => {
   assert.equal(pickLanguage("?lang=fr", ["en-US"]), "fr");
@@ -120,6 +125,14 @@ test("events are worded from kind, node and figures in the page's language", () 
   assert.equal(eventLabel(fr, { kind: "restart-service", figures: { service: "api" } }), "api redémarré");
   assert.equal(eventLabel(en, { kind: "restart-service", figures: {} }), "? restarted");
   assert.equal(eventLabel(en, { kind: "restart-kafka", figures: {} }), "Kafka restarted");
+  // The run's verdict: its status says passed or failed.
+  const passed = { kind: "verdict", step: 0, status: "ok", figures: { verdict: { steps: 12, readings: 1234, lost: 0 } } };
+  assert.equal(eventLabel(en, passed), "PASSED: all 12 steps, 0 of 1234 readings lost");
+  assert.equal(eventLabel(fr, passed), "RÉUSSI : les 12 étapes, 0 mesure(s) perdue(s) sur 1234");
+  const failed = { kind: "verdict", step: 0, status: "failed", figures: { verdict: { steps: 12, failed_step: 7 } } };
+  assert.equal(eventLabel(en, failed), "FAILED at step 7 of 12");
+  assert.equal(eventLabel(fr, failed), "ÉCHEC à l'étape 7 sur 12");
+  assert.equal(eventLabel(en, { kind: "verdict", status: "ok", figures: { verdict: { steps: 3 } } }), "PASSED: all 3 steps");
   // The author's label wins; an unknown kind shows its name.
   assert.equal(eventLabel(en, { ...stop, label: "Le PC2 s'éteint" }), "Le PC2 s'éteint");
   assert.equal(eventLabel(en, { kind: "chaos-monkey", figures: {} }), "chaos-monkey");
@@ -203,5 +216,163 @@ test("the page words every step kind of the conductor's one list (contract/src/e
     for (const kind of kinds) {
       assert.ok(Object.hasOwn(messagesFor(lang).steps, kind), `${lang} has no words for ${kind}`);
     }
+  }
+});
+
+/** A /cluster body with PC1..PC3, `down` naming the PCs that do not answer. */
+const clusterWith = (...down) => ({
+  checked_at: "2026-01-04T10:00:00Z",
+  nodes: ["PC1", "PC2", "PC3"].map((name, i) => ({ name, address: `127.0.0.${i + 1}`, up: !down.includes(name) })),
+});
+const copiesOf = (plan) => plan.targets.map((t) => `${t.node}:${t.copy}${t.copyNumber ?? ""}`);
+
+test("replication picture: all PCs up, a new reading lands as 3 copies", () => {
+  const plan = replicationPlan(clusterWith(), true);
+  assert.equal(plan.state, "written");
+  assert.equal(plan.copies, 3);
+  assert.deepEqual(copiesOf(plan), ["PC1:yes1", "PC2:yes2", "PC3:yes3"]);
+  assert.deepEqual(plan.hints, []);
+  assert.deepEqual(plan.caption, { key: "written", args: [3] });
+});
+
+test("replication picture: one PC down, 2 copies and its copy kept aside as a hint by the first live PC", () => {
+  const plan = replicationPlan(clusterWith("PC3"), true);
+  assert.equal(plan.state, "written");
+  assert.equal(plan.copies, 2);
+  assert.deepEqual(copiesOf(plan), ["PC1:yes1", "PC2:yes2", "PC3:no"]);
+  assert.deepEqual(plan.hints, [{ for: "PC3", keptBy: "PC1" }]);
+  assert.deepEqual(plan.caption, { key: "writtenWithHints", args: [2, "PC1", ["PC3"]] });
+
+  const firstDown = replicationPlan(clusterWith("PC1"), true);
+  assert.deepEqual(copiesOf(firstDown), ["PC1:no", "PC2:yes1", "PC3:yes2"]);
+  assert.deepEqual(firstDown.hints, [{ for: "PC1", keptBy: "PC2" }], "the hint is on a live PC, never on the one down");
+});
+
+test("replication picture: two PCs down, below QUORUM nothing is stored and the reading waits in Kafka", () => {
+  assert.equal(writeQuorum(3), 2);
+  assert.equal(writeQuorum(5), 3);
+  const plan = replicationPlan(clusterWith("PC2", "PC3"), true);
+  assert.equal(plan.state, "waiting");
+  assert.equal(plan.copies, 0);
+  assert.deepEqual(copiesOf(plan), ["PC1:no", "PC2:no", "PC3:no"]);
+  assert.deepEqual(plan.targets.map((t) => t.up), [true, false, false]);
+  assert.deepEqual(plan.hints, [], "a refused write leaves no hint either");
+  assert.deepEqual(plan.caption, { key: "waiting", args: [1, 2] });
+  assert.deepEqual(replicationPlan(clusterWith("PC1", "PC2", "PC3"), true).caption, { key: "waiting", args: [0, 2] });
+});
+
+test("replication picture: no claim while the API does not answer or the cluster is not known", () => {
+  const unreachable = replicationPlan(clusterWith(), false);
+  assert.equal(unreachable.state, "unknown");
+  assert.equal(unreachable.copies, null);
+  assert.deepEqual(copiesOf(unreachable), ["PC1:unknown", "PC2:unknown", "PC3:unknown"], "a stale UP is not drawn as a copy");
+  assert.deepEqual(unreachable.hints, []);
+  assert.deepEqual(unreachable.caption, { key: "unknown", args: [] });
+  assert.equal(replicationPlan(null, true).state, "unknown", "before the first /cluster answer");
+  assert.deepEqual(replicationPlan(null, true).targets, []);
+  assert.equal(replicationPlan({ nodes: [] }, true).state, "unknown");
+  assert.equal(replicationPlan({ nodes: [{ name: "PC1" }, { name: "PC2", up: true }] }, true).state, "unknown");
+});
+
+test("replication picture: the newest reading received is the one shown, its key changing with each new one", () => {
+  const sensors = [
+    { sensor_id: "s_01", last_timestamp: "2026-01-04T10:00:01.500Z", last_value: 21.5 },
+    { sensor_id: "s_02", last_timestamp: "2026-01-04T10:00:02.000Z", last_value: 19.25 },
+    { sensor_id: "s_03", last_timestamp: "not a time", last_value: 30 },
+  ];
+  assert.deepEqual(newestReading(sensors), {
+    sensor_id: "s_02",
+    timestamp: "2026-01-04T10:00:02.000Z",
+    value: 19.25,
+    key: "s_02 2026-01-04T10:00:02.000Z",
+  });
+  const next = newestReading([...sensors, { sensor_id: "s_01", last_timestamp: "2026-01-04T10:00:02.500Z", last_value: 22 }]);
+  assert.notEqual(next.key, newestReading(sensors).key);
+  assert.equal(newestReading([]), null);
+  assert.equal(newestReading(undefined), null);
+});
+
+test("replication picture words: every caption in both languages, none of the other's words", () => {
+  const en = messagesFor("en").picture;
+  const fr = messagesFor("fr").picture;
+  assert.deepEqual(Object.keys(fr).sort(), Object.keys(en).sort());
+  const captions = (words) =>
+    [clusterWith(), clusterWith("PC3"), clusterWith("PC2", "PC3")]
+      .map((cluster) => replicationPlan(cluster, true))
+      .concat(replicationPlan(clusterWith(), false))
+      .map(({ caption }) => words[caption.key](...caption.args));
+  assert.deepEqual(captions(en), [
+    "1 reading → 3 copies, one per PC",
+    "2 copies + a hint kept by PC1 for PC3",
+    "2 PCs needed, 1 up: the reading waits in Kafka",
+    "No answer from the API: nothing is claimed",
+  ]);
+  assert.deepEqual(captions(fr), [
+    "1 mesure → 3 copies, une par PC",
+    "2 copies + un indice gardé par PC1 pour PC3",
+    "Il faut 2 PC, 1 répond : la mesure attend dans Kafka",
+    "Pas de réponse de l'API : rien n'est affirmé",
+  ]);
+  assert.equal(en.copy(2), "copy 2");
+  assert.equal(fr.copy(2), "copie 2");
+  assert.equal(en.hintFor("PC3"), "for PC3");
+  assert.equal(fr.hintFor("PC3"), "pour PC3");
+  assert.equal(en.waiting(0, 2), "2 PCs needed, none up: the reading waits in Kafka");
+  assert.equal(fr.waiting(0, 2), "Il faut 2 PC, aucun ne répond : la mesure attend dans Kafka");
+});
+
+test("contrast lane: a curve is live while its single copy keeps advancing", () => {
+  const nowMs = Date.UTC(2026, 0, 4, 10, 0, 30);
+  assert.equal(CONTRAST_STALL_MS, 5000);
+  assert.equal(contrastSensorState({ lastMs: nowMs - 1000, failing: false, replicatedLastMs: nowMs - 500, nowMs }), "live");
+  assert.equal(contrastSensorState({ lastMs: nowMs - 5000, failing: false, nowMs }), "live", "5 s behind is still live");
+  // A reading stamped by a clock slightly ahead of the viewer's is not a stall.
+  assert.equal(contrastSensorState({ lastMs: nowMs + 800, failing: false, nowMs }), "live");
+});
+
+test("contrast lane: stopped when the API cannot read it or when it stays more than 5 s behind", () => {
+  const nowMs = Date.UTC(2026, 0, 4, 10, 0, 30);
+  // The PC holding the only copy is down: the API answers 503, whatever was drawn before.
+  assert.equal(contrastSensorState({ lastMs: nowMs - 200, failing: true, replicatedLastMs: nowMs, nowMs }), "stopped");
+  assert.equal(contrastSensorState({ lastMs: undefined, failing: true, nowMs }), "stopped");
+  // Its reads still answer, but it falls more than 5 s behind its replicated twin, which goes on.
+  assert.equal(contrastSensorState({ lastMs: nowMs - 5301, failing: false, replicatedLastMs: nowMs - 300, nowMs }), "stopped");
+  assert.equal(contrastSensorState({ lastMs: nowMs - 5300, failing: false, replicatedLastMs: nowMs - 300, nowMs }), "live");
+  assert.equal(contrastSensorState({ lastMs: nowMs - 60000, failing: false, nowMs }), "stopped");
+  assert.equal(contrastSensorState({ lastMs: nowMs - 3000, failing: false, nowMs, stallMs: 2000 }), "stopped");
+});
+
+test("contrast lane: a flow that stalls as a whole is not blamed on the single copy", () => {
+  const nowMs = Date.UTC(2026, 0, 4, 10, 0, 30);
+  // Producer stopped or API unreachable: both lanes stopped 20 s ago, at the same reading.
+  assert.equal(contrastSensorState({ lastMs: nowMs - 20000, failing: false, replicatedLastMs: nowMs - 20000, nowMs }), "live");
+  // ...but a single copy that stopped well before its replicated twin is stopped.
+  assert.equal(contrastSensorState({ lastMs: nowMs - 40000, failing: false, replicatedLastMs: nowMs - 20000, nowMs }), "stopped");
+  // A replicated reading "ahead of now" (skewed clocks) never stretches the allowance.
+  assert.equal(contrastSensorState({ lastMs: nowMs - 6000, failing: false, replicatedLastMs: nowMs + 4000, nowMs }), "stopped");
+});
+
+test("contrast lane: waiting before its first reading", () => {
+  const nowMs = Date.UTC(2026, 0, 4, 10, 0, 30);
+  assert.equal(contrastSensorState({ lastMs: undefined, failing: false, replicatedLastMs: nowMs, nowMs }), "waiting");
+  assert.equal(contrastSensorState({ lastMs: NaN, failing: false, nowMs }), "waiting");
+});
+
+test("contrast lane words: every state in both languages, none of the other's words", () => {
+  const en = messagesFor("en");
+  const fr = messagesFor("fr");
+  assert.deepEqual(Object.keys(fr.contrastStates).sort(), ["live", "stopped", "waiting"]);
+  assert.deepEqual(Object.keys(en.contrastStates).sort(), ["live", "stopped", "waiting"]);
+  assert.equal(en.contrastTitle, "Without replication (a single copy)");
+  assert.equal(fr.contrastTitle, "Sans réplication (1 seule copie)");
+  assert.equal(en.contrastStates.stopped, "stopped: its only copy is on a PC that is down");
+  assert.equal(fr.contrastStates.stopped, "arrêté : sa seule copie est sur un PC éteint");
+  const englishTexts = [en.contrastTitle, en.contrastHint, ...Object.values(en.contrastStates)].join(" ");
+  const frenchTexts = [fr.contrastTitle, fr.contrastHint, ...Object.values(fr.contrastStates)].join(" ");
+  for (const word of ["réplication", "seule", "copie", "mesures", "arrêté", "direct", "éteint", "aucune", "capteur"]) {
+    assert.ok(!englishTexts.toLowerCase().includes(word), `English contrast texts hold the French word "${word}"`);
+  }
+  for (const word of ["without", "single", "readings", "stopped", "live", "down", "only", "sensor", "stored"]) {
+    assert.ok(!frenchTexts.toLowerCase().includes(word), `French contrast texts hold the English word "${word}"`);
   }
 });

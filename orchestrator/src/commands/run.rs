@@ -30,6 +30,9 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     }
     let inventory = Inventory::select(&target.hosts_choice())?;
     let mut scenario = scenario;
+    if let Some(lang) = args.lang {
+        scenario.settings.lang = lang.into();
+    }
     let seed = draw_choices(&args, &mut scenario, &inventory)?;
     check_nodes(&args, &scenario, &inventory)?;
     let pace = pace(&scenario, target.lab)?;

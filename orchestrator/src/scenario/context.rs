@@ -22,6 +22,7 @@ use super::recorder::{Recorder, Sources};
 use super::step::{Failed, KillMode};
 use super::timeline::FaultRecord;
 use super::ui::{Language, Ui};
+use super::words::Say;
 use crate::app::{Service, ServicesPlan, UpReport};
 use crate::hosts::NodeSpec;
 use crate::nemesis::FaultMode;
@@ -126,6 +127,11 @@ impl Context {
 
     pub fn ui(&self) -> Ui {
         self.ui
+    }
+
+    /// The conductor's words, in the scenario's language.
+    pub fn say(&self) -> Say {
+        Say(self.lang)
     }
 
     pub fn lang(&self) -> Language {

@@ -27,6 +27,7 @@ mod runner;
 pub mod step;
 pub mod timeline;
 pub mod ui;
+mod words;
 
 pub use fleet::Fleet;
 pub use runner::{Run, RunOptions};

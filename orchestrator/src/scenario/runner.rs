@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use contract::events::{EventKind, EventStatus, Figures, ScenarioEvent};
+use contract::events::{EventKind, EventStatus, Figures, ScenarioEvent, VerdictFigures};
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -24,7 +24,7 @@ use super::journal::{Journal, Restoration, RunDir, StepRecord, StepStatus};
 use super::model::{Scenario, Step};
 use super::probe::ApiProbe;
 use super::step::{Failed, KillMode};
-use super::ui::{Ui, format_duration, step_label};
+use super::ui::{Ui, step_label};
 use crate::app::{self, ProducerSettings, ServicesPlan};
 use crate::nemesis::FaultMode;
 
@@ -150,7 +150,8 @@ impl Run {
         ui.title(
             &self.scenario.title,
             &format!(
-                "{total} steps · dashboard {} · journal {}",
+                "{} · dashboard {} · journal {}",
+                self.context.say().steps_heading(total),
                 self.context.dashboard_url(),
                 self.context.journal_path().display()
             ),
@@ -165,23 +166,18 @@ impl Run {
         let mut failure: Option<(usize, String)> = None;
         for step in &steps {
             if failure.is_none() && *self.interrupt.borrow() {
-                failure = Some((step.number, "interrupted (Ctrl-C)".to_owned()));
+                failure = Some((step.number, self.context.say().interrupted()));
             }
             if let Some(bound) = self.scenario.settings.max_duration
                 && failure.is_none()
                 && started.elapsed() > bound
             {
-                failure = Some((
-                    step.number,
-                    format!(
-                        "the scenario's max_duration ({}) ran out before this step",
-                        format_duration(bound)
-                    ),
-                ));
+                failure = Some((step.number, self.context.say().out_of_time(bound)));
             }
             if failure.is_some() {
                 let label = self.label(step);
-                self.context.record_step(skipped(step, &label));
+                let not_run = self.context.say().not_run();
+                self.context.record_step(skipped(step, &label, not_run));
                 continue;
             }
             if let Err(message) = self.run_step(step, total).await {
@@ -194,24 +190,20 @@ impl Run {
         if restoring {
             self.restore_nodes().await;
         } else {
-            self.context.warn(
-                "--keep: the cluster and the services are left as the failure found them".into(),
-            );
+            let kept = self.context.say().kept_as_found();
+            self.context.warn(kept);
         }
         self.context.stop_recording();
         self.context.finish(passed);
         self.context.save_journal();
+        let say = self.context.say();
         let verdict = match &failure {
-            None => format!(
-                "PASSED: all {total} steps of « {} » in {}",
-                self.scenario.title,
-                format_duration(started.elapsed())
-            ),
+            None => say.passed(total, &self.scenario.title, started.elapsed()),
             Some((number, message)) => {
                 let kind = steps
                     .get(number - 1)
                     .map_or("?", |step| step.action.kind().name());
-                format!("FAILED at step {number}/{total} ({kind}): {message}")
+                say.failed(*number, total, kind, message)
             }
         };
         ui.verdict(passed, &verdict);
@@ -243,16 +235,17 @@ impl Run {
     async fn hold_dashboard(&mut self) {
         let url = self.context.dashboard_url().to_owned();
         let ui = self.context.ui();
+        let say = self.context.say();
         if !self.context.started_any_service() {
-            println!("dashboard: {url} (its services ran before this run and keep running)");
+            println!("dashboard: {url} ({})", say.dashboard_not_ours());
             return;
         }
         if self.exit_after_verdict || *self.interrupt.borrow() {
-            println!("dashboard: {url} (closing: the run is over)");
+            println!("dashboard: {url} ({})", say.dashboard_closing());
             return;
         }
-        println!("dashboard: {url} (still live: it shows the verdict)");
-        let prompt = self.context.lang().enter_to_end();
+        println!("dashboard: {url} ({})", say.dashboard_kept());
+        let prompt = say.enter_to_end();
         interruptible(self.interrupt.clone(), ui.wait_for_end(prompt)).await;
         println!();
     }
@@ -277,10 +270,13 @@ impl Run {
             kind: EventKind::Verdict,
             node: None,
             figures: Figures {
-                steps: Some(to_u32(steps.len())),
-                failed_step: failed_step.map(to_u32),
-                readings: checked.map(|(readings, _)| readings),
-                lost: checked.map(|(_, lost)| lost),
+                verdict: Some(VerdictFigures {
+                    steps: to_u32(steps.len()),
+                    failed_step: failed_step.map(to_u32),
+                    readings: checked.map(|(readings, _)| readings),
+                    lost: checked.map(|(_, lost)| lost),
+                }),
+                lang: Some(self.context.lang()),
                 ..Figures::default()
             },
             label: None,
@@ -302,7 +298,7 @@ impl Run {
         ui.narrate(step.number, total, kind, &label, &step.say);
         let entered = interruptible(
             self.interrupt.clone(),
-            ui.wait_for_enter(self.context.lang().enter_to_continue()),
+            ui.wait_for_enter(self.context.say().enter_to_continue()),
         )
         .await;
         let started_at = Utc::now();
@@ -314,8 +310,8 @@ impl Run {
                 step.action.run(&mut self.context, step.number),
             )
             .await
-            .unwrap_or_else(|| Err(Failed::new("interrupted (Ctrl-C)"))),
-            None => Err(Failed::new("interrupted (Ctrl-C)")),
+            .unwrap_or_else(|| Err(Failed::new(self.context.say().interrupted()))),
+            None => Err(Failed::new(self.context.say().interrupted())),
         };
         let elapsed = clock.elapsed();
         let (status, summary, details, error) = match result {
@@ -369,7 +365,8 @@ impl Run {
             return;
         };
         let kind = step.action.kind();
-        let (node, figures) = step.action.facts(&self.context);
+        let (node, mut figures) = step.action.facts(&self.context);
+        figures.lang = Some(self.context.lang());
         let event = ScenarioEvent {
             at,
             run_id: self.context.run_id().to_owned(),
@@ -391,15 +388,13 @@ impl Run {
     /// Brings back every node the run took out.
     async fn restore_nodes(&mut self) {
         let ui = self.context.ui();
+        let say = self.context.say();
         for (node, mode) in self.context.take_nodes_out() {
             if mode == KillMode::Manual {
-                ui.warn(&format!(
-                    "{} was switched off by hand: switch it back on",
-                    node.name
-                ));
+                ui.warn(&say.switch_back_on_by_hand(&node.name));
             }
-            ui.info(&format!("restoring {}...", node.name));
-            let progress = ui.progress(&format!("bringing {} back", node.name), RESTORE_TIMEOUT);
+            ui.info(&say.restoring(&node.name));
+            let progress = ui.progress(&say.bringing_back(&node.name), RESTORE_TIMEOUT);
             let fleet = self.context.fleet();
             let commanded_at = Utc::now();
             let result = match fleet.bring_back(&node).await {
@@ -412,8 +407,8 @@ impl Run {
                 self.context.mark_serving(&node);
             }
             match &result {
-                Ok(()) => ui.info(&format!("{} is back (UN)", node.name)),
-                Err(err) => ui.warn(&format!("{} not restored: {err}", node.name)),
+                Ok(()) => ui.info(&say.restored(&node.name)),
+                Err(err) => ui.warn(&say.not_restored(&node.name, err)),
             }
             self.context.record_restoration(Restoration {
                 node: node.name.clone(),
@@ -435,10 +430,7 @@ impl Run {
         match app::down(&self.context.plan().state, &services).await {
             Ok(stopped) => {
                 let names: Vec<&str> = stopped.iter().map(|(service, _)| service.name()).collect();
-                ui.info(&format!(
-                    "stopped the services this run started: {}",
-                    names.join(", ")
-                ));
+                ui.info(&self.context.say().services_stopped(&names.join(", ")));
                 let app_pc = self.context.fleet().inventory.app.name.clone();
                 self.context.record_restoration(Restoration {
                     node: app_pc,
@@ -488,7 +480,7 @@ async fn interruptible<T>(
     }
 }
 
-fn skipped(step: &Step, label: &str) -> StepRecord {
+fn skipped(step: &Step, label: &str, not_run: String) -> StepRecord {
     StepRecord {
         number: step.number,
         kind: step.action.kind(),
@@ -497,7 +489,7 @@ fn skipped(step: &Step, label: &str) -> StepRecord {
         status: StepStatus::Skipped,
         started_at: None,
         elapsed_ms: 0,
-        summary: "not run: an earlier step failed".into(),
+        summary: not_run,
         details: json!(null),
         error: None,
     }

@@ -14,34 +14,7 @@ use std::time::Duration;
 use contract::events::{AppService, Figures, OutageMode, SeenState, StepKind};
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// The language of the terminal's words (`lang` in a scenario's [settings]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    Fr,
-    En,
-}
-
-impl Language {
-    /// The presenter's prompt before each step.
-    pub fn enter_to_continue(self) -> &'static str {
-        match self {
-            Language::Fr => "Entrée pour continuer",
-            Language::En => "Enter to continue",
-        }
-    }
-
-    /// After the verdict, while the dashboard still shows the run.
-    pub fn enter_to_end(self) -> &'static str {
-        match self {
-            Language::Fr => {
-                "Entrée (ou Ctrl-C) pour finir : les services de ce passage s'arrêtent alors"
-            }
-            Language::En => "Enter (or Ctrl-C) to end: the services this run started stop then",
-        }
-    }
-}
+pub use contract::events::Language;
 
 /// A step's short heading from its facts: "PC2 arrêté", "PC2 stopped".
 pub fn step_label(lang: Language, kind: StepKind, node: Option<&str>, figures: &Figures) -> String {

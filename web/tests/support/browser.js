@@ -52,7 +52,9 @@ export async function openPage(context, url) {
   const page = await context.newPage();
   const errors = [];
   page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`console: ${message.text()}`);
+    // With its URL: the browser logs each non-2xx answer as an error, and a test may expect some.
+    const url = message.location()?.url;
+    if (message.type() === "error") errors.push(`console: ${message.text()}${url ? ` (${url})` : ""}`);
   });
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   await page.goto(url, { waitUntil: "load" });
@@ -69,10 +71,13 @@ export async function withPage(context, url, body) {
   }
 }
 
-/** What the chart shows now: per dataset its label, point count, last point; and the x range. */
-export function chartSnapshot(page) {
-  return page.evaluate(() => {
-    const chart = window.dashboard?.chart;
+/**
+ * What a chart shows now (`which`: "chart", the main one, or "contrastChart"): per dataset
+ * its label, point count, last point, widest hole between two points; and the x range.
+ */
+export function chartSnapshot(page, which = "chart") {
+  return page.evaluate((name) => {
+    const chart = window.dashboard?.[name];
     if (!chart) return null;
     return {
       xMin: chart.scales.x.min,
@@ -83,8 +88,9 @@ export function chartSnapshot(page) {
         first: d.data[0] || null,
         last: d.data[d.data.length - 1] || null,
         ys: d.data.slice(-20).map((p) => p.y),
+        widestGapMs: d.data.reduce((widest, p, i) => (i === 0 ? 0 : Math.max(widest, p.x - d.data[i - 1].x)), 0),
       })),
       markers: chart.$eventMarkersDrawn || [],
     };
-  });
+  }, which);
 }

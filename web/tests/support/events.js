@@ -3,8 +3,8 @@
 // same table, with prepared statements, through the DataStax Node.js driver.
 
 import cassandra from "cassandra-driver";
+import { connectCassandra } from "./cassandra.js";
 
-const CONTACT_POINTS = (process.env.CASSANDRA_CONTACT_POINTS || "127.0.0.1,127.0.0.2,127.0.0.3").split(",");
 const KEYSPACE = process.env.CASSANDRA_KEYSPACE || "iot_demo";
 
 const TABLE = `${KEYSPACE}.scenario_events_v2`;
@@ -12,28 +12,9 @@ const INSERT = `INSERT INTO ${TABLE} (day, at, id, run_id, step, kind, node, fig
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const DELETE = `DELETE FROM ${TABLE} WHERE day = ? AND at = ? AND id = ?`;
 
-function newClient(localDataCenter) {
-  return new cassandra.Client({
-    contactPoints: CONTACT_POINTS,
-    localDataCenter,
-    socketOptions: { connectTimeout: 5000, readTimeout: 10000 },
-    queryOptions: { consistency: cassandra.types.consistencies.quorum, prepare: true },
-  });
-}
-
-/** Connects, learning the lab's data-center name from the driver if the usual one is wrong. */
+/** Connects to the lab's Cassandra, ready to write events. */
 export async function connectEvents() {
-  let client = newClient(process.env.CASSANDRA_LOCAL_DC || "datacenter1");
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.shutdown().catch(() => {});
-    const found = /data centers?:?\s*\[?\s*'?([\w.-]+)/i.exec(String(err.message));
-    if (!found) throw err;
-    client = newClient(found[1]);
-    await client.connect();
-  }
-  return new EventWriter(client);
+  return new EventWriter(await connectCassandra());
 }
 
 export class EventWriter {

@@ -1,7 +1,8 @@
 // Why: the browser tests run against the real pipeline. This starts the project's own
-// binaries (ingest, producer, api) against the lab on a Kafka topic (created here, deleted
-// afterwards), consumer group, sensor prefix and ports of their own, waits until real readings come out of the api, and
-// stops exactly those processes by pid, whatever happens to the tests.
+// binaries (ingest, producer, api; on demand a second ingest for the contrast lane) against
+// the lab on a Kafka topic (created here, deleted afterwards), consumer groups, sensor
+// prefix and ports of their own, waits until real readings come out of the api, and stops
+// exactly those processes by pid, whatever happens to the tests.
 
 import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -9,12 +10,17 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { replicaAddresses } from "./cassandra.js";
+
 export const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const PROJECT_ROOT = path.resolve(WEB_DIR, "..");
 export const RESULTS_DIR = path.join(WEB_DIR, "test-results");
 export const BIN_DIR = process.env.DEMO_BIN_DIR || path.join(PROJECT_ROOT, "target", "debug");
 
 const started = new Set();
+
+/** The contrast lane's keyspace (replication factor 1), as in schema.cql. */
+export const CONTRAST_KEYSPACE = "iot_demo_rf1";
 
 // Last resort: if the test runner exits without running the after() hooks, take the
 // children down with it rather than leave them running.
@@ -115,12 +121,14 @@ export async function assertLabAndBinaries() {
 }
 
 /**
- * One of the project's services, started from BIN_DIR with its output in
- * test-results/logs/<name>.log. `stop()` ends it by pid (SIGTERM, then SIGKILL after 5 s).
+ * One of the project's services, started from BIN_DIR (`binary`, by default `name`) with
+ * its output in test-results/logs/<name>.log. `stop()` ends it by pid (SIGTERM, then
+ * SIGKILL after 5 s).
  */
 export class Service {
-  constructor(name, args) {
+  constructor(name, args, { binary = name } = {}) {
     this.name = name;
+    this.binary = binary;
     this.args = args;
     this.child = null;
     this.logPath = path.join(RESULTS_DIR, "logs", `${name}.log`);
@@ -130,7 +138,7 @@ export class Service {
     fs.mkdirSync(path.dirname(this.logPath), { recursive: true });
     const log = fs.openSync(this.logPath, "a");
     fs.writeSync(log, `\n==== ${new Date().toISOString()} ${this.name} ${this.args.join(" ")}\n`);
-    this.child = spawn(path.join(BIN_DIR, this.name), this.args, {
+    this.child = spawn(path.join(BIN_DIR, this.binary), this.args, {
       cwd: PROJECT_ROOT,
       stdio: ["ignore", log, log],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG || "info" },
@@ -193,22 +201,58 @@ export async function apiGet(baseUrl, pathAndQuery, timeoutMs = 3000) {
   return { status: response.status, body };
 }
 
+const SENSOR_COUNT = 3;
+/** `<prefix>01`, `<prefix>02`, ...: the ids the producer gives its sensors. */
+const sensorIdsFor = (prefix) => Array.from({ length: SENSOR_COUNT }, (_, i) => `${prefix}${String(i + 1).padStart(2, "0")}`);
+
 /**
  * The whole pipeline for one test run: ingest and producer on a topic of their own,
  * the api serving web/ on a free port. Names carry `runId` so reruns never mix.
+ *
+ * `contrast: {splitOn: "127.0.0.3"}` adds the contrast lane: a second ingest writing the
+ * same readings into CONTRAST_KEYSPACE (one copy each) and the api serving it under
+ * /rf1/. The sensors are then named so that some of them have their only copy on that
+ * address and some elsewhere (`rf1Owners` says which): a test stopping that PC then
+ * sees both what stops and what goes on.
  */
 export class Stack {
-  constructor() {
+  constructor({ contrast = null } = {}) {
     this.runId = `webt${Date.now().toString(36)}`;
     this.topic = `${this.runId}-readings`;
-    this.sensorPrefix = `${this.runId}_`;
-    this.sensorIds = [1, 2, 3].map((n) => `${this.sensorPrefix}${String(n).padStart(2, "0")}`);
+    this.contrast = contrast;
+    this.setSensorPrefix(`${this.runId}_`);
     this.services = [];
+    this.extraApis = [];
+  }
+
+  setSensorPrefix(prefix) {
+    this.sensorPrefix = prefix;
+    this.sensorIds = sensorIdsFor(prefix);
+  }
+
+  /**
+   * Picks the first of a few prefixes whose sensors fall on both sides of `address` in the
+   * contrast keyspace (with 3 sensors, 2 prefixes in 3 do), from the driver's view of the ring.
+   */
+  async chooseSensorsAcross(address) {
+    const prefixes = Array.from({ length: 30 }, (_, n) => (n === 0 ? `${this.runId}_` : `${this.runId}${n.toString(36)}_`));
+    const owners = await replicaAddresses(CONTRAST_KEYSPACE, prefixes.flatMap(sensorIdsFor));
+    for (const prefix of prefixes) {
+      const ids = sensorIdsFor(prefix);
+      const onAddress = ids.filter((id) => owners.get(id).includes(address));
+      if (onAddress.length > 0 && onAddress.length < ids.length) {
+        this.setSensorPrefix(prefix);
+        this.rf1Owners = new Map(ids.map((id) => [id, owners.get(id).join(",")]));
+        return;
+      }
+    }
+    throw new Error(`no sensor prefix tried puts some sensors' only copy on ${address} and some elsewhere: is ${CONTRAST_KEYSPACE} replicated once?`);
   }
 
   async start() {
     await assertLabAndBinaries();
     fs.mkdirSync(RESULTS_DIR, { recursive: true });
+    if (this.contrast) await this.chooseSensorsAcross(this.contrast.splitOn);
     this.apiPort = await freePort();
     this.metricsPort = await freePort();
     this.baseUrl = `http://127.0.0.1:${this.apiPort}`;
@@ -217,6 +261,20 @@ export class Stack {
       "--group-id", `${this.runId}-ingest`,
       "--metrics-listen", `127.0.0.1:${this.metricsPort}`,
     ]);
+    // The contrast lane's ingest: the same readings, one copy each, and a reading its PC
+    // cannot take given up after 1 s (counted, committed past) rather than retried for ever.
+    this.contrastIngest = this.contrast
+      ? new Service("ingest-rf1", [
+        "--topic", this.topic,
+        "--group-id", `${this.runId}-ingest-rf1`,
+        "--keyspace", CONTRAST_KEYSPACE,
+        "--write-consistency", "ONE",
+        "--give-up-after-ms", "1000",
+        // The main ingest dead-letters the same messages already.
+        "--no-dead-letters",
+        "--metrics-listen", `127.0.0.1:${await freePort()}`,
+      ], { binary: "ingest" })
+      : null;
     this.producer = new Service("producer", [
       "--topic", this.topic,
       "--sensor-prefix", this.sensorPrefix,
@@ -225,8 +283,12 @@ export class Stack {
       // Bounded even if every hook below were skipped.
       "--duration", "1800",
     ]);
-    this.api = new Service("api", ["--listen", `127.0.0.1:${this.apiPort}`, "--web-dir", WEB_DIR]);
-    this.services = [this.ingest, this.producer, this.api];
+    this.api = new Service("api", [
+      "--listen", `127.0.0.1:${this.apiPort}`,
+      "--web-dir", WEB_DIR,
+      ...(this.contrast ? ["--contrast-keyspace", CONTRAST_KEYSPACE] : []),
+    ]);
+    this.services = [this.ingest, this.contrastIngest, this.producer, this.api].filter(Boolean);
     await kafkaTopics(["--create", "--if-not-exists", "--topic", this.topic, "--partitions", "3", "--replication-factor", "1"]);
     this.topicCreated = true;
     for (const service of this.services) service.start();
@@ -240,15 +302,41 @@ export class Stack {
       },
       { timeoutMs: 60000, everyMs: 500 },
     );
+    if (this.contrast) {
+      await waitFor(
+        `readings of ${this.sensorIds.join(", ")} through the api's /rf1/ (ingest log: ${this.contrastIngest.logPath})`,
+        async () => {
+          const { body } = await apiGet(this.baseUrl, "/rf1/sensors");
+          const ids = Array.isArray(body) ? body.map((s) => s.sensor_id) : [];
+          return this.sensorIds.every((id) => ids.includes(id));
+        },
+        { timeoutMs: 60000, everyMs: 500 },
+      );
+    }
     return this;
   }
 
-  async waitForApi(timeoutMs) {
+  /**
+   * Another api over the same data, without the contrast lane, on a free port: the page as
+   * it is when the lane is off. Stopped with the stack. Resolves to its base URL.
+   */
+  async startApiWithoutContrast() {
+    const port = await freePort();
+    const api = new Service("api-without-contrast", ["--listen", `127.0.0.1:${port}`, "--web-dir", WEB_DIR], { binary: "api" });
+    this.extraApis.push(api);
+    api.start();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await this.waitForApi(30000, api, baseUrl);
+    return baseUrl;
+  }
+
+  /** Waits until `api` (the stack's, by default) answers /health on `baseUrl`. */
+  async waitForApi(timeoutMs, api = this.api, baseUrl = this.baseUrl) {
     await waitFor(
-      `the api on ${this.baseUrl} (log: ${this.api.logPath})`,
+      `the api on ${baseUrl} (log: ${api.logPath})`,
       async () => {
-        if (!this.api.running) throw new Error(`api exited:\n${this.api.tail()}`);
-        const { status } = await apiGet(this.baseUrl, "/health");
+        if (!api.running) throw new Error(`api exited:\n${api.tail()}`);
+        const { status } = await apiGet(baseUrl, "/health");
         return status === 200;
       },
       { timeoutMs, everyMs: 300 },
@@ -256,8 +344,8 @@ export class Stack {
   }
 
   async stop() {
-    // The api first (nothing reads any more), then the producer, then ingest.
-    for (const service of [this.api, this.producer, this.ingest]) {
+    // The apis first (nothing reads any more), then the producer, then the ingests.
+    for (const service of [...this.extraApis, this.api, this.producer, this.ingest, this.contrastIngest]) {
       if (service) await service.stop();
     }
     if (this.topicCreated) {

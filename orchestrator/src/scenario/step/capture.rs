@@ -77,7 +77,7 @@ impl StepAction for Capture {
             })
             .unwrap_or_else(|err| format!("unparsed: {err}"));
         Ok(Done {
-            summary: format!("{} sees: {seen} (saved as {file})", from.name),
+            summary: context.say().captured(&from.name, &seen, &file.to_string()),
             details: json!({ "from": from.name, "command": command, "file": file, "seen": seen }),
         })
     }

@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::{Done, Failed, StepAction, StepResult};
 use crate::scenario::context::Context;
-use crate::scenario::ui::format_duration;
 use crate::ui::Render;
 
 /// Pause between two checks (each starts nodetool, a JVM, on every PC).
@@ -22,7 +21,7 @@ step_params! {
 impl StepAction for CheckCluster {
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
         let ui = context.ui();
-        let progress = ui.progress("checking the cluster from every PC", self.timeout);
+        let progress = ui.progress(context.say().checking_cluster(), self.timeout);
         let deadline = Instant::now() + self.timeout;
         loop {
             let report = context.fleet().check().await.map_err(Failed::new)?;
@@ -31,11 +30,7 @@ impl StepAction for CheckCluster {
                 drop(progress);
                 ui.info(&rendered);
                 return Ok(Done {
-                    summary: format!(
-                        "cluster whole: {} nodes UN as seen from every node (checked in {})",
-                        report.nodes.len(),
-                        format_duration(report.took)
-                    ),
+                    summary: context.say().cluster_whole(report.nodes.len(), report.took),
                     details: json!({ "report": rendered }),
                 });
             }
@@ -45,7 +40,7 @@ impl StepAction for CheckCluster {
                 drop(progress);
                 ui.info(&rendered);
                 return Err(Failed {
-                    message: format!("cluster not whole: {problems}"),
+                    message: context.say().cluster_not_whole(&problems),
                     details: json!({ "report": rendered }),
                 });
             }

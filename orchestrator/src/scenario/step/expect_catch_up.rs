@@ -29,7 +29,7 @@ use crate::hosts::NodeSpec;
 use crate::nemesis::FaultMode;
 use crate::scenario::context::{Context, Outage};
 use crate::scenario::model::NodeArg;
-use crate::scenario::ui::{Progress, format_duration};
+use crate::scenario::ui::Progress;
 
 /// After a node is seen up, how long before its peers' hint listings are
 /// trusted (two dispatch rounds of 10 s; see `wait_hints_handed_over`).
@@ -83,11 +83,7 @@ impl StepAction for ExpectCatchUp {
             )));
         }
         let progress = context.ui().progress(
-            &format!(
-                "reading {} readings through {} alone",
-                missed.len(),
-                node.name
-            ),
+            &context.say().reading_alone(missed.len(), &node.name),
             timeout,
         );
         let deadline = Instant::now() + timeout;
@@ -192,33 +188,17 @@ impl StepAction for ExpectCatchUp {
             found += agreement.report.found;
         }
         let elapsed = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
-        let mut summary = format!(
-            "{} holds all {found} readings acknowledged during its {} s outage (checked in {})",
-            node.name,
-            (back_at - out_at).num_seconds(),
-            format_duration(elapsed)
-        );
+        let say = context.say();
+        let mut summary =
+            say.caught_up(&node.name, found, (back_at - out_at).num_seconds(), elapsed);
         if !local.is_empty() {
-            summary.push_str(&format!(
-                "; {} read from {} alone at ONE",
-                local.len(),
-                node.name
-            ));
+            summary.push_str(&say.caught_up_alone(local.len(), &node.name));
         }
         if repaired_on_read > 0 {
-            summary.push_str(&format!(
-                " ({repaired_on_read} of them, written at the instant {} crashed, it was coordinating \
-                 itself, so no peer kept a hint: repaired by one read at ALL)",
-                node.name
-            ));
+            summary.push_str(&say.caught_up_repaired(repaired_on_read, &node.name));
         }
         if !elsewhere.is_empty() {
-            summary.push_str(&format!(
-                "; {} (sensors its snitch reads from peers: {}) identical on every replica at ALL after the hints \
-                 were handed over",
-                elsewhere.len(),
-                describe_sources(&served)
-            ));
+            summary.push_str(&say.caught_up_elsewhere(elsewhere.len(), &describe_sources(&served)));
         }
         Ok(Done { summary, details })
     }

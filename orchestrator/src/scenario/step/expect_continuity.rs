@@ -26,7 +26,9 @@ impl StepAction for ExpectContinuity {
         let probe = context
             .probe_bounded(max_staleness)
             .map_err(|err| Failed::new(err.to_string()))?;
-        let progress = context.ui().progress("watching the API's readings", window);
+        let progress = context
+            .ui()
+            .progress(&context.say().watching_continuity(window), window);
         let started = Instant::now();
         // One entry per poll: the age of the oldest sensor's newest reading,
         // or None when the poll failed.
@@ -92,23 +94,21 @@ impl StepAction for ExpectContinuity {
             "answer_ms": answer_ms,
         });
         if polls > 0 && breaches.is_empty() {
-            let mut summary = format!(
-                "{polls} polls over {}: readings never older than {} (bound {})",
-                format_duration(window),
-                format_duration(Duration::from_millis(worst_ms)),
-                format_duration(max_staleness)
+            let summary = context.say().continuity_held(
+                polls,
+                window,
+                Duration::from_millis(worst_ms),
+                max_staleness,
+                degraded,
             );
-            if degraded > 0 {
-                summary.push_str(&format!("; {degraded} answers read at ONE"));
-            }
             Ok(Done { summary, details })
         } else {
             Err(Failed {
-                message: format!(
-                    "{} of {polls} polls over the {} bound; first: {}",
+                message: context.say().continuity_broken(
                     breaches.len(),
-                    format_duration(max_staleness),
-                    breaches.first().map_or("no poll completed", String::as_str)
+                    polls,
+                    max_staleness,
+                    breaches.first().map_or("-", String::as_str),
                 ),
                 details,
             })

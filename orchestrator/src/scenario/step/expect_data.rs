@@ -22,7 +22,7 @@ impl StepAction for ExpectData {
         let (within, max_staleness) = (self.within, self.max_staleness);
         let progress = context
             .ui()
-            .progress("waiting for fresh readings in the API", within);
+            .progress(context.say().waiting_for_readings(), within);
         let started = Instant::now();
         let mut last = String::from("no answer yet");
         while started.elapsed() < within {
@@ -36,12 +36,9 @@ impl StepAction for ExpectData {
                 Ok(freshness) if freshness.all_fresh(bound) => {
                     let worst = freshness.worst_staleness.unwrap_or_default();
                     return Ok(Done {
-                        summary: format!(
-                            "{} sensors in the API, newest readings at most {} old, after {}",
-                            freshness.seen,
-                            format_duration(worst),
-                            format_duration(started.elapsed())
-                        ),
+                        summary: context
+                            .say()
+                            .data_flows(freshness.seen, worst, started.elapsed()),
                         details: json!({
                             "sensors": freshness.seen,
                             "worst_staleness_ms": worst.as_millis(),
@@ -64,10 +61,10 @@ impl StepAction for ExpectData {
             progress.tick(last.clone());
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(Failed::new(format!(
-            "no fresh readings (at most {} old) within {}: {last}",
-            format_duration(max_staleness),
-            format_duration(within)
+        Err(Failed::new(context.say().no_fresh_data(
+            max_staleness,
+            within,
+            &last,
         )))
     }
 }

@@ -17,7 +17,6 @@ use crate::nemesis::FaultMode;
 use crate::scenario::context::Context;
 use crate::scenario::model::NodeArg;
 use crate::scenario::parse::{Fields, ScenarioError};
-use crate::scenario::ui::{Language, format_duration};
 
 /// How a kill-node step takes the PC out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,18 +150,15 @@ impl StepAction for KillNode {
                 // Whatever the outcome, the node may be out now: restore it at the end.
                 context.mark_out(&node, mode, out_at);
                 result?;
+                let say = context.say();
                 let how = match fault {
-                    FaultMode::Stop => "stopped (drain, then stop)",
-                    FaultMode::Kill => "killed (SIGKILL, a crash)",
-                    FaultMode::Freeze => "frozen (SIGSTOP, a hung PC)",
-                    FaultMode::Isolate => "isolated (network cable pulled, SSH kept)",
+                    FaultMode::Stop => say.how_stopped(),
+                    FaultMode::Kill => say.how_killed(),
+                    FaultMode::Freeze => say.how_frozen(),
+                    FaultMode::Isolate => say.how_isolated(),
                 };
                 Ok(Done {
-                    summary: format!(
-                        "{} {how} in {}",
-                        node.label(),
-                        format_duration(clock.elapsed())
-                    ),
+                    summary: say.taken_out(&node.label(), how, clock.elapsed()),
                     details: json!({
                         "node": node.name,
                         "mode": mode.to_string(),
@@ -172,14 +168,13 @@ impl StepAction for KillNode {
                 })
             }
             KillMode::Manual => {
-                context.ui().info(&format!(
-                    ">>> Switch {} off now (power button or plug); waiting until its peers see it DOWN",
-                    node.label()
-                ));
+                context
+                    .ui()
+                    .info(&context.say().switch_off_now(&node.label()));
                 let seen = wait_seen(context, &node, WantedState::Down, None, self.timeout).await?;
                 context.mark_out(&node, mode, out_at);
                 Ok(Done {
-                    summary: format!("{} switched off by hand: {seen}", node.label()),
+                    summary: context.say().switched_off_by_hand(&node.label(), &seen),
                     details: json!({
                         "node": node.name,
                         "mode": "manual",
@@ -209,63 +204,13 @@ async fn announce_single_copies(context: &mut Context, node: &NodeSpec) -> Optio
         }
     };
     let held = contrast::held_by(&owners, node.address);
-    let (line, warn) = match (context.lang(), held.is_empty()) {
-        (Language::Fr, false) => (
-            format!(
-                "Sans réplication : {} {} ; {} sur le petit graphique, celles du grand continuent",
-                held.join(", "),
-                if held.len() == 1 {
-                    format!("n'a qu'une copie, sur {}", node.name)
-                } else {
-                    format!("n'ont qu'une copie, sur {}", node.name)
-                },
-                if held.len() == 1 {
-                    "sa courbe s'arrête"
-                } else {
-                    "leurs courbes s'arrêtent"
-                }
-            ),
-            false,
-        ),
-        (Language::En, false) => (
-            format!(
-                "Without replication: {} {} on {}; {} on the small chart, the main chart goes on",
-                held.join(", "),
-                if held.len() == 1 {
-                    "has its only copy"
-                } else {
-                    "have their only copy"
-                },
-                node.name,
-                if held.len() == 1 {
-                    "its curve stops"
-                } else {
-                    "their curves stop"
-                }
-            ),
-            false,
-        ),
-        (Language::Fr, true) => (
-            format!(
-                "Sans réplication : aucun des {} capteurs n'a sa copie sur {} ; le petit graphique ne montrera rien (plus de capteurs, ou un autre PC)",
-                sensors.len(),
-                node.name
-            ),
-            true,
-        ),
-        (Language::En, true) => (
-            format!(
-                "Without replication: none of the {} sensors keeps its copy on {}; the small chart will show nothing (more sensors, or another PC)",
-                sensors.len(),
-                node.name
-            ),
-            true,
-        ),
-    };
-    if warn {
-        context.warn(line);
+    if held.is_empty() {
+        let warning = context.say().no_single_copy(sensors.len(), &node.name);
+        context.warn(warning);
     } else {
-        context.ui().info(&line);
+        context
+            .ui()
+            .info(&context.say().single_copies(&held, &node.name));
     }
     Some(held)
 }

@@ -29,7 +29,7 @@ impl StepAction for KillService {
         let name = self.service.name();
         let progress = context
             .ui()
-            .progress(&format!("killing {name} (SIGKILL)"), self.timeout);
+            .progress(&context.say().killing_service(name), self.timeout);
         let killed = app::crash(&context.plan().state, self.service, self.timeout).await;
         drop(progress);
         let pid = killed.map_err(|err| Failed::new(err.to_string()))?;
@@ -40,7 +40,7 @@ impl StepAction for KillService {
             ));
         }
         Ok(Done {
-            summary: format!("{name} killed (SIGKILL, pid {pid})"),
+            summary: context.say().service_killed(name, pid),
             details: json!({ "service": name, "pid": pid, "signal": "SIGKILL" }),
         })
     }

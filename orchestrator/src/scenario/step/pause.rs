@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::{Done, StepAction, StepResult};
 use crate::scenario::context::Context;
-use crate::scenario::ui::format_duration;
 
 step_params! {
     pub struct Pause {
@@ -20,7 +19,7 @@ impl StepAction for Pause {
         let ui = context.ui();
         if ui.presenter {
             return Ok(Done {
-                summary: "the presenter went on".into(),
+                summary: context.say().presenter_went_on(),
                 details: json!(null),
             });
         }
@@ -37,7 +36,7 @@ impl StepAction for Pause {
             .await;
         }
         Ok(Done {
-            summary: format!("paused {}", format_duration(duration)),
+            summary: context.say().paused(duration),
             details: json!({ "ms": duration.as_millis() }),
         })
     }

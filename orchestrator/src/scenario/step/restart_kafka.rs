@@ -10,7 +10,6 @@ use serde_json::json;
 use super::{Done, Failed, StepAction, StepResult, millis};
 use crate::lab::{self, kafka, layout::Layout};
 use crate::scenario::context::Context;
-use crate::scenario::ui::format_duration;
 
 step_params! {
     pub struct RestartKafka {
@@ -26,18 +25,16 @@ impl StepAction for RestartKafka {
         let site = lab::services_broker(&Layout::discover(), &context.fleet().inventory)
             .map_err(|err| Failed::new(err.to_string()))?;
         let progress = context.ui().progress(
-            &format!("restarting Kafka ({})", site.bootstrap()),
+            &context.say().restarting_kafka(&site.bootstrap()),
             self.down + self.timeout,
         );
         let restarted = kafka::crash_and_restart(&site, self.down, self.timeout, &progress).await;
         drop(progress);
         let restart = restarted.map_err(|err| Failed::new(err.to_string()))?;
         Ok(Done {
-            summary: format!(
-                "Kafka broker killed, down {}, answering again after {}",
-                format_duration(restart.down),
-                format_duration(restart.answering_after)
-            ),
+            summary: context
+                .say()
+                .kafka_restarted(restart.down, restart.answering_after),
             details: json!({
                 "bootstrap": site.bootstrap(),
                 "pid": restart.pid,

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Done, Failed, StepAction, StepResult, millis, service_facts};
 use crate::app::{self, Service, Stopped};
 use crate::scenario::context::Context;
-use crate::scenario::ui::format_duration;
+use crate::scenario::words::ServiceStop;
 
 step_params! {
     pub struct RestartService {
@@ -32,7 +32,7 @@ impl StepAction for RestartService {
         let adopted_producer = self.service == Service::Producer && !context.own_producer();
         let progress = context
             .ui()
-            .progress(&format!("restarting {name}"), self.timeout);
+            .progress(&context.say().restarting_service(name), self.timeout);
         let (clock, started_at) = (Instant::now(), Utc::now());
         let restarted = app::restart(context.plan(), self.service, self.timeout, &|message| {
             progress.tick(message)
@@ -49,16 +49,13 @@ impl StepAction for RestartService {
             );
         }
         let elapsed = clock.elapsed();
-        let (stopped, summary) = match restarted.stopped {
-            Stopped::Gracefully => ("gracefully", format!("{name} restarted")),
-            Stopped::Killed => (
-                "killed",
-                format!("{name} restarted (it needed SIGKILL to stop)"),
-            ),
-            Stopped::NotRunning => ("not running", format!("{name} was not running: started")),
+        let (stopped, how) = match restarted.stopped {
+            Stopped::Gracefully => ("gracefully", ServiceStop::Gracefully),
+            Stopped::Killed => ("killed", ServiceStop::Killed),
+            Stopped::NotRunning => ("not running", ServiceStop::NotRunning),
         };
         Ok(Done {
-            summary: format!("{summary} and healthy after {}", format_duration(elapsed)),
+            summary: context.say().service_restarted(name, how, elapsed),
             details: json!({
                 "service": name,
                 "stopped": stopped,

@@ -28,15 +28,14 @@ impl StepAction for StartNode {
         let clock = Instant::now();
         let commanded_at = Utc::now();
         if context.switched_off_by_hand(&node) {
-            context.ui().info(&format!(
-                ">>> Switch {} back on; waiting until its peers see it UP",
-                node.label()
-            ));
+            context
+                .ui()
+                .info(&context.say().switch_on_now(&node.label()));
         } else {
             run_bounded(
                 context,
-                &format!("bringing {} back", node.name),
-                &format!("starting {}", node.name),
+                &context.say().bringing_back(&node.name),
+                &context.say().starting_node(&node.name),
                 self.timeout,
                 context.fleet().bring_back(&node),
             )
@@ -48,7 +47,7 @@ impl StepAction for StartNode {
         let seen = wait_seen(context, &node, WantedState::Up, None, remaining).await?;
         context.mark_serving(&node);
         Ok(Done {
-            summary: format!("{} is back: {seen}", node.label()),
+            summary: context.say().node_back(&node.label(), &seen),
             details: json!({ "node": node.name, "at": back_at, "after_ms": clock.elapsed().as_millis() }),
         })
     }

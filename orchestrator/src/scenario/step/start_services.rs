@@ -19,7 +19,9 @@ step_params! {
 
 impl StepAction for StartServices {
     async fn run(&self, context: &mut Context, _number: usize) -> StepResult {
-        let progress = context.ui().progress("starting the services", self.timeout);
+        let progress = context
+            .ui()
+            .progress(context.say().starting_services(), self.timeout);
         let started_at = Utc::now();
         let report = app::up(context.plan(), self.timeout, &|message| {
             progress.tick(message)
@@ -45,17 +47,12 @@ impl StepAction for StartServices {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut summary = match (report.started.is_empty(), report.already_running.is_empty()) {
-            (false, true) => format!("{} started", names(&report.started)),
-            (true, _) => format!("{} already running", names(&report.already_running)),
-            (false, false) => format!(
-                "{} started; {} already running",
-                names(&report.started),
-                names(&report.already_running)
-            ),
-        };
         let plan = context.plan();
-        summary.push_str(&format!(" · dashboard {}", plan.dashboard_url()));
+        let summary = context.say().services_started(
+            &names(&report.started),
+            &names(&report.already_running),
+            &plan.dashboard_url(),
+        );
         Ok(Done {
             summary,
             details: json!({

@@ -91,9 +91,9 @@ impl StepAction for Verify {
                 .await
                 .map_err(|err| Failed::new(format!("stopping the producer: {err}")))?;
             context.producer_stopped();
-            context.ui().info(&format!(
-                "producer stopped ({stopped:?}): its ledger is complete"
-            ));
+            context
+                .ui()
+                .info(&context.say().producer_stopped(&format!("{stopped:?}")));
         } else {
             // Readings still on their way are not counted as missing.
             cutoff = Some(Utc::now() - IN_FLIGHT_MARGIN);
@@ -120,7 +120,7 @@ impl StepAction for Verify {
         let keyspace = context.keyspace().to_owned();
         let progress = context
             .ui()
-            .progress(&format!("checking {} readings", entries.len()), timeout);
+            .progress(&context.say().checking_readings(entries.len()), timeout);
         let started = Instant::now();
         let mut last: Result<CheckReport, String> = Err("not checked yet".into());
         while started.elapsed() < timeout {
@@ -140,21 +140,19 @@ impl StepAction for Verify {
         let attempted = self.attempted(context);
         match last {
             Ok(report) if report.is_complete() => Ok(Done {
-                summary: format!(
-                    "nothing lost: all {} readings Kafka acknowledged ({} sensors) are in Cassandra with their \
-                     values (read at {})",
-                    report.expected, report.sensors, report.consistency
+                summary: context.say().nothing_lost(
+                    report.expected,
+                    report.sensors,
+                    &report.consistency,
                 ),
                 details: json!({ "report": report, "cutoff": cutoff, "attempted": attempted }),
             }),
             Ok(report) => {
                 context.ui().info(&report.render());
                 Err(Failed {
-                    message: format!(
-                        "{} of {} acknowledged readings missing or different",
-                        report.missing + report.mismatched,
-                        report.expected
-                    ),
+                    message: context
+                        .say()
+                        .readings_lost(report.missing + report.mismatched, report.expected),
                     details: json!({ "report": report, "cutoff": cutoff, "attempted": attempted }),
                 })
             }

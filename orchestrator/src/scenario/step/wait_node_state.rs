@@ -98,7 +98,9 @@ impl StepAction for WaitNodeState {
         let clock = Instant::now();
         let seen = wait_seen(context, &node, self.state, seen_from, self.timeout).await?;
         Ok(Done {
-            summary: format!("{} seen {}: {seen}", node.name, self.state),
+            summary: context
+                .say()
+                .seen(&node.name, &self.state.to_string(), &seen),
             details: json!({
                 "node": node.name,
                 "state": self.state.to_string(),
@@ -132,7 +134,7 @@ pub(super) async fn wait_seen(
         WantedState::Down => Expectation::Down,
     };
     let progress = context.ui().progress(
-        &format!("waiting for {} to be seen {state}", node.name),
+        &context.say().waiting_seen(&node.name, &state.to_string()),
         timeout,
     );
     let started = Instant::now();
