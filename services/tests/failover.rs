@@ -185,13 +185,18 @@ fn wait_caught_up(flow: &Flow, name: &str) {
     const SLACK: u64 = 3 * 20;
     let started = Instant::now();
     let mut first_back: Option<(u64, u64)> = None;
+    let mut card_up: Option<Duration> = None;
     let counts = wait_for(
         &format!("{name} counting as many readings as the others"),
         Duration::from_secs(90),
         || {
             let cluster = get_json(&format!("{}/cluster", flow.base));
             let nodes = cluster["nodes"].as_array()?;
-            let back = nodes.iter().find(|pc| pc["name"] == name)?["readings"].as_u64()?;
+            let returned = nodes.iter().find(|pc| pc["name"] == name)?;
+            if returned["up"] == true {
+                card_up.get_or_insert(started.elapsed());
+            }
+            let back = returned["readings"].as_u64()?;
             let others: Vec<u64> = nodes
                 .iter()
                 .filter(|pc| pc["name"] != name)
@@ -207,7 +212,8 @@ fn wait_caught_up(flow: &Flow, name: &str) {
         },
     );
     eprintln!(
-        "{name} caught up {:?} after its return: {} readings, the others {:?} (first count back {:?} against {:?})",
+        "{name} up in /cluster {card_up:?} and caught up {:?} after its return: {} readings, the others {:?} \
+         (first count back {:?} against {:?})",
         started.elapsed(),
         counts.0,
         counts.1,

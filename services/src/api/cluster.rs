@@ -276,8 +276,16 @@ async fn probe_forever(
             Ok(Err(error)) => {
                 tracing::debug!("probe of {address}: {error}");
                 view.update(index, false, None);
+                // The driver would reconnect this pool on its own backoff, which
+                // grows to tens of seconds while the node is away: its card would
+                // stay red long after it is back. A fresh session each second
+                // sees it as soon as it answers.
+                session = None;
             }
-            Err(_) => view.update(index, false, None),
+            Err(_) => {
+                view.update(index, false, None);
+                session = None;
+            }
         }
     }
 }
