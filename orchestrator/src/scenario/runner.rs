@@ -149,11 +149,10 @@ impl Run {
         let ui = self.context.ui();
         ui.title(
             &self.scenario.title,
-            &format!(
-                "{} · dashboard {} · journal {}",
-                self.context.say().steps_heading(total),
+            &self.context.say().run_heading(
+                total,
                 self.context.dashboard_url(),
-                self.context.journal_path().display()
+                &self.context.journal_path().display().to_string(),
             ),
         );
         if let Some(description) = &self.scenario.description {

@@ -47,8 +47,11 @@ impl Say {
 
     // ------------------------------------------------------------ the run
 
-    pub fn steps_heading(self, total: usize) -> String {
-        self.pick(format!("{total} étapes"), format!("{total} steps"))
+    pub fn run_heading(self, total: usize, dashboard: &str, journal: &str) -> String {
+        self.pick(
+            format!("{total} étapes · tableau de bord {dashboard} · journal {journal}"),
+            format!("{total} steps · dashboard {dashboard} · journal {journal}"),
+        )
     }
 
     pub fn passed(self, total: usize, title: &str, took: Duration) -> String {
@@ -338,6 +341,28 @@ impl Say {
         )
     }
 
+    pub fn sees(self, observer: &str, state: &str) -> String {
+        self.pick(
+            format!("{observer} voit {state}"),
+            format!("{observer} sees {state}"),
+        )
+    }
+
+    pub fn does_not_list(self, observer: &str) -> String {
+        self.pick(
+            format!("{observer} ne le liste pas"),
+            format!("{observer} does not list it"),
+        )
+    }
+
+    pub fn views_after(self, views: &str, after: Duration) -> String {
+        let after = format_duration(after);
+        self.pick(
+            format!("{views} (après {after})"),
+            format!("{views} (after {after})"),
+        )
+    }
+
     pub fn seen(self, node: &str, state: &str, how: &str) -> String {
         self.pick(
             format!("{node} vu {state} : {how}"),
@@ -389,6 +414,14 @@ impl Say {
             format!("{lost} mesures confirmées sur {expected} manquent ou diffèrent"),
             format!("{lost} of {expected} acknowledged readings missing or different"),
         )
+    }
+
+    pub fn stopped_how(self, how: ServiceStop) -> &'static str {
+        match how {
+            ServiceStop::Gracefully => self.pick_str("proprement", "gracefully"),
+            ServiceStop::Killed => self.pick_str("tué après le délai", "killed after the grace"),
+            ServiceStop::NotRunning => self.pick_str("il ne tournait plus", "it was not running"),
+        }
     }
 
     pub fn producer_stopped(self, how: &str) -> String {
@@ -544,6 +577,16 @@ pub enum ServiceStop {
     Gracefully,
     Killed,
     NotRunning,
+}
+
+impl From<crate::app::Stopped> for ServiceStop {
+    fn from(stopped: crate::app::Stopped) -> Self {
+        match stopped {
+            crate::app::Stopped::Gracefully => ServiceStop::Gracefully,
+            crate::app::Stopped::Killed => ServiceStop::Killed,
+            crate::app::Stopped::NotRunning => ServiceStop::NotRunning,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -49,11 +49,12 @@ impl StepAction for RestartService {
             );
         }
         let elapsed = clock.elapsed();
-        let (stopped, how) = match restarted.stopped {
-            Stopped::Gracefully => ("gracefully", ServiceStop::Gracefully),
-            Stopped::Killed => ("killed", ServiceStop::Killed),
-            Stopped::NotRunning => ("not running", ServiceStop::NotRunning),
+        let stopped = match restarted.stopped {
+            Stopped::Gracefully => "gracefully",
+            Stopped::Killed => "killed",
+            Stopped::NotRunning => "not running",
         };
+        let how = ServiceStop::from(restarted.stopped);
         Ok(Done {
             summary: context.say().service_restarted(name, how, elapsed),
             details: json!({

@@ -91,9 +91,11 @@ impl StepAction for Verify {
                 .await
                 .map_err(|err| Failed::new(format!("stopping the producer: {err}")))?;
             context.producer_stopped();
-            context
-                .ui()
-                .info(&context.say().producer_stopped(&format!("{stopped:?}")));
+            context.ui().info(
+                &context
+                    .say()
+                    .producer_stopped(context.say().stopped_how(stopped.into())),
+            );
         } else {
             // Readings still on their way are not counted as missing.
             cutoff = Some(Utc::now() - IN_FLIGHT_MARGIN);

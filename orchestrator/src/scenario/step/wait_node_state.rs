@@ -17,6 +17,7 @@ use crate::scenario::context::Context;
 use crate::scenario::model::NodeArg;
 use crate::scenario::parse::{Fields, ScenarioError};
 use crate::scenario::ui::format_duration;
+use crate::scenario::words::Say;
 
 /// Pause between two polls (nodetool starts a JVM: not faster).
 pub(super) const POLL: Duration = Duration::from_secs(1);
@@ -159,12 +160,9 @@ pub(super) async fn wait_seen(
         let all_met = views
             .iter()
             .all(|(_, answer)| answer.as_ref().is_ok_and(|seen| wanted.met_by(*seen)));
-        let shown = describe_views(&views);
+        let shown = describe_views(context.say(), &views);
         if all_met {
-            return Ok(format!(
-                "{shown} (after {})",
-                format_duration(started.elapsed())
-            ));
+            return Ok(context.say().views_after(&shown, started.elapsed()));
         }
         progress.tick(shown);
         tokio::time::sleep(POLL).await;
@@ -174,18 +172,18 @@ pub(super) async fn wait_seen(
             "{} not seen {state} within {} (last: {})",
             node.name,
             format_duration(timeout),
-            describe_views(&views)
+            describe_views(context.say(), &views)
         ),
         details: json!({ "node": node.name, "state": state.to_string() }),
     })
 }
 
-fn describe_views(views: &[(String, Result<Option<NodeState>, String>)]) -> String {
+fn describe_views(say: Say, views: &[(String, Result<Option<NodeState>, String>)]) -> String {
     views
         .iter()
         .map(|(observer, answer)| match answer {
-            Ok(Some(state)) => format!("{observer} sees {state}"),
-            Ok(None) => format!("{observer} does not list it"),
+            Ok(Some(state)) => say.sees(observer, &state.to_string()),
+            Ok(None) => say.does_not_list(observer),
             Err(err) => format!("{observer}: {}", err.lines().next().unwrap_or("")),
         })
         .collect::<Vec<_>>()
