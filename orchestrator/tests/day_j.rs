@@ -165,18 +165,24 @@ fn the_dashboard_outlives_the_verdict_until_enter() {
     );
 }
 
-/// scenario/rehearsal.toml, contrast lane on: it passes, the conductor named,
-/// before PC2 went out, the sensors whose only copy PC2 holds, and stopped the
-/// contrast ingest with the rest.
+/// scenario/rehearsal.toml, contrast lane on, in English (`--lang en` over the
+/// file's French): it passes, the conductor named, before PC2 went out, the
+/// sensors whose only copy PC2 holds, and stopped the contrast ingest with the rest.
 #[test]
 fn the_rehearsal_passes_with_its_contrast_lane() {
     require_lab();
     let _lock = FaultLock::acquire();
     let lab = Stage::loopback_lab(root());
-    let (success, stdout, journal) =
-        day_j_support::run_scenario(&lab, "scenario/rehearsal.toml", &["--no-preflight"], &[]);
+    let (success, stdout, journal) = day_j_support::run_scenario(
+        &lab,
+        "scenario/rehearsal.toml",
+        &["--no-preflight", "--lang", "en"],
+        &[],
+    );
     assert!(success, "{stdout}");
     assert_eq!(journal.verdict, "passed");
+    assert_contains(&stdout, "PASSED: all 8 steps");
+    assert!(!stdout.contains("RÉUSSI"), "{stdout}");
     let kill = journal
         .steps
         .iter()
@@ -186,11 +192,11 @@ fn the_rehearsal_passes_with_its_contrast_lane() {
         .as_array()
         .unwrap_or_else(|| panic!("no single copies in {}", kill.details));
     println!("sensors with their only copy on PC2: {single_copies:?}");
-    // Said before the fault, in the scenario's language: the sensors and the PC.
+    // Said before the fault, in the run's language: the sensors and the PC.
     let held: Vec<&str> = single_copies.iter().filter_map(|id| id.as_str()).collect();
     let said = stdout.lines().any(|line| {
         line.contains("PC2")
-            && (line.contains("Sans réplication") || line.contains("Without replication"))
+            && line.contains("Without replication")
             && held.iter().all(|id| line.contains(id))
     });
     assert!(said, "no line names {held:?} on PC2:\n{stdout}");

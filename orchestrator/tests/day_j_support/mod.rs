@@ -304,6 +304,15 @@ pub fn assert_day_j_passed(stage: &Stage, mode: &str) {
     let restored = &journal.restored;
     assert!(restored.iter().all(|action| action.ok), "{restored:?}");
     assert_contains(&stdout, format!("dashboard: {}", stage.dashboard));
+    // A French scenario speaks French from its first result to its verdict.
+    assert_contains(&stdout, "RÉUSSI : les 12 étapes");
+    assert_contains(&stdout, "rien de perdu : les ");
+    for english in ["PASSED", "nothing lost", " seen DOWN", " steps · dashboard"] {
+        assert!(
+            !stdout.contains(english),
+            "{english:?} in a French run:\n{stdout}"
+        );
+    }
     assert_timeline_shows_the_outage(&journal, mode);
     assert_report_written(stage, &stdout);
 }
