@@ -165,8 +165,8 @@ fn the_dashboard_outlives_the_verdict_until_enter() {
     );
 }
 
-/// scenario/rehearsal.toml, contrast lane on, in English (`--lang en` over the
-/// file's French): it passes, the conductor named, before PC2 went out, the
+/// scenario/rehearsal.toml, contrast lane on, in French (`--lang fr` over the
+/// file's English): it passes, the conductor named, before PC2 went out, the
 /// sensors whose only copy PC2 holds, and stopped the contrast ingest with the rest.
 #[test]
 fn the_rehearsal_passes_with_its_contrast_lane() {
@@ -176,13 +176,13 @@ fn the_rehearsal_passes_with_its_contrast_lane() {
     let (success, stdout, journal) = day_j_support::run_scenario(
         &lab,
         "scenario/rehearsal.toml",
-        &["--no-preflight", "--lang", "en"],
+        &["--no-preflight", "--lang", "fr"],
         &[],
     );
     assert!(success, "{stdout}");
     assert_eq!(journal.verdict, "passed");
-    assert_contains(&stdout, "PASSED: all 8 steps");
-    assert!(!stdout.contains("RÉUSSI"), "{stdout}");
+    assert_contains(&stdout, "RÉUSSI : les 8 étapes");
+    assert!(!stdout.contains("PASSED"), "{stdout}");
     let kill = journal
         .steps
         .iter()
@@ -196,7 +196,7 @@ fn the_rehearsal_passes_with_its_contrast_lane() {
     let held: Vec<&str> = single_copies.iter().filter_map(|id| id.as_str()).collect();
     let said = stdout.lines().any(|line| {
         line.contains("PC2")
-            && line.contains("Without replication")
+            && line.contains("Sans réplication")
             && held.iter().all(|id| line.contains(id))
     });
     assert!(said, "no line names {held:?} on PC2:\n{stdout}");

@@ -5,7 +5,7 @@
 // data is.
 
 import { getJson, Connectivity } from "./api.js";
-import { pickLanguage, messagesFor, eventLabel, SUPPORTED_LANGUAGES } from "./i18n.js";
+import { pickLanguage, messagesFor, eventLabel, eventNarration, SUPPORTED_LANGUAGES } from "./i18n.js";
 import { eventMarkersPlugin } from "./event-markers.js";
 import { perNode } from "./dom.js";
 import { newestReading, renderReplicationPicture, replicationPlan } from "./replication-picture.js";
@@ -104,6 +104,10 @@ function applyStaticTexts() {
     const text = m[el.dataset.i18n];
     if (typeof text === "string") el.textContent = text;
   }
+  for (const el of document.querySelectorAll("[data-i18n-aria]")) {
+    const text = m[el.dataset.i18nAria];
+    if (typeof text === "string") el.setAttribute("aria-label", text);
+  }
   for (const button of $("window-buttons").querySelectorAll("button")) {
     button.textContent = m.minutes(Number(button.dataset.minutes));
   }
@@ -131,6 +135,8 @@ function createChart(canvas, { compact = false } = {}) {
     data: { datasets: [] },
     options: {
       animation: false,
+      // Tick and tooltip numbers written as the tiles write them ("22,5" on a French page).
+      locale: lang,
       responsive: true,
       maintainAspectRatio: false,
       parsing: false,
@@ -231,7 +237,7 @@ function render() {
   const chart = mainLane.chart;
   if (chart) {
     chart.options.plugins.eventMarkers.events = state.steps
-      .map((ev) => ({ x: parseTimestamp(ev.at), label: eventLabel(m, ev), event: ev }))
+      .map((ev) => ({ x: parseTimestamp(ev.at), label: eventLabel(lang, ev), event: ev }))
       .filter((mk) => Number.isFinite(mk.x));
     chart.update("none");
     let pointCount = 0;
@@ -503,7 +509,7 @@ function renderEvents() {
       ...state.steps.slice(0, 30).map((ev) => {
         const li = document.createElement("li");
         li.dataset.tone = eventTone(ev);
-        const label = eventLabel(m, ev);
+        const label = eventLabel(lang, ev);
         li.dataset.label = label;
         li.innerHTML = '<span class="ev-time"></span><span class="ev-label"></span><span class="ev-status"></span>';
         const at = parseTimestamp(ev.at);
@@ -527,7 +533,7 @@ function renderEvents() {
     $("banner-step").textContent = [Number.isFinite(at) ? formatClock(at) : "", latest.step ? m.bannerStep(latest.step) : ""]
       .filter(Boolean)
       .join(" — ");
-    $("banner-text").textContent = latest.narration || eventLabel(m, latest);
+    $("banner-text").textContent = eventNarration(lang, latest);
   }
 }
 

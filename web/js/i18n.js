@@ -2,7 +2,9 @@
 // dashboard comes from here so that switching language is one lookup, and the
 // choice (browser language, overridden by ?lang=fr|en) is a pure function tests can call.
 // Scenario events arrive as facts (kind, node, figures: see contract::events in the
-// Rust workspace); `eventLabel` words them here, in the page's language.
+// Rust workspace); `eventLabel` words them here, in the page's language. The author's own
+// words (label, narration) are shown only to a page in the language they were written in
+// (`figures.lang`): an audience reads one language, whatever the scenario file's.
 
 const MESSAGES = {
   en: {
@@ -13,8 +15,8 @@ const MESSAGES = {
     window: "Window",
     minutes: (n) => `${n} min`,
     chartTitle: "Sensor readings",
+    language: "Language",
     valueAxis: "Value",
-    timeAxis: "Time",
     latestValues: "Latest values",
     updatedAgo: (s) => `updated ${s} s ago`,
     updatedNever: "no reading yet",
@@ -77,7 +79,7 @@ const MESSAGES = {
       "expect-data": () => "Data received",
       "kill-node": (node, f) =>
         `${node} ${{ kill: "crashed", freeze: "frozen", isolate: "isolated (network cable pulled)", manual: "switched off" }[f.mode] || "stopped"}`,
-      "wait-node-state": (node, f) => `${node} seen ${String(f.state || "?").toUpperCase()}`,
+      "wait-node-state": (node, f) => `${node} seen ${{ up: "UP", down: "DOWN" }[f.state] || "?"}`,
       capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
       "expect-continuity": () => "Continuity",
       "start-node": (node) => `${node} restarted`,
@@ -102,8 +104,8 @@ const MESSAGES = {
     window: "Fenêtre",
     minutes: (n) => `${n} min`,
     chartTitle: "Mesures des capteurs",
+    language: "Langue",
     valueAxis: "Valeur",
-    timeAxis: "Heure",
     latestValues: "Dernières valeurs",
     updatedAgo: (s) => `mis à jour il y a ${s} s`,
     updatedNever: "aucune mesure",
@@ -122,7 +124,7 @@ const MESSAGES = {
     keepsAside: (node) => `${node} ne répond plus : les écritures qu'il manque sont mises de côté (indices)`,
     sees: "voit :",
     picture: {
-      source: "Kafka → ingest",
+      source: "Kafka → ingestion",
       latestReading: "dernière mesure",
       aReading: "1 mesure",
       copy: (n) => `copie ${n}`,
@@ -165,7 +167,8 @@ const MESSAGES = {
       "expect-data": () => "Données reçues",
       "kill-node": (node, f) =>
         `${node} ${{ kill: "planté", freeze: "gelé", isolate: "isolé (câble réseau débranché)", manual: "éteint" }[f.mode] || "arrêté"}`,
-      "wait-node-state": (node, f) => `${node} vu ${String(f.state || "?").toUpperCase()}`,
+      // In the cards' words (EN LIGNE / ARRÊTÉ), not the conductor's UP / DOWN.
+      "wait-node-state": (node, f) => `${node} vu ${{ up: "EN LIGNE", down: "ARRÊTÉ" }[f.state] || "?"}`,
       capture: (node) => (node === "?" ? "nodetool status" : `nodetool status (${node})`),
       "expect-continuity": () => "Continuité",
       "start-node": (node) => `${node} redémarré`,
@@ -207,17 +210,29 @@ export function messagesFor(lang) {
   return MESSAGES[lang] || MESSAGES.en;
 }
 
+/** Whether the author's words of `event` (label, narration) are in `lang`; unknown (an old row) is not. */
+function writtenIn(lang, event) {
+  return event?.figures?.lang === lang;
+}
+
 /**
- * The words for a scenario event: the scenario author's own label when the file gave
- * one, else the step worded from its kind, node and figures ("PC2 stopped"; the run's
- * verdict, kind "verdict", from its status too), else the kind's name (a kind this page
- * does not know yet).
- * @param {object} messages a table from messagesFor()
+ * The words for a scenario event on a page in `lang`: the scenario author's own label
+ * when the file gave one in that language, else the step worded from its kind, node and
+ * figures ("PC2 stopped"; the run's verdict, kind "verdict", from its status too), else
+ * the kind's name (a kind this page does not know yet).
+ * @param {string} lang the page's language
  * @param {{kind?: string, node?: string|null, figures?: object, label?: string|null, status?: string}} event
  */
-export function eventLabel(messages, event) {
-  if (event?.label) return String(event.label);
-  const word = Object.hasOwn(messages.steps, event?.kind || "") ? messages.steps[event.kind] : null;
+export function eventLabel(lang, event) {
+  if (event?.label && writtenIn(lang, event)) return String(event.label);
+  const steps = messagesFor(lang).steps;
+  const word = Object.hasOwn(steps, event?.kind || "") ? steps[event.kind] : null;
   if (word) return word(event.node || "?", event.figures || {}, event.status);
   return String(event?.kind || "");
+}
+
+/** What the banner says of `event` on a page in `lang`: its narration when written in `lang`, else its label. */
+export function eventNarration(lang, event) {
+  if (event?.narration && writtenIn(lang, event)) return String(event.narration);
+  return eventLabel(lang, event);
 }

@@ -13,6 +13,7 @@ import { Stack, RESULTS_DIR, apiGet, bounded, waitFor, sleep } from "./support/s
 import { openBrowser, openPage, withPage, chartSnapshot } from "./support/browser.js";
 import { connectEvents } from "./support/events.js";
 import { takeFaultLock, labNodeCommand } from "./support/lab-fault.js";
+import { FRENCH_MARKS, foreignWords, wordsOf } from "./support/vocabulary.js";
 
 const FAULT_NODE = 3; // PC3 = 127.0.0.3, not the seed
 const FAULT_NODE_NAME = `PC${FAULT_NODE}`;
@@ -249,8 +250,8 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
   test("an event written to scenario_events appears as a labelled marker on the chart and in the list", async () => {
     await withPage(browser.context, pageUrl({ sensor: stack.sensorIds[0] }), async ({ page }) => {
       await firstPoints(page, stack.sensorIds[0]);
-      // A kill-node event with its author's label: its tone (a fault's, from its kind)
-      // makes its label always drawn however busy the chart is.
+      // A kill-node event with its author's label, in the page's language: its tone (a
+      // fault's, from its kind) makes its label always drawn however busy the chart is.
       const label = `PC2 arrêté (test ${stack.runId})`;
       const narration = `Événement de test ${stack.runId} : il doit apparaître sur la courbe et dans la liste.`;
       await events.write({
@@ -258,7 +259,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         step: 901,
         kind: "kill-node",
         node: "PC2",
-        figures: { mode: "stop" },
+        figures: { mode: "stop", lang: "fr" },
         label,
         narration,
       });
@@ -275,6 +276,147 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
       if (latest === label) assert.equal(await page.textContent("#banner-text"), narration);
       await shot(page, "dashboard-event.png");
     });
+  });
+
+  test("a page in English shows no French word during and after a French scenario, and a page in French no English one", async () => {
+    // Two runs written as the conductor writes them, each step running then ok and a verdict
+    // last: day J's French words, then an English scenario's.
+    const frenchRun = `${stack.runId}-fr`;
+    const englishRun = `${stack.runId}-en`;
+    const [checked, switchedOff, seenDown] = [
+      { step: 1, kind: "check-cluster", label: "Cluster complet", narration: "Voici notre base de données : un cluster Cassandra réparti sur trois PC, PC1, PC2 et PC3." },
+      {
+        step: 2, kind: "kill-node", node: "PC2", figures: { mode: "stop" }, label: "Le PC2 s'éteint",
+        narration: "Maintenant, on éteint le PC2, comme si on le débranchait. Un des trois serveurs de la base de données disparaît.",
+      },
+      {
+        step: 3, kind: "wait-node-state", node: "PC2", figures: { state: "down" }, label: "PC2 arrêté",
+        narration: "De leur côté, PC1 et PC3 ne reçoivent plus de nouvelles de PC2 : ils le déclarent hors service.",
+      },
+    ].map((step) => ({ ...step, runId: frenchRun, lang: "fr" }));
+    const [crashed, seenGone] = [
+      { step: 1, kind: "kill-node", node: "PC3", figures: { mode: "kill" }, label: "PC3 crashes", narration: "Now PC3 crashes, as if its power were cut." },
+      {
+        step: 2, kind: "wait-node-state", node: "PC3", figures: { state: "down" }, label: "PC3 is gone",
+        narration: "PC1 and PC2 no longer hear from PC3: the two others carry the readings.",
+      },
+    ].map((step) => ({ ...step, runId: englishRun, lang: "en" }));
+    const authorTexts = (steps) => steps.flatMap((step) => [step.label, step.narration]);
+    // What a page must not show: the other table's words and the other language's author words.
+    const foreign = { en: foreignWords("en", authorTexts([checked, switchedOff, seenDown])), fr: foreignWords("fr", authorTexts([crashed, seenGone])) };
+    for (const word of ["arrêté", "éteint", "étapes", "mesures", "capteur", "réplication", "copie", "données"]) {
+      assert.ok(foreign.en.has(word), `"${word}" is looked for on the English page`);
+    }
+    for (const word of ["the", "readings", "stopped", "sensor", "without", "copy", "waiting", "live", "crashes"]) {
+      assert.ok(foreign.fr.has(word), `"${word}" is looked for on the French page`);
+    }
+
+    let lastAt = 0;
+    /** One row of `step` with `status`, its language in its figures, dated after the previous row. */
+    const write = (step, status) => {
+      lastAt = Math.max(Date.now(), lastAt + 5);
+      const { runId, lang, node = null, figures = {}, label = null, narration = "" } = step;
+      return events.write({ runId, step: step.step, kind: step.kind, node, figures: { ...figures, lang }, label, status, narration, at: new Date(lastAt) });
+    };
+    const verdict = (runId, lang, status, figures) => write({ runId, lang, step: 0, kind: "verdict", figures: { verdict: figures } }, status);
+
+    // The lab's event table also holds other runs' events, in their authors' languages: each
+    // page is kept to this test's runs, as ?prefix= keeps it to this test's sensors.
+    const onlyOurRuns = (page) =>
+      page.route(/\/events\?/, async (route) => {
+        const response = await route.fetch();
+        const rows = await response.json();
+        await route.fulfill({ response, json: Array.isArray(rows) ? rows.filter((row) => [frenchRun, englishRun].includes(row.run_id)) : rows });
+      });
+    const pages = {};
+    try {
+      for (const lang of ["en", "fr"]) {
+        pages[lang] = (await openPage(browser.context, pageUrl({ lang, sensor: "all" }), { beforeLoad: onlyOurRuns })).page;
+        await firstPoints(pages[lang], stack.sensorIds[0]);
+      }
+
+      /** Every word a page shows: its text, title, labels, chart titles and legends, the markers' labels. */
+      const shownText = (page) =>
+        page.evaluate(() => {
+          const { chart, contrastChart } = window.dashboard;
+          // The language switch (FR, EN) reads the same on both pages.
+          const languageSwitch = document.querySelector("nav.lang").innerText;
+          return [
+            document.title,
+            document.body.innerText.replace(languageSwitch, ""),
+            ...[...document.querySelectorAll("[aria-label]")].map((el) => el.getAttribute("aria-label")),
+            ...[...document.querySelectorAll("option")].map((option) => option.text),
+            ...[chart, contrastChart].filter(Boolean).flatMap((c) => [c.options.scales.y.title.text, ...c.data.datasets.map((d) => d.label)]),
+            ...chart.options.plugins.eventMarkers.events.map((marker) => marker.label),
+            ...(chart.$eventMarkersDrawn || []).map((marker) => marker.label),
+          ].join("\n");
+        });
+      /** Waits until every page has folded `steps` ("run step status") into its list and its markers. */
+      const showing = async (steps) => {
+        for (const [lang, page] of Object.entries(pages)) {
+          await waitFor(`the ${lang} page showing ${steps.join(", ")}`, () =>
+            page.evaluate((expected) => {
+              const { state, chart } = window.dashboard;
+              const folded = state.steps.map((s) => `${s.run_id} ${s.step} ${s.status}`).sort();
+              return JSON.stringify(folded) === JSON.stringify(expected) && chart.options.plugins.eventMarkers.events.length === folded.length;
+            }, [...steps].sort()), { timeoutMs: 10000 });
+        }
+      };
+      /** The labels the page gives the markers' plugin, newest first. */
+      const markers = (page) => page.evaluate(() => window.dashboard.chart.options.plugins.eventMarkers.events.map((mk) => mk.label));
+      const assertBanners = async (banners) => {
+        for (const [lang, page] of Object.entries(pages)) assert.equal(await page.textContent("#banner-text"), banners[lang], `the ${lang} banner`);
+      };
+      /** No word of the other language on either page (nor, in English, a French letter); sensor ids and UN/DN aside. */
+      const assertOneLanguage = async (moment) => {
+        for (const [lang, page] of Object.entries(pages)) {
+          const text = await shownText(page);
+          const plain = text.replaceAll(stack.sensorPrefix, " ").replace(/(?<![\p{L}\p{N}])[UD][NJLM?](?![\p{L}\p{N}])/gu, " ");
+          const found = [...wordsOf(plain)].filter((word) => foreign[lang].has(word));
+          assert.deepEqual(found, [], `${moment}, the ${lang} page shows words of the other language (${found.join(", ")}):\n${text}`);
+          if (lang === "en") assert.doesNotMatch(plain, FRENCH_MARKS, `${moment}, the English page shows French letters:\n${text}`);
+        }
+      };
+
+      // The French run under way: PC2 just switched off.
+      await write(checked, "running");
+      await write(checked, "ok");
+      await write(switchedOff, "running");
+      await showing([`${frenchRun} 1 ok`, `${frenchRun} 2 running`]);
+      await assertOneLanguage("during the French run");
+      await assertBanners({ en: "PC2 stopped", fr: switchedOff.narration });
+      assert.deepEqual(await markers(pages.en), ["PC2 stopped", "Cluster checked"], "the English page words the French steps");
+      assert.deepEqual(await markers(pages.fr), ["Le PC2 s'éteint", "Cluster complet"], "the French page shows their author's labels");
+
+      // Over: its verdict is the latest event.
+      await write(switchedOff, "ok");
+      await write(seenDown, "running");
+      await write(seenDown, "ok");
+      await verdict(frenchRun, "fr", "ok", { steps: 3, failed_step: null, readings: 1234, lost: 0 });
+      const frenchDone = [`${frenchRun} 0 ok`, `${frenchRun} 1 ok`, `${frenchRun} 2 ok`, `${frenchRun} 3 ok`];
+      await showing(frenchDone);
+      await assertOneLanguage("after the French run's verdict");
+      await assertBanners({ en: "PASSED: all 3 steps, 0 of 1234 readings lost", fr: "RÉUSSI : les 3 étapes, 0 mesure(s) perdue(s) sur 1234" });
+      assert.ok((await markers(pages.en)).includes("PC2 seen DOWN"));
+      await shot(pages.en, "dashboard-english-after-french-run.png");
+
+      // An English run, for the French page.
+      await write(crashed, "running");
+      await write(crashed, "ok");
+      await write(seenGone, "running");
+      await showing([...frenchDone, `${englishRun} 1 ok`, `${englishRun} 2 running`]);
+      await assertOneLanguage("during the English run");
+      await assertBanners({ en: seenGone.narration, fr: "PC3 vu ARRÊTÉ" });
+      assert.deepEqual((await markers(pages.fr)).slice(0, 2), ["PC3 vu ARRÊTÉ", "PC3 planté"], "the French page words the English steps");
+      await write(seenGone, "failed");
+      await verdict(englishRun, "en", "failed", { steps: 2, failed_step: 2, readings: null, lost: null });
+      await showing([...frenchDone, `${englishRun} 0 failed`, `${englishRun} 1 ok`, `${englishRun} 2 failed`]);
+      await assertOneLanguage("after the English run's verdict");
+      await assertBanners({ en: "FAILED at step 2 of 2", fr: "ÉCHEC à l'étape 2 sur 2" });
+      await shot(pages.fr, "dashboard-french-after-english-run.png");
+    } finally {
+      for (const page of Object.values(pages)) await page.close().catch(() => {});
+    }
   });
 
   test(`stopping ${FAULT_NODE_NAME} turns its card DOWN within 10 s while the chart keeps gaining points, the picture shows 2 copies and a hint, and the sensors whose only copy is on it stop in the contrast lane; starting it brings all back`, {
@@ -306,9 +448,12 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         return all.every((n) => r[n]?.readings > 0 && all.every((o) => r[n].sees[o] === "UN")) ? r : null;
       }, { timeoutMs: 20000 });
       assert.match(counted.PC1.shown, /^détient \d/, "the count is worded in French");
-      await waitFor("the cards' counts growing", async () => {
+      // The counts move with the flow. Not necessarily up: they cover the last 10 minutes,
+      // and on a lab that carried more readings a few minutes ago (the Rust suites, a
+      // rehearsal) more leave the window each second than this test's flow brings in.
+      await waitFor("the cards' counts moving with the flow", async () => {
         const r = await replicas(page);
-        return ["PC1", "PC2", "PC3"].every((n) => r[n].readings > counted[n].readings) ? r : null;
+        return ["PC1", "PC2", "PC3"].every((n) => r[n].readings > 0 && r[n].readings !== counted[n].readings) ? r : null;
       }, { timeoutMs: 20000 });
       // The picture lands each new reading as three copies, one per PC, and keeps no hint.
       const whole = await waitFor("the picture landing a reading on the three PCs", async () => {
@@ -323,7 +468,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         step: 902,
         kind: "kill-node",
         node: FAULT_NODE_NAME,
-        figures: { mode: "stop" },
+        figures: { mode: "stop", lang: "fr" },
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} est arrêté, la courbe doit continuer.`,
       });
       const stopAsked = Date.now();
@@ -412,6 +557,7 @@ describe("live dashboard against the real stack", { timeout: 15 * 60 * 1000 }, (
         step: 903,
         kind: "start-node",
         node: FAULT_NODE_NAME,
+        figures: { lang: "fr" },
         narration: `Test du tableau de bord : ${FAULT_NODE_NAME} redémarre.`,
       });
       const startAsked = Date.now();

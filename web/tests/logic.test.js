@@ -1,4 +1,5 @@
-// Why: the dashboard's pure logic (language choice, appending only new readings, trimming
+// Why: the dashboard's pure logic (language choice, each language's words kept apart, an
+// event's author words shown only in their language, appending only new readings, trimming
 // to the window, picking live sensors, telling a stopped curve of the contrast lane, event
 // tones, clock ticks, where the replication picture puts a new reading's copies) checked
 // without a browser.
@@ -6,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { pickLanguage, messagesFor, eventLabel } from "../js/i18n.js";
+import { pickLanguage, messagesFor, eventLabel, eventNarration } from "../js/i18n.js";
+import { FRENCH_MARKS, messageTexts, vocabulary, wordsOf } from "./support/vocabulary.js";
 import {
   activeSensors,
   CONTRAST_STALL_MS,
@@ -34,10 +36,41 @@ test("language: ?lang wins, then the browser's languages, then English", () => {
   assert.equal(messagesFor("xx").down, "DOWN");
 });
 
-test("every message exists in both languages", () => {
-  const en = Object.keys(messagesFor("en")).sort();
-  const fr = Object.keys(messagesFor("fr")).sort();
-  assert.deepEqual(fr, en);
+/** A message table's keys, nested ones included, each with the type of its value. */
+function shapeOf(table) {
+  return Object.fromEntries(
+    Object.entries(table)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, value]) => [key, value && typeof value === "object" ? shapeOf(value) : typeof value]),
+  );
+}
+
+test("every message exists in both languages, nested ones included", () => {
+  assert.deepEqual(shapeOf(messagesFor("fr")), shapeOf(messagesFor("en")));
+});
+
+/**
+ * The words both tables use: names (Cassandra, Kafka, nodetool, npm, the ingest service
+ * and PCs of the sample arguments), units, and words French and English share ("a":
+ * "a hint" and "a rattrapé"; "copies", "page", "pause", "services"). Any other shared word
+ * is one language's word in the other's table: a new word here must be one of both.
+ */
+const WORDS_OF_BOTH_TABLES = [
+  "a", "api", "cassandra", "chart", "ci", "cluster", "copies", "ingest", "iot", "js", "kafka", "min", "ms",
+  "nodetool", "npm", "ok", "one", "page", "pause", "pc", "prefix", "s", "services", "status", "web",
+];
+
+test("neither table uses the other language's words", () => {
+  const en = vocabulary("en");
+  const fr = vocabulary("fr");
+  assert.deepEqual([...en].filter((word) => fr.has(word)).sort(), WORDS_OF_BOTH_TABLES);
+  for (const text of messageTexts("en")) {
+    assert.doesNotMatch(text, FRENCH_MARKS, `an English text with French letters: "${text}"`);
+  }
+  // The vocabulary is made of words, not of text: "copie" is no part of "copies".
+  assert.deepEqual([...wordsOf("2 copies + un indice gardé par l'API")], ["copies", "un", "indice", "gardé", "par", "l", "api"]);
+  assert.ok(fr.has("arrêté") && fr.has("mesures") && !en.has("arrêté"), "the French words are in the French vocabulary only");
+  assert.ok(en.has("readings") && en.has("stopped") && !fr.has("readings"), "the English words are in the English vocabulary only");
 });
 
 test("timestamps: RFC 3339 with or without zone (zone-less is UTC)", () => {
@@ -104,38 +137,70 @@ test("event tones come from the event's tone (its kind), a failure being a fault
 });
 
 test("events are worded from kind, node and figures in the page's language", () => {
-  const en = messagesFor("en");
-  const fr = messagesFor("fr");
   const stop = { kind: "kill-node", node: "PC2", figures: { mode: "stop" } };
-  assert.equal(eventLabel(en, stop), "PC2 stopped");
-  assert.equal(eventLabel(fr, stop), "PC2 arrêté");
-  assert.equal(eventLabel(fr, { kind: "kill-node", node: "PC2", figures: { mode: "freeze" } }), "PC2 gelé");
-  assert.equal(eventLabel(en, { kind: "kill-node", node: "PC2", figures: { mode: "manual" } }), "PC2 switched off");
+  assert.equal(eventLabel("en", stop), "PC2 stopped");
+  assert.equal(eventLabel("fr", stop), "PC2 arrêté");
+  assert.equal(eventLabel("fr", { kind: "kill-node", node: "PC2", figures: { mode: "freeze" } }), "PC2 gelé");
+  assert.equal(eventLabel("en", { kind: "kill-node", node: "PC2", figures: { mode: "manual" } }), "PC2 switched off");
   const isolate = { kind: "kill-node", node: "PC2", figures: { mode: "isolate" } };
-  assert.equal(eventLabel(en, isolate), "PC2 isolated (network cable pulled)");
-  assert.equal(eventLabel(fr, isolate), "PC2 isolé (câble réseau débranché)");
-  assert.equal(eventLabel(en, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 seen DOWN");
-  assert.equal(eventLabel(fr, { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 vu DOWN");
-  assert.equal(eventLabel(fr, { kind: "capture", node: null, figures: {} }), "nodetool status");
-  assert.equal(eventLabel(en, { kind: "capture", node: "PC1", figures: {} }), "nodetool status (PC1)");
-  assert.equal(eventLabel(en, { kind: "expect-catch-up", node: "PC2", figures: {} }), "PC2 caught up");
-  assert.equal(eventLabel(fr, { kind: "verify", figures: {} }), "Rien n'est perdu");
-  assert.equal(eventLabel(en, { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest killed");
-  assert.equal(eventLabel(fr, { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest tué");
-  assert.equal(eventLabel(fr, { kind: "restart-service", figures: { service: "api" } }), "api redémarré");
-  assert.equal(eventLabel(en, { kind: "restart-service", figures: {} }), "? restarted");
-  assert.equal(eventLabel(en, { kind: "restart-kafka", figures: {} }), "Kafka restarted");
+  assert.equal(eventLabel("en", isolate), "PC2 isolated (network cable pulled)");
+  assert.equal(eventLabel("fr", isolate), "PC2 isolé (câble réseau débranché)");
+  // In the words of the cards: a French page says ARRÊTÉ, never the conductor's DOWN.
+  assert.equal(eventLabel("en", { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 seen DOWN");
+  assert.equal(eventLabel("fr", { kind: "wait-node-state", node: "PC2", figures: { state: "down" } }), "PC2 vu ARRÊTÉ");
+  assert.equal(eventLabel("fr", { kind: "wait-node-state", node: "PC2", figures: { state: "up" } }), "PC2 vu EN LIGNE");
+  assert.equal(eventLabel("fr", { kind: "capture", node: null, figures: {} }), "nodetool status");
+  assert.equal(eventLabel("en", { kind: "capture", node: "PC1", figures: {} }), "nodetool status (PC1)");
+  assert.equal(eventLabel("en", { kind: "expect-catch-up", node: "PC2", figures: {} }), "PC2 caught up");
+  assert.equal(eventLabel("fr", { kind: "verify", figures: {} }), "Rien n'est perdu");
+  assert.equal(eventLabel("en", { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest killed");
+  assert.equal(eventLabel("fr", { kind: "kill-service", node: null, figures: { service: "ingest" } }), "ingest tué");
+  assert.equal(eventLabel("fr", { kind: "restart-service", figures: { service: "api" } }), "api redémarré");
+  assert.equal(eventLabel("en", { kind: "restart-service", figures: {} }), "? restarted");
+  assert.equal(eventLabel("en", { kind: "restart-kafka", figures: {} }), "Kafka restarted");
   // The run's verdict: its status says passed or failed.
   const passed = { kind: "verdict", step: 0, status: "ok", figures: { verdict: { steps: 12, readings: 1234, lost: 0 } } };
-  assert.equal(eventLabel(en, passed), "PASSED: all 12 steps, 0 of 1234 readings lost");
-  assert.equal(eventLabel(fr, passed), "RÉUSSI : les 12 étapes, 0 mesure(s) perdue(s) sur 1234");
+  assert.equal(eventLabel("en", passed), "PASSED: all 12 steps, 0 of 1234 readings lost");
+  assert.equal(eventLabel("fr", passed), "RÉUSSI : les 12 étapes, 0 mesure(s) perdue(s) sur 1234");
   const failed = { kind: "verdict", step: 0, status: "failed", figures: { verdict: { steps: 12, failed_step: 7 } } };
-  assert.equal(eventLabel(en, failed), "FAILED at step 7 of 12");
-  assert.equal(eventLabel(fr, failed), "ÉCHEC à l'étape 7 sur 12");
-  assert.equal(eventLabel(en, { kind: "verdict", status: "ok", figures: { verdict: { steps: 3 } } }), "PASSED: all 3 steps");
-  // The author's label wins; an unknown kind shows its name.
-  assert.equal(eventLabel(en, { ...stop, label: "Le PC2 s'éteint" }), "Le PC2 s'éteint");
-  assert.equal(eventLabel(en, { kind: "chaos-monkey", figures: {} }), "chaos-monkey");
+  assert.equal(eventLabel("en", failed), "FAILED at step 7 of 12");
+  assert.equal(eventLabel("fr", failed), "ÉCHEC à l'étape 7 sur 12");
+  assert.equal(eventLabel("en", { kind: "verdict", status: "ok", figures: { verdict: { steps: 3 } } }), "PASSED: all 3 steps");
+  // A kind this page does not know yet shows its name.
+  assert.equal(eventLabel("en", { kind: "chaos-monkey", figures: {} }), "chaos-monkey");
+});
+
+test("the author's label and narration show only on a page in the language they were written in", () => {
+  const french = {
+    kind: "kill-node",
+    node: "PC2",
+    figures: { mode: "stop", lang: "fr" },
+    label: "Le PC2 s'éteint",
+    narration: "Maintenant, on éteint le PC2, comme si on le débranchait.",
+    status: "running",
+  };
+  assert.equal(eventLabel("fr", french), "Le PC2 s'éteint");
+  assert.equal(eventNarration("fr", french), "Maintenant, on éteint le PC2, comme si on le débranchait.");
+  // Another language: the page words the event itself, in the list, the markers and the banner.
+  assert.equal(eventLabel("en", french), "PC2 stopped");
+  assert.equal(eventNarration("en", french), "PC2 stopped");
+  const english = { ...french, figures: { mode: "stop", lang: "en" }, label: "PC2 goes dark", narration: "Now PC2 is switched off." };
+  assert.equal(eventLabel("en", english), "PC2 goes dark");
+  assert.equal(eventNarration("en", english), "Now PC2 is switched off.");
+  assert.equal(eventLabel("fr", english), "PC2 arrêté");
+  assert.equal(eventNarration("fr", english), "PC2 arrêté");
+  // A row written before events carried their language: its words may be in either.
+  const unknown = { ...french, figures: { mode: "stop" } };
+  assert.equal(eventLabel("fr", unknown), "PC2 arrêté");
+  assert.equal(eventNarration("fr", unknown), "PC2 arrêté");
+  assert.equal(eventLabel("en", { ...french, figures: undefined }), "PC2 stopped");
+  // In the right language but with no label or narration: worded too.
+  assert.equal(eventLabel("fr", { ...french, label: null }), "PC2 arrêté");
+  assert.equal(eventNarration("fr", { ...french, narration: "" }), "Le PC2 s'éteint");
+  // The verdict carries no narration: the banner words it, in either language.
+  const verdict = { kind: "verdict", step: 0, status: "ok", narration: "", figures: { verdict: { steps: 3, readings: 10, lost: 0 }, lang: "fr" } };
+  assert.equal(eventNarration("en", verdict), "PASSED: all 3 steps, 0 of 10 readings lost");
+  assert.equal(eventNarration("fr", verdict), "RÉUSSI : les 3 étapes, 0 mesure(s) perdue(s) sur 10");
 });
 
 test("a step's running and ok events fold into one entry dated from its start", () => {

@@ -30,9 +30,6 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
     }
     let inventory = Inventory::select(&target.hosts_choice())?;
     let mut scenario = scenario;
-    if let Some(lang) = args.lang {
-        scenario.settings.lang = lang.into();
-    }
     let seed = draw_choices(&args, &mut scenario, &inventory)?;
     check_nodes(&args, &scenario, &inventory)?;
     let pace = pace(&scenario, target.lab)?;
@@ -59,6 +56,7 @@ pub async fn run(target: &Target, args: RunArgs) -> anyhow::Result<bool> {
         seed,
         exit_after_verdict: args.exit_after_verdict,
         contrast: args.contrast,
+        lang: args.lang.map(Into::into),
     };
     let run = Run::prepare(
         &args.scenario,

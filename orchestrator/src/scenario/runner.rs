@@ -24,7 +24,7 @@ use super::journal::{Journal, Restoration, RunDir, StepRecord, StepStatus};
 use super::model::{Scenario, Step};
 use super::probe::ApiProbe;
 use super::step::{Failed, KillMode};
-use super::ui::{Ui, step_label};
+use super::ui::{Language, Ui, step_label};
 use crate::app::{self, ProducerSettings, ServicesPlan};
 use crate::nemesis::FaultMode;
 
@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub exit_after_verdict: bool,
     /// `--contrast`: the contrast lane on, whatever the scenario says.
     pub contrast: bool,
+    /// `--lang`: the conductor's words in this language instead of the file's.
+    pub lang: Option<Language>,
 }
 
 /// A run: the scenario, the state its steps share, and where it reports.
@@ -87,7 +89,7 @@ impl Run {
             run_id: dir.run_id.clone(),
             scenario: scenario_path.display().to_string(),
             title: scenario.title.clone(),
-            lang: scenario.settings.lang,
+            lang: options.lang.unwrap_or(scenario.settings.lang),
             seed: options.seed,
             max_duration_ms: scenario
                 .settings
@@ -116,7 +118,7 @@ impl Run {
         let mut context = Context::new(ContextParts {
             fleet,
             ui: Ui::new(options.presenter),
-            lang: scenario.settings.lang,
+            lang: options.lang.unwrap_or(scenario.settings.lang),
             pace: options.pace,
             mode_override: options.mode_override,
             dir,
@@ -275,7 +277,7 @@ impl Run {
                     readings: checked.map(|(readings, _)| readings),
                     lost: checked.map(|(_, lost)| lost),
                 }),
-                lang: Some(self.context.lang()),
+                lang: Some(self.scenario.settings.lang),
                 ..Figures::default()
             },
             label: None,
@@ -365,7 +367,8 @@ impl Run {
         };
         let kind = step.action.kind();
         let (node, mut figures) = step.action.facts(&self.context);
-        figures.lang = Some(self.context.lang());
+        // The author's words (label, narration) are in the file's language.
+        figures.lang = Some(self.scenario.settings.lang);
         let event = ScenarioEvent {
             at,
             run_id: self.context.run_id().to_owned(),

@@ -198,13 +198,18 @@ pub fn run_scenario(
     RunningScenario::start(stage, scenario, &args, env).wait()
 }
 
+/// The file a run's output names on its line `<label>: <path>` (journal, report).
+fn printed_path(stage: &Stage, stdout: &str, label: &str) -> PathBuf {
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{label}: ")))
+        .map(|path| stage.root.join(Path::new(path.trim())))
+        .unwrap_or_else(|| panic!("no {label} path printed:\n{stdout}"))
+}
+
 /// The journal of the run whose output is `stdout` (it prints where it is).
 pub fn journal_printed(stage: &Stage, stdout: &str) -> Journal {
-    let journal_path = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("journal: "))
-        .map(|path| stage.root.join(Path::new(path.trim())))
-        .unwrap_or_else(|| panic!("no journal path printed:\n{stdout}"));
+    let journal_path = printed_path(stage, stdout, "journal");
     serde_json::from_str(&std::fs::read_to_string(&journal_path).expect("journal readable"))
         .expect("the journal reads back as a Journal")
 }
@@ -378,11 +383,7 @@ fn assert_timeline_shows_the_outage(journal: &Journal, mode: &str) {
 
 /// The run printed where its report.html is, and the file is there; its text.
 pub fn assert_report_written(stage: &Stage, stdout: &str) -> String {
-    let report = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("report: "))
-        .map(|path| stage.root.join(Path::new(path.trim())))
-        .unwrap_or_else(|| panic!("no report path printed:\n{stdout}"));
+    let report = printed_path(stage, stdout, "report");
     let html = std::fs::read_to_string(&report).expect("report.html readable");
     assert!(html.contains("<svg"), "{}", report.display());
     html

@@ -46,10 +46,12 @@ export async function openBrowser({ locale = "en-US" } = {}) {
 
 /**
  * A new page that records console errors and uncaught exceptions, so a test can
- * assert that the dashboard runs cleanly.
+ * assert that the dashboard runs cleanly. `beforeLoad(page)`, if given, runs before the
+ * page loads (to route its requests).
  */
-export async function openPage(context, url) {
+export async function openPage(context, url, { beforeLoad } = {}) {
   const page = await context.newPage();
+  if (beforeLoad) await beforeLoad(page);
   const errors = [];
   page.on("console", (message) => {
     // With its URL: the browser logs each non-2xx answer as an error, and a test may expect some.

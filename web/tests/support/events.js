@@ -24,8 +24,9 @@ export class EventWriter {
   }
 
   /**
-   * Writes one event at `at` (default now), as the conductor does: `step` a number,
-   * `figures` an object stored as JSON, `label` only when a scenario author gave one.
+   * Writes one event at `at` (default now), as the conductor does: `step` a number (0 for
+   * the run's verdict), `figures` an object stored as JSON (its `lang` the language of
+   * `label` and `narration`), `label` only when a scenario author gave one.
    */
   async write({ runId, step, kind, node = null, figures = {}, label = null, status = "ok", narration, at = new Date() }) {
     const day = at.toISOString().slice(0, 10);
