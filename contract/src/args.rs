@@ -322,14 +322,22 @@ pub struct IngestArgs {
     /// `ingest_given_up_total` and commit past it, so the lane shows the hole a
     /// lost PC leaves. Without it (the main path), a write is retried for ever
     /// and its offset stays uncommitted: nothing acknowledged is lost.
-    #[arg(long, env = "INGEST_GIVE_UP_AFTER_MS", value_name = "MS")]
+    /// (No environment variable: a shell that set one must never turn the main
+    /// ingest into one that gives writes up.)
+    #[arg(long, value_name = "MS")]
     pub give_up_after_ms: Option<u64>,
 
     /// For the contrast lane only: skip a message that is no valid reading
     /// (counted in `ingest_given_up_total`) instead of dead-lettering it, since
     /// the main ingest of the same topic dead-letters it already.
-    #[arg(long, env = "INGEST_NO_DEAD_LETTERS")]
+    #[arg(long)]
     pub no_dead_letters: bool,
+
+    /// For the contrast lane only: a consumer group with no committed offset
+    /// starts at the end of the topic, not its beginning (a visual lane need not
+    /// replay days of rehearsals into Cassandra while the demo is measured).
+    #[arg(long)]
+    pub start_at_latest: bool,
 }
 
 impl IngestArgs {
@@ -348,7 +356,8 @@ impl IngestArgs {
             .value("--commit-interval-ms", self.commit_interval_ms)
             .value("--drain-timeout-secs", self.drain_timeout_secs)
             .optional("--give-up-after-ms", self.give_up_after_ms)
-            .switch("--no-dead-letters", self.no_dead_letters);
+            .switch("--no-dead-letters", self.no_dead_letters)
+            .switch("--start-at-latest", self.start_at_latest);
         flags.0
     }
 }
@@ -534,6 +543,7 @@ mod tests {
             drain_timeout_secs: 1,
             give_up_after_ms: Some(750),
             no_dead_letters: true,
+            start_at_latest: true,
         };
         assert_eq!(reparsed::<IngestArgs>(chosen.to_args()), chosen);
     }

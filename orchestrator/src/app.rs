@@ -283,13 +283,16 @@ impl ServicesPlan {
                 ingest.cassandra.keyspace = keyspace()?;
                 ingest.kafka.bootstrap.clone_from(&self.kafka);
                 ingest.metrics_listen = address(self.metrics_of(service))?;
-                if service == Service::ContrastIngest {
+                // Only the contrast ingest may give a write up (the main path never does).
+                let contrast = service == Service::ContrastIngest;
+                ingest.give_up_after_ms = contrast.then_some(CONTRAST_GIVE_UP_AFTER_MS);
+                ingest.no_dead_letters = contrast;
+                ingest.start_at_latest = contrast;
+                if contrast {
                     // Its own progress, its own copy, its own way to fail.
                     ingest.cassandra.keyspace = contrast_keyspace();
                     ingest.group_id = format!("{}-rf1", ingest.group_id);
                     ingest.write_consistency = args::Consistency::One;
-                    ingest.give_up_after_ms = Some(CONTRAST_GIVE_UP_AFTER_MS);
-                    ingest.no_dead_letters = true;
                 }
                 ingest.to_args()
             }
@@ -368,6 +371,17 @@ pub async fn up(
         if service == Service::Producer {
             report.ledger = Some(plan.producer.ledger.clone());
         }
+    }
+    let api_was_running = report.already_running.contains(&Service::Api);
+    if plan.contrast
+        && api_was_running
+        && !health::serves_contrast(&plan.api_url, PROBE_TIMEOUT).await
+    {
+        report.warnings.push(
+            "the api already running serves no /rf1/ (it was started without the contrast lane): the \
+             chart without replication stays hidden; `demo services down`, then start again with --contrast"
+                .to_owned(),
+        );
     }
     Ok(report)
 }
@@ -774,6 +788,9 @@ mod tests {
         assert_eq!(contrast.write_consistency, args::Consistency::One);
         assert_eq!(contrast.give_up_after_ms, Some(CONTRAST_GIVE_UP_AFTER_MS));
         assert!(contrast.no_dead_letters);
+        assert!(contrast.start_at_latest);
+        assert!(!main.no_dead_letters && !main.start_at_latest);
+        assert_eq!(main.give_up_after_ms, None);
         assert_eq!(
             plan.binary(Service::ContrastIngest),
             plan.binary(Service::Ingest)

@@ -54,6 +54,20 @@ pub async fn ingest(listen: &str, timeout: Duration) -> Health {
     probe(&format!("http://{listen}/health"), timeout).await
 }
 
+/// Does the api at `api_url` serve the contrast lane? (`/rf1/sensors` is 404
+/// when it was started without it.) False when it cannot tell.
+pub async fn serves_contrast(api_url: &str, timeout: Duration) -> bool {
+    let Some(client) = client(timeout) else {
+        return false;
+    };
+    let url = format!("{}/rf1/sensors", api_url.trim_end_matches('/'));
+    client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|response| response.status() != reqwest::StatusCode::NOT_FOUND)
+}
+
 async fn probe(url: &str, timeout: Duration) -> Health {
     let Some(client) = client(timeout) else {
         return Health::Unreachable("no HTTP client".into());

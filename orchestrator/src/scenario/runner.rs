@@ -277,7 +277,8 @@ impl Run {
                     readings: checked.map(|(readings, _)| readings),
                     lost: checked.map(|(_, lost)| lost),
                 }),
-                lang: Some(self.scenario.settings.lang),
+                // No author's words: the page words the verdict itself.
+                lang: None,
                 ..Figures::default()
             },
             label: None,

@@ -5,7 +5,8 @@
 //! then English side by side, so a missing translation shows at a glance. The
 //! technical detail a failure carries (a driver's error, a breach list) stays
 //! as the layer below wrote it. The three lines scripts read after the verdict
-//! (`journal:`, `report:`, `dashboard:`) are addresses, not words, and stay.
+//! start with `journal: `, `report: ` and `dashboard: ` in every language (what
+//! follows the dashboard's address is worded here).
 
 use std::time::Duration;
 
@@ -185,16 +186,16 @@ impl Say {
     pub fn services_started(self, started: &str, already: &str, dashboard: &str) -> String {
         match (started.is_empty(), already.is_empty()) {
             (false, true) => self.pick(
-                format!("{started} démarrés · tableau de bord {dashboard}"),
+                format!("démarrés : {started} · tableau de bord {dashboard}"),
                 format!("{started} started · dashboard {dashboard}"),
             ),
             (true, _) => self.pick(
-                format!("{already} déjà en marche · tableau de bord {dashboard}"),
+                format!("déjà en marche : {already} · tableau de bord {dashboard}"),
                 format!("{already} already running · dashboard {dashboard}"),
             ),
             (false, false) => self.pick(
                 format!(
-                    "{started} démarrés ; {already} déjà en marche · tableau de bord {dashboard}"
+                    "démarrés : {started} ; déjà en marche : {already} · tableau de bord {dashboard}"
                 ),
                 format!("{started} started; {already} already running · dashboard {dashboard}"),
             ),
@@ -219,7 +220,7 @@ impl Say {
     pub fn no_fresh_data(self, bound: Duration, within: Duration, last: &str) -> String {
         let (bound, within) = (format_duration(bound), format_duration(within));
         self.pick(
-            format!("pas de mesure fraîche (au plus {bound}) en {within} : {last}"),
+            format!("pas de mesure fraîche (vieille d'au plus {bound}) en {within} : {last}"),
             format!("no fresh readings (at most {bound} old) within {within}: {last}"),
         )
     }
@@ -419,7 +420,9 @@ impl Say {
     pub fn stopped_how(self, how: ServiceStop) -> &'static str {
         match how {
             ServiceStop::Gracefully => self.pick_str("proprement", "gracefully"),
-            ServiceStop::Killed => self.pick_str("tué après le délai", "killed after the grace"),
+            ServiceStop::Killed => {
+                self.pick_str("tué après le délai", "killed after the grace period")
+            }
             ServiceStop::NotRunning => self.pick_str("il ne tournait plus", "it was not running"),
         }
     }
@@ -483,7 +486,7 @@ impl Say {
 
     pub fn killing_service(self, name: &str) -> String {
         self.pick(
-            format!("{name} tué (SIGKILL)"),
+            format!("arrêt brutal de {name} (SIGKILL)"),
             format!("killing {name} (SIGKILL)"),
         )
     }
@@ -608,7 +611,7 @@ mod tests {
         );
         assert_eq!(
             fr.services_started("api, ingest", "", "http://x/"),
-            "api, ingest démarrés · tableau de bord http://x/"
+            "démarrés : api, ingest · tableau de bord http://x/"
         );
         assert!(
             fr.nothing_lost(10, 2, "QUORUM")

@@ -95,7 +95,14 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         .await?,
     );
     let contrast = match &args.contrast_keyspace {
-        Some(keyspace) => Some(DataLane::new(Store::contrast(session, keyspace).await?)),
+        // The lane is a counter-example: without it the main data is still served.
+        Some(keyspace) => match Store::contrast(session, keyspace).await {
+            Ok(store) => Some(DataLane::new(store)),
+            Err(error) => {
+                tracing::warn!("contrast lane off: cannot read keyspace {keyspace}: {error}");
+                None
+            }
+        },
         None => None,
     };
     let cluster = cluster::start_probes(
@@ -111,7 +118,8 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
     });
     let web_dir = args.web_dir.clone().unwrap_or_else(default_web_dir);
     let timeout = Duration::from_millis(args.http_timeout_ms.max(1));
-    let mut app = router(state, contrast, &web_dir, timeout);
+    let contrast_keyspace = contrast.as_ref().and(args.contrast_keyspace.as_ref());
+    let mut app = router(state, contrast.clone(), &web_dir, timeout);
     if let Some(cors) = cors {
         app = app.layer(cors);
     }
@@ -133,7 +141,7 @@ pub async fn run(args: ApiArgs) -> Result<(), ApiRunError> {
         },
         web_dir.display()
     );
-    if let Some(keyspace) = &args.contrast_keyspace {
+    if let Some(keyspace) = contrast_keyspace {
         tracing::info!("contrast lane on: /rf1/ serves {keyspace} at ONE");
     }
     axum::serve(listener, app)

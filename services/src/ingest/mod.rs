@@ -39,7 +39,7 @@ use dlq::{DeadLetter, DeadLetterQueue};
 use offsets::OffsetTracker;
 use sensor_index::SensorIndex;
 use telemetry::{ConsumerHealth, IngestContext};
-use writer::Writer;
+use writer::{Writer, Written};
 
 /// Ingest was told to give up before a message's work succeeded.
 #[derive(Debug, thiserror::Error)]
@@ -132,7 +132,14 @@ pub async fn run(args: IngestArgs) -> Result<(), IngestError> {
         .set("group.id", &args.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
+        .set(
+            "auto.offset.reset",
+            if args.start_at_latest {
+                "latest"
+            } else {
+                "earliest"
+            },
+        )
         .set("statistics.interval.ms", "5000")
         // After a broker restart the group waits for this consumer's former
         // member to expire before assigning partitions again: the broker's
@@ -333,22 +340,32 @@ impl Pipeline {
     ) -> Result<(), Abandoned> {
         match parse_reading(payload, Utc::now()) {
             Ok(reading) => {
-                self.writer.insert_reading(&reading, give_up).await?;
+                if self.writer.insert_reading(&reading, give_up).await? == Written::GivenUp {
+                    // The contrast lane only: this reading is not kept, and its
+                    // sensor's row is not updated with it.
+                    self.metrics.given_up.inc();
+                    return Ok(());
+                }
                 self.metrics.written.inc();
                 drop(slot);
                 self.index.cover(&reading, give_up).await
             }
             Err(rejection) => {
+                let Some(dlq) = &self.dlq else {
+                    tracing::debug!(
+                        partition,
+                        offset,
+                        "skipped (--no-dead-letters): {rejection}"
+                    );
+                    self.metrics.given_up.inc();
+                    return Ok(());
+                };
                 tracing::info!(
                     partition,
                     offset,
                     reason = rejection.code(),
                     "dead-lettering: {rejection}"
                 );
-                let Some(dlq) = &self.dlq else {
-                    self.metrics.given_up.inc();
-                    return Ok(());
-                };
                 let letter = DeadLetter::new(&rejection, payload, &self.topic, partition, offset);
                 dlq.send(&letter, key, give_up).await?;
                 self.metrics.dead_lettered(rejection.code());

@@ -97,7 +97,7 @@ impl Default for IngestMetrics {
             "ingest_consumed" => consumed: "Messages received from Kafka",
             contract::metrics::INGEST_WRITTEN => written: "Readings written to sensor_data",
             "ingest_write_errors" => write_errors: "Failed Cassandra write attempts (each is retried)",
-            "ingest_given_up" => given_up: "Messages given up: writes refused past --give-up-after-ms, bad messages with --no-dead-letters (the contrast lane only; 0 on the main path)",
+            "ingest_given_up" => given_up: "Messages given up: readings refused past --give-up-after-ms, bad messages with --no-dead-letters (the contrast lane only; 0 on the main path)",
             "ingest_commits" => commits: "Offset commits requested",
             "ingest_in_flight" => in_flight: "Messages received and not yet finished",
             "ingest_cassandra_writable" => cassandra_writable: "1 while Cassandra accepts writes, 0 during an outage",

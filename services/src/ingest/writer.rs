@@ -29,6 +29,15 @@ use crate::ingest::{Abandoned, IngestMetrics};
 use crate::reading::Reading;
 use tokio_util::sync::CancellationToken;
 
+/// How a write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Cassandra took it.
+    Yes,
+    /// Given up after `give_up_after` (the contrast lane only).
+    GivenUp,
+}
+
 /// Writes to `sensor_data` and `sensors`, with retries.
 pub struct Writer {
     session: Arc<Session>,
@@ -71,12 +80,13 @@ impl Writer {
         })
     }
 
-    /// Inserts the reading into `sensor_data`, retrying until it is accepted.
+    /// Inserts the reading into `sensor_data`, retrying until it is accepted
+    /// (or, in the contrast lane, given up).
     pub async fn insert_reading(
         &self,
         reading: &Reading,
         give_up: &CancellationToken,
-    ) -> Result<(), Abandoned> {
+    ) -> Result<Written, Abandoned> {
         let values = (
             reading.sensor_id.as_str(),
             CqlTimestamp(reading.timestamp_millis()),
@@ -88,7 +98,9 @@ impl Writer {
         .await
     }
 
-    /// Upserts the sensor's latest reading into `sensors`, retrying until accepted.
+    /// Upserts the sensor's latest reading into `sensors`, retrying until accepted
+    /// (a contrast lane's given-up upsert leaves the row as it was: the next one
+    /// carries a newer reading).
     pub async fn upsert_sensor(
         &self,
         reading: &Reading,
@@ -105,13 +117,14 @@ impl Writer {
             self.session.execute_unpaged(&self.upsert_sensor, &values)
         })
         .await
+        .map(|_| ())
     }
 
     async fn retry<F, Fut, T>(
         &self,
         give_up: &CancellationToken,
         mut attempt: F,
-    ) -> Result<(), Abandoned>
+    ) -> Result<Written, Abandoned>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ExecutionError>>,
@@ -129,7 +142,7 @@ impl Writer {
                         tracing::info!("Cassandra takes writes again: resuming and committing");
                         self.metrics.cassandra_writable.set(1);
                     }
-                    return Ok(());
+                    return Ok(Written::Yes);
                 }
                 Err(error) => {
                     self.metrics.write_errors.inc();
@@ -145,9 +158,8 @@ impl Writer {
                         .give_up_after
                         .is_some_and(|limit| first_attempt.elapsed() >= limit)
                     {
-                        self.metrics.given_up.inc();
                         tracing::debug!("write given up (contrast lane): {error}");
-                        return Ok(());
+                        return Ok(Written::GivenUp);
                     }
                 }
             }
